@@ -1,0 +1,228 @@
+"""The rule format: one YAML file a rule, validated by these pydantic models.
+
+A condition is a one-key mapping (`regex`, `contains`, `exception`, `frame`, `fact`, `log_ends_in`) or a group
+(`all`, `any`, `none`). `rules/README.md` documents the format; `logclassify rules schema` prints it as JSON Schema.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+import regex
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+from logclassify.models import Severity
+
+ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:\.[a-z0-9]+(?:-[a-z0-9]+)*)?$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def check_regex(pattern: str, ignore_case: bool = False) -> str:
+    """Compile a pattern now so a bad one is reported at load time with its position."""
+    try:
+        regex.compile(pattern, regex.V0 | (regex.IGNORECASE if ignore_case else 0))
+    except regex.error as exc:
+        pos = getattr(exc, "pos", None)
+        where = f" at position {pos}" if pos is not None else ""
+        pointer = f"\n    {pattern}\n    {' ' * pos}^" if pos is not None else ""
+        raise ValueError(f"bad regex{where}: {exc.msg if hasattr(exc, 'msg') else exc}{pointer}") from None
+    return pattern
+
+
+class RegexCond(_Strict):
+    """A log line's message (prefixes stripped) matches this regex. Named groups become captures."""
+
+    regex: str
+    ignore_case: bool = False
+
+    @model_validator(mode="after")
+    def _compile(self) -> RegexCond:
+        check_regex(self.regex, self.ignore_case)
+        return self
+
+
+class ContainsCond(_Strict):
+    """A log line's message contains this literal text."""
+
+    contains: str = Field(min_length=3)
+    ignore_case: bool = False
+
+
+class ExceptionSpec(_Strict):
+    type: str | None = Field(default=None, description="regex, full-matched against the exception type")
+    message: str | None = Field(default=None, description="regex, searched in the exception message")
+    root: bool = Field(default=False, description="only the first (root) exception of a chain")
+
+    @model_validator(mode="after")
+    def _check(self) -> ExceptionSpec:
+        if self.type is None and self.message is None:
+            raise ValueError("exception needs `type` or `message`")
+        for p in (self.type, self.message):
+            if p is not None:
+                check_regex(p)
+        return self
+
+
+class ExceptionCond(_Strict):
+    """A parsed Python exception (in a traceback, or a bare `Type: message` line) matches."""
+
+    exception: ExceptionSpec
+
+
+class FrameSpec(_Strict):
+    file: str | None = Field(default=None, description="regex searched in the frame's file path")
+    function: str | None = Field(default=None, description="regex full-matched against the function name")
+    code: str | None = Field(default=None, description="regex searched in the frame's source line")
+
+    @model_validator(mode="after")
+    def _check(self) -> FrameSpec:
+        if self.file is None and self.function is None and self.code is None:
+            raise ValueError("frame needs `file`, `function` or `code`")
+        for p in (self.file, self.function, self.code):
+            if p is not None:
+                check_regex(p)
+        return self
+
+
+class FrameCond(_Strict):
+    """Some traceback has a frame matching file / function / code."""
+
+    frame: FrameSpec
+
+
+class FactSpec(_Strict):
+    name: str = Field(description="fact name, e.g. vllm_version, engine, env.VLLM_TRACE_FUNCTION")
+    version: str | None = Field(default=None, description="PEP 440 specifier, e.g. '>=0.5.2,<0.5.4'")
+    equals: str | None = None
+    regex: str | None = None
+
+    @field_validator("version")
+    @classmethod
+    def _spec(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                SpecifierSet(v)
+            except InvalidSpecifier as exc:
+                raise ValueError(f"bad version specifier {v!r}: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> FactSpec:
+        if self.regex is not None:
+            check_regex(self.regex)
+        return self
+
+
+class FactCond(_Strict):
+    """A fact read from the log (versions, env vars, parallel sizes) has a value / lies in a version range."""
+
+    fact: FactSpec
+
+
+class LogEndsInCond(_Strict):
+    """The log ends inside one of these startup phases, with no error after the phase began."""
+
+    log_ends_in: list[str] = Field(min_length=1)
+
+
+class AllCond(_Strict):
+    """Every condition holds. With `within: N`, each must match within N lines of the first one's evidence."""
+
+    all: list[Condition] = Field(min_length=1)
+    within: int | None = Field(default=None, ge=0)
+
+
+class AnyCond(_Strict):
+    """At least one condition holds."""
+
+    any: list[Condition] = Field(min_length=1)
+
+
+class NoneCond(_Strict):
+    """No condition holds (use inside `all` to exclude look-alikes)."""
+
+    none: list[Condition] = Field(min_length=1)
+
+
+_KEYS: dict[str, type[BaseModel]] = {
+    "regex": RegexCond,
+    "contains": ContainsCond,
+    "exception": ExceptionCond,
+    "frame": FrameCond,
+    "fact": FactCond,
+    "log_ends_in": LogEndsInCond,
+    "all": AllCond,
+    "any": AnyCond,
+    "none": NoneCond,
+}
+
+
+def _condition_tag(v: Any) -> str:
+    if isinstance(v, BaseModel):
+        for key, cls in _KEYS.items():
+            if isinstance(v, cls):
+                return key
+    if isinstance(v, dict):
+        for key in _KEYS:
+            if key in v:
+                return key
+    return "unknown"
+
+
+Condition = Annotated[
+    Union[
+        Annotated[RegexCond, Tag("regex")],
+        Annotated[ContainsCond, Tag("contains")],
+        Annotated[ExceptionCond, Tag("exception")],
+        Annotated[FrameCond, Tag("frame")],
+        Annotated[FactCond, Tag("fact")],
+        Annotated[LogEndsInCond, Tag("log_ends_in")],
+        Annotated[AllCond, Tag("all")],
+        Annotated[AnyCond, Tag("any")],
+        Annotated[NoneCond, Tag("none")],
+    ],
+    Discriminator(_condition_tag),
+]
+"""Any condition; which one is decided by its key, so validation errors name the right field."""
+
+for _group in (AllCond, AnyCond, NoneCond):
+    _group.model_rebuild()
+
+
+class Rule(_Strict):
+    """One known cause: how to recognise it in a log, and what to tell the user."""
+
+    id: str = Field(pattern=ID_PATTERN, description="a taxonomy id, or <taxonomy-id>.<variant>")
+    title: str = Field(min_length=3)
+    severity: Severity
+    confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+    tags: list[str] = Field(default_factory=list)
+    role: Literal["cause", "consequence"] = Field(
+        default="cause",
+        description="a consequence (NCCL timeout on the other ranks, engine died) is folded under a cause when one is found",
+    )
+    priority: int = Field(default=0, description="breaks ties between causes; higher comes first")
+    folds: list[str] = Field(
+        default_factory=list, description="rule ids that this one explains: when both fire they fold under it"
+    )
+    cause: str = Field(min_length=10)
+    fix: list[str] = Field(min_length=1)
+    docs: list[str] = Field(default_factory=list)
+    probe: str | None = Field(default=None, description="name of a live probe that can confirm it")
+    match: Condition
+    confirm: Condition | None = Field(
+        default=None,
+        description="positive evidence that raises the diagnosis to its severity; without it, it is reported as info",
+    )
+
+
+def rule_json_schema() -> dict[str, Any]:
+    """JSON Schema of a rule file, for editors (yaml-language-server)."""
+    schema = Rule.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "logclassify rule"
+    return schema
