@@ -1,0 +1,340 @@
+"""The `logclassify` command: a thin click layer over the library.
+
+`logclassify FILE...` scans (the `scan` command is implied); `rules`, `probe` and `doctor` are subcommands.
+Exit status: 0 fine, 1 with --exit-code when a cause was found, 2 usage errors, bad rules or unreadable inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from logclassify import __version__
+from logclassify.engine.classifier import Classifier, load_rules
+from logclassify.engine.loader import CompiledRule, RuleError, load_rule_dirs
+from logclassify.models import Report
+from logclassify.read.sources import InputError
+
+FORMATS = ("text", "json", "jsonl", "markdown")
+
+EPILOG = """\b
+Examples:
+  logclassify server.log                 what went wrong, and how to fix it
+  logclassify a.log b.log.gz             several files (gzip is read as is)
+  journalctl -u vllm | logclassify       read stdin (also: logclassify -)
+  logclassify issue.md                   a GitHub issue body: the logs in its code blocks
+  logclassify --format json server.log   for scripts (jsonl: one object per line)
+  logclassify --exit-code server.log     exit 1 when a cause is found
+\b
+More:
+  logclassify rules list                 the known causes
+  logclassify rules test                 run every rule's fixtures
+  logclassify doctor                     check this machine's environment
+  logclassify probe nccl                 reproduce a GPU-stack failure live
+"""
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"logclassify: {message}", err=True)
+    sys.exit(2)
+
+
+class _Main(click.Group):
+    """A group whose default command is `scan`: `logclassify FILE` means `logclassify scan FILE`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["scan", *args]
+        return super().parse_args(ctx, args)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_help(ctx, formatter)
+        scan = self.commands["scan"]
+        with formatter.section("Scan options (logclassify [OPTIONS] FILE...)"):
+            formatter.write_dl([p.get_help_record(ctx) for p in scan.params if p.get_help_record(ctx)])  # type: ignore[misc]
+
+
+@click.group(cls=_Main, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="logclassify")
+def main() -> None:
+    """Say what went wrong in a vLLM / PyTorch / NCCL / CUDA log, why, and how to fix it."""
+
+
+def _classifier(rule_dirs: Sequence[str], builtin: bool = True) -> Classifier:
+    try:
+        return Classifier(load_rules(*rule_dirs, builtin=builtin))
+    except RuleError as exc:
+        _fail("invalid rules:\n  " + "\n  ".join(exc.problems))
+
+
+def _use_color(choice: str) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+class _Out:
+    """stdout that ends quietly when the reader goes away (`logclassify x.log | head -1`)."""
+
+    def write(self, text: str) -> None:
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
+
+
+@main.command("scan", epilog=EPILOG)
+@click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the text output (auto: only on a terminal, and not with NO_COLOR set).")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True),
+              help="Add a folder of rule files (repeatable), on top of the built-in rules.")
+@click.option("--no-builtin", is_flag=True, help="Use only the rules given with --rules.")
+@click.option("--input-format", type=click.Choice(["auto", "log", "markdown"]), default="auto", show_default=True,
+              help="markdown: read only the code blocks and <details> of an issue body (auto: by .md or ``` fences).")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when a cause (above info severity) is found, like git diff.")
+@click.option("--all", "show_all", is_flag=True, help="Also show the consequences folded under each cause.")
+@click.option("--probe", "run_probes", is_flag=True,
+              help="Run the live probes the diagnoses name and mark each confirmed, refuted or unchecked (needs torch).")
+@click.option("--probe-timeout", type=float, default=120.0, show_default=True, help="Seconds per probe with --probe.")
+def scan(
+    inputs: tuple[str, ...],
+    fmt: str,
+    color: str,
+    rule_dirs: tuple[str, ...],
+    no_builtin: bool,
+    input_format: str,
+    exit_code: bool,
+    show_all: bool,
+    run_probes: bool,
+    probe_timeout: float,
+) -> None:
+    """Classify log files (plain or .gz), or stdin when no file or `-` is given."""
+    if not inputs:
+        if sys.stdin.isatty():
+            click.echo("usage: logclassify [OPTIONS] FILE...   (or pipe a log into it)\n"
+                       "Try 'logclassify --help' for the options and examples.", err=True)
+            sys.exit(2)
+        inputs = ("-",)
+    classifier = _classifier(rule_dirs, builtin=not no_builtin)
+    out = _Out()
+    use_color = _use_color(color)
+    reports: list[Report] = []
+    failed = False
+    for name in inputs:
+        try:
+            report = classifier.classify_path(name, input_format=input_format)  # type: ignore[arg-type]
+        except InputError as exc:
+            failed = True
+            click.echo(f"logclassify: {exc}", err=True)
+            report = Report(source=name, error=str(exc).split(": ", 1)[-1])
+        if run_probes and report.diagnoses:
+            report = _apply_probes(report, probe_timeout)
+        reports.append(report)
+        if fmt == "jsonl":
+            from logclassify.render.jsonout import render_jsonl
+
+            out.write(render_jsonl(report))
+        elif fmt in ("text", "markdown") and report.error is None:
+            out.write(_render_one(report, fmt, use_color, show_all))
+            if len(inputs) > 1:
+                out.write("\n")
+    if fmt == "json":
+        from logclassify.render.jsonout import render_json
+
+        out.write(render_json(reports))
+    if failed:
+        sys.exit(2)
+    if exit_code and any(r.alarms for r in reports):
+        sys.exit(1)
+
+
+def _render_one(report: Report, fmt: str, color: bool, show_all: bool) -> str:
+    if fmt == "markdown":
+        from logclassify.render.markdown import render_markdown
+
+        return render_markdown(report)
+    from logclassify.render.text import render_text
+
+    return render_text(report, color=color, show_all=show_all)
+
+
+def _apply_probes(report: Report, timeout: float) -> Report:
+    try:
+        from logclassify.probes import apply_probes
+    except ImportError as exc:  # pragma: no cover - the probes package ships with logclassify
+        _fail(f"probes unavailable: {exc}")
+    return apply_probes(report, timeout=timeout)
+
+
+# -- rules -------------------------------------------------------------------------------------------------
+
+
+@main.group("rules")
+def rules_group() -> None:
+    """List, show, validate and test rules."""
+
+
+def _all_rules(rule_dirs: Sequence[str]) -> list[CompiledRule]:
+    try:
+        return load_rules(*rule_dirs)
+    except RuleError as exc:
+        _fail("invalid rules:\n  " + "\n  ".join(exc.problems))
+
+
+def _fixture_counts() -> dict[str, int]:
+    from logclassify.engine.fixtures import default_fixtures_dir, find_fixtures, load_expect
+
+    root = default_fixtures_dir()
+    counts: dict[str, int] = {}
+    if root is None:
+        return counts
+    for exp, _ in find_fixtures(root):
+        try:
+            for rid in load_expect(exp):
+                counts[rid] = counts.get(rid, 0) + 1
+        except ValueError:
+            continue
+    return counts
+
+
+@rules_group.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True), help="Add a folder of rules.")
+def rules_list(fmt: str, rule_dirs: tuple[str, ...]) -> None:
+    """The known causes: id, severity, fixture count, title."""
+    rules = _all_rules(rule_dirs)
+    counts = _fixture_counts()
+    rows = [
+        {
+            "id": r.id,
+            "title": r.rule.title,
+            "severity": r.rule.severity.value,
+            "fixtures": counts.get(r.id, 0),
+            "probe": r.rule.probe,
+            "path": str(r.path),
+        }
+        for r in sorted(rules, key=lambda r: r.id)
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(r["id"]) for r in rows), default=10)  # type: ignore[arg-type]
+    click.echo(f"{'id':<{width}}  {'severity':<8}  {'fixtures':>8}  title")
+    for r in rows:
+        click.echo(f"{r['id']:<{width}}  {r['severity']:<8}  {r['fixtures']:>8}  {r['title']}")
+    click.echo(f"\n{len(rows)} rules")
+
+
+@rules_group.command("show")
+@click.argument("rule_id")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True), help="Add a folder of rules.")
+def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
+    """Print a rule's file and the fixtures that prove it."""
+    from logclassify.engine.fixtures import default_fixtures_dir, find_fixtures, load_expect
+
+    rules = {r.id: r for r in _all_rules(rule_dirs)}
+    if rule_id not in rules:
+        from rapidfuzz import process
+
+        near = [m[0] for m in process.extract(rule_id, list(rules), limit=3)]
+        _fail(f"no rule {rule_id!r}; did you mean: {', '.join(near)}?")
+    rule = rules[rule_id]
+    click.echo(f"# {rule.path}")
+    click.echo(rule.path.read_text(encoding="utf-8").rstrip())
+    root = default_fixtures_dir()
+    if root is not None:
+        mine = []
+        for exp, log in find_fixtures(root):
+            try:
+                if rule_id in load_expect(exp):
+                    mine.append(log or exp)
+            except ValueError:
+                continue
+        click.echo(f"\n# fixtures ({len(mine)})")
+        for p in mine:
+            click.echo(f"  {p}")
+
+
+@rules_group.command("validate")
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(exists=True))
+def rules_validate(dirs: tuple[str, ...]) -> None:
+    """Check rule files: YAML, fields, regexes, duplicate ids. Exit 2 with one line per problem."""
+    try:
+        rules = load_rule_dirs([Path(d) for d in dirs])
+    except RuleError as exc:
+        for p in exc.problems:
+            click.echo(p, err=True)
+        sys.exit(2)
+    click.echo(f"{len(rules)} rules OK")
+
+
+@rules_group.command("schema")
+def rules_schema() -> None:
+    """The JSON Schema of a rule file, for editors (yaml-language-server)."""
+    from logclassify.engine.schema import rule_json_schema
+
+    click.echo(json.dumps(rule_json_schema(), indent=2))
+
+
+@rules_group.command("test")
+@click.argument("fixtures", nargs=-1, type=click.Path(exists=True, file_okay=False))
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True), help="Add a folder of rules.")
+@click.option("-v", "--verbose", is_flag=True, help="List every fixture, not only the failing ones.")
+def rules_test(fixtures: tuple[str, ...], rule_dirs: tuple[str, ...], verbose: bool) -> None:
+    """Check that every fixture yields exactly its expected ids (like semgrep --test). Exit 1 on a failure."""
+    from logclassify.engine.fixtures import default_fixtures_dir, per_rule, run_fixtures
+
+    roots = [Path(f) for f in fixtures]
+    if not roots:
+        default = default_fixtures_dir()
+        if default is None:
+            _fail("no fixtures folder found; give one: logclassify rules test FIXTURES_DIR")
+        roots = [default]
+    rules = _all_rules(rule_dirs)
+    results = run_fixtures(Classifier(rules), roots)
+    rows = per_rule(results, [r.id for r in rules])
+    width = max(len(r.rule) for r in rows)
+    click.echo(f"{'rule':<{width}}  {'fixtures':>8}  {'pass':>4}  {'fail':>4}  confused with")
+    for row in rows:
+        mark = "" if row.failed == 0 and (row.positives >= 2 or row.rule.startswith("(")) else "  <--"
+        conf = ", ".join(sorted(row.confused_with))
+        click.echo(f"{row.rule:<{width}}  {row.positives:>8}  {row.passed:>4}  {row.failed:>4}  {conf}{mark}")
+    bad = [r for r in results if not r.ok]
+    for r in results if verbose else bad:
+        status = "ok  " if r.ok else "FAIL"
+        detail = r.error or f"expected {r.expected} got {r.got}"
+        click.echo(f"{status} {r.path}: {detail}")
+    few = [r.rule for r in rows if r.positives < 2 and not r.rule.startswith("(")]
+    click.echo(f"\n{len(results)} fixtures, {len(results) - len(bad)} passed, {len(bad)} failed"
+               + (f"; rules with fewer than 2 positive fixtures: {', '.join(few)}" if few else ""))
+    sys.exit(1 if bad else 0)
+
+
+def _register_optional_commands(group: click.Group) -> None:
+    """probe and doctor live in logclassify.probes (torch is imported there only when a probe runs)."""
+    try:
+        from logclassify.probes.cli import doctor_command, probe_command
+    except ImportError:
+        return
+    group.add_command(probe_command, "probe")
+    group.add_command(doctor_command, "doctor")
+
+
+_register_optional_commands(main)
+
+
+def run(argv: list[str] | None = None) -> Any:
+    return main.main(args=argv, prog_name="logclassify")

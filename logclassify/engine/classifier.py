@@ -1,0 +1,198 @@
+"""`Classifier`: rules compiled once, then any number of inputs classified (thread-safe: no shared mutable state)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Literal
+
+from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
+from logclassify.engine.match import Context, Hit
+from logclassify.engine.rank import rank
+from logclassify.engine.scan import Scanner, Selection, build_pattern
+from logclassify.engine.unknown import find_unrecognized
+from logclassify.models import Diagnosis, Evidence, Report, Severity
+from logclassify.parse import phases
+from logclassify.parse.facts import extract_facts, index_facts, literals as fact_literals, summarize_facts
+from logclassify.parse.traceback import all_exceptions, parse_tracebacks
+from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
+from logclassify.read.sources import chunks_from, iter_chunks, open_binary
+
+InputFormat = Literal["auto", "log", "markdown"]
+MAX_EVIDENCE = 8
+MAX_MARKDOWN_BYTES = 64 << 20
+NOTE_CONFIDENCE = 0.6  # a rule whose `confirm` evidence is missing is only this sure, and only a note
+# Lines worth keeping even when no rule names them: failures the unknown-error finder reports.
+FAILURE_LITERALS = ("Traceback (most recent call last)", "ERROR", "CRITICAL", "Error: ", "Exception: ", "Killed")
+
+
+def load_rules(*dirs: str | os.PathLike[str], builtin: bool = True) -> list[CompiledRule]:
+    """Rules from the given folders, on top of the built-in ones unless `builtin=False`."""
+    paths = ([builtin_rules_dir()] if builtin else []) + [Path(d) for d in dirs]
+    return load_rule_dirs(paths)
+
+
+class Classifier:
+    """Compile the rules once; `classify()` many inputs, from any thread."""
+
+    def __init__(self, rules: Sequence[CompiledRule] | None = None) -> None:
+        self.rules: tuple[CompiledRule, ...] = tuple(rules if rules is not None else load_rules())
+        sensitive: set[str] = set(FAILURE_LITERALS) | set(fact_literals()) | set(phases.LITERALS)
+        insensitive: set[str] = set()
+        for r in self.rules:
+            for lit in r.keep:
+                if lit.alternatives:
+                    (insensitive if lit.ignore_case else sensitive).update(lit.alternatives)
+        self.scanner = Scanner(build_pattern(sensitive, insensitive))
+
+    # -- inputs -------------------------------------------------------------------------------------------
+    def classify(
+        self,
+        data: str | bytes | Iterable[str],
+        *,
+        source: str = "<text>",
+        input_format: InputFormat = "auto",
+    ) -> Report:
+        """Classify a log (or a Markdown issue body) given as text, bytes, or an iterable of lines."""
+        if isinstance(data, (str, bytes)) and input_format != "log":
+            text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+            if input_format == "markdown" or looks_like_markdown(text):
+                data = log_lines_of_markdown(text)
+        return self.classify_chunks(chunks_from(data), source=source)
+
+    def classify_path(self, path: str | os.PathLike[str], *, input_format: InputFormat = "auto") -> Report:
+        """Classify a file (plain or gzip) or `-` for stdin. Raises `InputError` when it cannot be read."""
+        name = "<stdin>" if str(path) == "-" else str(path)
+        stream = open_binary(path)
+        try:
+            chunks = iter_chunks(stream)
+            markdown = input_format == "markdown" or (
+                input_format == "auto" and name.lower().endswith((".md", ".markdown"))
+            )
+            if input_format == "auto" and not markdown:
+                chunks, markdown = _sniff_markdown(chunks)
+            if markdown:
+                text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
+                return self.classify_chunks(chunks_from(log_lines_of_markdown(text)), source=name)
+            return self.classify_chunks(chunks, source=name)
+        finally:
+            if str(path) != "-":
+                stream.close()
+
+    # -- the pipeline -------------------------------------------------------------------------------------
+    def classify_chunks(self, chunks: Iterable[bytes], *, source: str) -> Report:
+        """Select the relevant lines in one pass, parse them, evaluate the candidate rules, rank."""
+        selection = self.scanner.select(chunks)
+        return self.classify_selection(selection, source=source)
+
+    def classify_selection(self, selection: Selection, *, source: str) -> Report:
+        lines = selection.lines
+        tracebacks = parse_tracebacks(selection.segments)
+        timeline = phases.build_timeline(lines)
+        ending = phases.ending_phase(lines, timeline)
+        facts = extract_facts(lines) + phases.hang_evidence(lines, timeline)
+        ctx = Context(
+            lines=lines,
+            tracebacks=tracebacks,
+            exceptions=all_exceptions(tracebacks),
+            facts=index_facts(facts),
+            timeline=timeline,
+            ending=ending,
+            text_by_line={ln.number: ln.text for ln in reversed(lines)},
+        )
+        blob = "\n".join(ln.message for ln in lines)
+        blob_lower: str | None = None
+        found: list[tuple[Diagnosis, int, Sequence[str]]] = []
+        for rule in self.rules:
+            if rule.required is not None:
+                candidate = True
+                for lit in rule.required:
+                    alts = lit.alternatives or frozenset()
+                    if lit.ignore_case:
+                        blob_lower = blob.lower() if blob_lower is None else blob_lower
+                        hay = blob_lower
+                        alts = frozenset(a.lower() for a in alts)
+                    else:
+                        hay = blob
+                    if not any(a in hay for a in alts):
+                        candidate = False
+                        break
+                if not candidate:
+                    continue
+            result = rule.matcher.evaluate(ctx)
+            if not result.ok:
+                continue
+            confirm = rule.confirm.evaluate(ctx) if rule.confirm is not None else None
+            confirmed = confirm is None or confirm.ok
+            hits = result.hits + (confirm.hits if confirm is not None and confirm.ok else [])
+            found.append((_diagnosis(rule, hits, confirmed), rule.rule.priority, rule.rule.folds))
+        diagnoses = rank(found)
+        return Report(
+            source=source,
+            diagnoses=diagnoses,
+            unrecognized=find_unrecognized(ctx, diagnoses),
+            facts=summarize_facts(facts),
+            timeline=timeline,
+            lines=selection.total_lines,
+        )
+
+
+def _diagnosis(rule: CompiledRule, hits: list[Hit], confirmed: bool) -> Diagnosis:
+    r = rule.rule
+    captures: dict[str, str] = {}
+    seen: dict[int, str] = {}
+    for h in sorted(hits, key=lambda h: h.line):
+        seen.setdefault(h.line, h.text)
+        for k, v in h.captures:
+            captures.setdefault(k, v)
+    evidence = [Evidence(line=n, text=t.strip()[:500]) for n, t in sorted(seen.items())]
+    if len(evidence) > MAX_EVIDENCE:  # the first lines and the last one: where it began and where it ended
+        evidence = evidence[: MAX_EVIDENCE - 1] + evidence[-1:]
+    severity = r.severity if confirmed else Severity.info
+    confidence = r.confidence if confirmed else min(r.confidence, NOTE_CONFIDENCE)
+    return Diagnosis(
+        id=r.id,
+        title=_fill(r.title, captures),
+        severity=severity,
+        confidence=round(confidence, 2),
+        evidence=evidence,
+        captures=captures,
+        cause=_fill(r.cause.strip(), captures),
+        fix=[_fill(f.strip(), captures) for f in r.fix],
+        docs=list(r.docs),
+        probe=r.probe,
+        tags=list(r.tags),
+        role=r.role,
+    )
+
+
+def _fill(text: str, captures: dict[str, str]) -> str:
+    """Put captured values into `{name}` placeholders; unknown placeholders stay as written."""
+    if "{" not in text:
+        return text
+    out = text
+    for k, v in captures.items():
+        out = out.replace("{" + k + "}", v)
+    return out
+
+
+def _sniff_markdown(chunks: Iterator[bytes]) -> tuple[Iterator[bytes], bool]:
+    first = next(chunks, b"")
+
+    def chained() -> Iterator[bytes]:
+        if first:
+            yield first
+        yield from chunks
+
+    head = first[:200_000].decode("utf-8", "replace")
+    return chained(), looks_like_markdown(head)
+
+
+def _bounded(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    total = 0
+    for c in chunks:
+        total += len(c)
+        if total > limit:
+            return
+        yield c

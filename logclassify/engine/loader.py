@@ -1,0 +1,132 @@
+"""Find, parse and validate rule files; errors name the file, the rule id and the field."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from logclassify.engine.match import Literals, Matcher, compile_condition, keep_literals
+from logclassify.engine.schema import Rule
+
+
+class RuleError(Exception):
+    """One or more rule files are invalid. `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    path: Path
+    matcher: Matcher
+    confirm: Matcher | None
+    required: tuple[Literals, ...] | None  # each must be satisfied for the rule to be a candidate
+    keep: tuple[Literals, ...]  # lines any condition may look at
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+
+def builtin_rules_dir() -> Path:
+    """The rules shipped with the package (inside the wheel), or the repository's rules/ in a source checkout."""
+    packaged = resources.files("logclassify") / "_rules"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent.parent / "rules"
+
+
+def rule_files(directory: Path) -> list[Path]:
+    if directory.is_file():
+        return [directory]
+    if not directory.is_dir():
+        raise RuleError([f"{directory}: no such rules directory"])
+    return sorted(p for p in directory.rglob("*.y*ml") if p.suffix in (".yaml", ".yml") and not p.name.startswith("_"))
+
+
+def _loc(loc: Sequence[int | str]) -> str:
+    """pydantic's location, readable: match.all[2].none[0].regex (the union's tag repeats the key: drop it)."""
+    out = ""
+    prev: int | str | None = None
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part != prev:
+            out += f".{part}" if out else str(part)
+        prev = part
+    return out or "(rule)"
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def parse_rule_file(path: Path) -> tuple[Rule | None, list[str]]:
+    where = _display(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        pos = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        return None, [f"{where}{pos}: invalid YAML: {getattr(exc, 'problem', exc)}"]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [f"{where}: cannot read: {exc}"]
+    if not isinstance(data, dict):
+        return None, [f"{where}: a rule file must hold a mapping, got {type(data).__name__}"]
+    rid = data.get("id", "?")
+    try:
+        return Rule.model_validate(data), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: rule {rid}: {_loc(err['loc'])}: {msg}")
+        return None, problems
+
+
+def compile_rule(rule: Rule, path: Path) -> CompiledRule:
+    matcher = compile_condition(rule.match)
+    confirm = compile_condition(rule.confirm) if rule.confirm is not None else None
+    required = matcher.literals()
+    keep = keep_literals(matcher) + (keep_literals(confirm) if confirm else [])
+    return CompiledRule(rule, path, matcher, confirm, tuple(required) if required else None, tuple(keep))
+
+
+def load_rule_dirs(dirs: Iterable[Path]) -> list[CompiledRule]:
+    """Load every rule under the directories; raise RuleError listing every problem (duplicates too)."""
+    problems: list[str] = []
+    compiled: list[CompiledRule] = []
+    seen: dict[str, Path] = {}
+    for d in dirs:
+        try:
+            files = rule_files(d)
+        except RuleError as exc:
+            problems.extend(exc.problems)
+            continue
+        for path in files:
+            rule, errs = parse_rule_file(path)
+            problems.extend(errs)
+            if rule is None:
+                continue
+            if rule.id in seen:
+                problems.append(
+                    f"{_display(path)}: rule {rule.id}: id: duplicate id, already defined in {_display(seen[rule.id])}"
+                )
+                continue
+            seen[rule.id] = path
+            compiled.append(compile_rule(rule, path))
+    if problems:
+        raise RuleError(problems)
+    return compiled

@@ -1,0 +1,367 @@
+"""Evaluate a rule's conditions against one parsed input.
+
+Rules are compiled once into a tree of matcher objects (one class per condition kind). Evaluating a condition gives
+whether it holds and its hits: the lines that prove it, with named captures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import regex
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from logclassify.engine import schema
+from logclassify.engine.literals import required_literals
+from logclassify.models import Phase
+from logclassify.parse.facts import Fact
+from logclassify.parse.traceback import ExceptionInfo, Traceback
+from logclassify.read.logline import LogLine
+
+REGEX_TIMEOUT_S = 0.25  # a pathological pattern on one line gives up rather than hang the scan
+
+
+@dataclass(slots=True, frozen=True)
+class Hit:
+    line: int
+    text: str
+    captures: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(slots=True)
+class Result:
+    ok: bool
+    hits: list[Hit] = field(default_factory=list)
+
+
+_FALSE = Result(False)
+
+
+@dataclass
+class Context:
+    """What the matcher knows about one input."""
+
+    lines: Sequence[LogLine]
+    tracebacks: list[Traceback]
+    exceptions: list[ExceptionInfo]
+    facts: dict[str, list[Fact]]
+    timeline: list[Phase]
+    ending: Phase | None
+    text_by_line: dict[int, str] = field(default_factory=dict)
+    timeouts: int = 0
+
+
+@dataclass(frozen=True)
+class Literals:
+    """What the prefilter needs: literal alternatives (one must occur) or None when the condition has none."""
+
+    alternatives: frozenset[str] | None
+    ignore_case: bool = False
+
+
+class Matcher:
+    def evaluate(self, ctx: Context) -> Result:
+        raise NotImplementedError
+
+    def literals(self) -> list[Literals] | None:
+        """Alternatives, one of which must appear for this condition to hold; None when always possible."""
+        return None
+
+
+def _captures(m: regex.Match[str]) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in m.groupdict().items() if v is not None)
+
+
+def _search(pattern: regex.Pattern[str], text: str, ctx: Context) -> regex.Match[str] | None:
+    try:
+        return pattern.search(text, timeout=REGEX_TIMEOUT_S)
+    except TimeoutError:
+        ctx.timeouts += 1
+        return None
+
+
+class LineRegex(Matcher):
+    def __init__(self, pattern: str, ignore_case: bool, literal: bool = False) -> None:
+        flags = regex.V0 | (regex.IGNORECASE if ignore_case else 0)
+        self.source = regex.escape(pattern) if literal else pattern
+        self.pattern = regex.compile(self.source, flags)
+        self.literal = pattern if literal else None
+        self.ignore_case = ignore_case
+        alts = frozenset([pattern]) if literal else required_literals(pattern)
+        if alts is not None and ignore_case:
+            alts = frozenset(a.lower() for a in alts)
+        self._lits = Literals(alts, ignore_case or "(?i" in pattern)
+
+    def literals(self) -> list[Literals] | None:
+        return [self._lits] if self._lits.alternatives else None
+
+    def evaluate(self, ctx: Context) -> Result:
+        hits: list[Hit] = []
+        lit = self.literal
+        alts = self._lits.alternatives
+        for line in ctx.lines:
+            msg = line.message
+            if lit is not None and not self.ignore_case:
+                if lit in msg:
+                    hits.append(Hit(line.number, msg))
+                continue
+            if alts is not None and not self._lits.ignore_case and not any(a in msg for a in alts):
+                continue
+            m = _search(self.pattern, msg, ctx)
+            if m is not None:
+                hits.append(Hit(line.number, msg, _captures(m)))
+        return Result(bool(hits), hits)
+
+
+def _opt(pattern: str | None) -> regex.Pattern[str] | None:
+    return regex.compile(pattern) if pattern is not None else None
+
+
+class ExceptionMatch(Matcher):
+    def __init__(self, spec: schema.ExceptionSpec) -> None:
+        self.type = _opt(spec.type)
+        self.message = _opt(spec.message)
+        self.root = spec.root
+        lits: list[Literals] = []
+        if spec.message is not None and (alts := required_literals(spec.message)):
+            lits.append(Literals(alts, "(?i" in spec.message))
+        elif spec.type is not None and (alts := required_literals(spec.type)):
+            lits.append(Literals(alts, "(?i" in spec.type))
+        self._lits = lits or None
+
+    def literals(self) -> list[Literals] | None:
+        return self._lits
+
+    def evaluate(self, ctx: Context) -> Result:
+        hits: list[Hit] = []
+        pool = [tb.root for tb in ctx.tracebacks] if self.root else ctx.exceptions
+        for exc in pool:
+            caps: tuple[tuple[str, str], ...] = ()
+            if self.type is not None and not (
+                self.type.fullmatch(exc.type) or self.type.fullmatch(exc.short_type)
+            ):
+                continue
+            if self.message is not None:
+                m = _search(self.message, exc.message, ctx)
+                if m is None:
+                    continue
+                caps = _captures(m)
+            hits.append(Hit(exc.line, exc.text, caps))
+        return Result(bool(hits), hits)
+
+
+class FrameMatch(Matcher):
+    def __init__(self, spec: schema.FrameSpec) -> None:
+        self.file = _opt(spec.file)
+        self.function = _opt(spec.function)
+        self.code = _opt(spec.code)
+        source = spec.function or spec.code or spec.file
+        alts = required_literals(source) if source else None
+        self._lits = [Literals(alts)] if alts else None
+
+    def literals(self) -> list[Literals] | None:
+        return self._lits
+
+    def evaluate(self, ctx: Context) -> Result:
+        hits: list[Hit] = []
+        for exc in ctx.exceptions:
+            for fr in exc.frames:
+                if self.file is not None and not self.file.search(fr.file):
+                    continue
+                if self.function is not None and not self.function.fullmatch(fr.function):
+                    continue
+                if self.code is not None and not (fr.code and self.code.search(fr.code)):
+                    continue
+                hits.append(Hit(fr.line, f'File "{fr.file}", line {fr.lineno}, in {fr.function}'))
+        return Result(bool(hits), hits)
+
+
+def _version(value: str) -> Version | None:
+    try:
+        return Version(value)
+    except InvalidVersion:
+        m = regex.match(r"\d+(?:\.\d+)*(?:\.?post\d+)?", value)
+        try:
+            return Version(m.group(0)) if m else None
+        except InvalidVersion:
+            return None
+
+
+class FactMatch(Matcher):
+    def __init__(self, spec: schema.FactSpec) -> None:
+        self.name = spec.name
+        self.spec = SpecifierSet(spec.version) if spec.version else None
+        self.equals = spec.equals
+        self.regex = _opt(spec.regex)
+
+    def evaluate(self, ctx: Context) -> Result:
+        hits: list[Hit] = []
+        for fact in ctx.facts.get(self.name, ()):
+            if self.equals is not None and fact.value.lower() != self.equals.lower():
+                continue
+            if self.regex is not None and not self.regex.search(fact.value):
+                continue
+            if self.spec is not None:
+                v = _version(fact.value)
+                if v is None or not self.spec.contains(v, prereleases=True):
+                    continue
+            hits.append(Hit(fact.line, fact.text, ((self.name.replace(".", "_"), fact.value),)))
+        return Result(bool(hits), hits)
+
+
+class LogEndsIn(Matcher):
+    def __init__(self, phases: list[str]) -> None:
+        self.phases = set(phases)
+
+    def evaluate(self, ctx: Context) -> Result:
+        ph = ctx.ending
+        if ph is None or ph.name not in self.phases:
+            return _FALSE
+        caps: list[tuple[str, str]] = [("phase", ph.label)]
+        if ph.duration_s is not None:
+            caps.append(("elapsed", _human(ph.duration_s)))
+        return Result(True, [Hit(ph.start_line, ctx.text_by_line.get(ph.start_line, ph.label), tuple(caps))])
+
+
+def _human(seconds: float) -> str:
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60} min" if s % 60 == 0 or s >= 600 else f"{s // 60} min {s % 60}s"
+    return f"{s // 3600} h {(s % 3600) // 60} min"
+
+
+class All(Matcher):
+    def __init__(self, children: list[Matcher], within: int | None) -> None:
+        self.children = children
+        self.within = within
+
+    def literals(self) -> list[Literals] | None:
+        # Any one child's requirement is necessary for the group: offer all, the prefilter keeps the best.
+        found: list[Literals] = []
+        for c in self.children:
+            lits = c.literals()
+            if lits:
+                found.extend(lits)
+        return found or None
+
+    def evaluate(self, ctx: Context) -> Result:
+        results: list[tuple[Matcher, Result]] = []
+        for child in self.children:
+            r = child.evaluate(ctx)
+            if not r.ok:
+                return _FALSE
+            results.append((child, r))
+        if self.within is None:
+            return Result(True, [h for _, r in results for h in r.hits])
+        return self._near(ctx, results)
+
+    def _near(self, ctx: Context, results: list[tuple[Matcher, Result]]) -> Result:
+        n = self.within or 0
+        anchor_hits = results[0][1].hits
+        kept: list[Hit] = []
+        for anchor in anchor_hits:
+            chosen: list[Hit] = [anchor]
+            for child, r in results[1:]:
+                if isinstance(child, NoneOf):
+                    if child.any_within(ctx, anchor.line, n):
+                        break
+                    continue
+                near = [h for h in r.hits if abs(h.line - anchor.line) <= n]
+                if not near:
+                    break
+                chosen.append(min(near, key=lambda h: abs(h.line - anchor.line)))
+            else:
+                kept.extend(chosen)
+        return Result(bool(kept), kept)
+
+
+class AnyOf(Matcher):
+    def __init__(self, children: list[Matcher]) -> None:
+        self.children = children
+
+    def literals(self) -> list[Literals] | None:
+        alts: set[str] = set()
+        ignore_case = False
+        for c in self.children:
+            lits = c.literals()
+            if not lits:
+                return None
+            best = max(lits, key=lambda lit: min((len(a) for a in lit.alternatives or ()), default=0))
+            if best.alternatives is None:
+                return None
+            alts |= best.alternatives
+            ignore_case = ignore_case or best.ignore_case
+        return [Literals(frozenset(alts), ignore_case)]
+
+    def evaluate(self, ctx: Context) -> Result:
+        hits: list[Hit] = []
+        ok = False
+        for child in self.children:
+            r = child.evaluate(ctx)
+            if r.ok:
+                ok = True
+                hits.extend(r.hits)
+        return Result(ok, hits)
+
+
+class NoneOf(Matcher):
+    def __init__(self, children: list[Matcher]) -> None:
+        self.children = children
+
+    def evaluate(self, ctx: Context) -> Result:
+        for child in self.children:
+            if child.evaluate(ctx).ok:
+                return _FALSE
+        return Result(True, [])
+
+    def any_within(self, ctx: Context, line: int, n: int) -> bool:
+        for child in self.children:
+            r = child.evaluate(ctx)
+            if any(abs(h.line - line) <= n for h in r.hits) or (r.ok and not r.hits):
+                return True
+        return False
+
+    def conditions_literals(self) -> list[Literals]:
+        """Lines a `none` looks for must be kept by the prefilter too, or excluding them would silently fail."""
+        out: list[Literals] = []
+        for c in self.children:
+            out.extend(c.literals() or [])
+        return out
+
+
+def compile_condition(cond: schema.Condition) -> Matcher:
+    """Turn a validated condition into its matcher."""
+    if isinstance(cond, schema.RegexCond):
+        return LineRegex(cond.regex, cond.ignore_case)
+    if isinstance(cond, schema.ContainsCond):
+        return LineRegex(cond.contains, cond.ignore_case, literal=True)
+    if isinstance(cond, schema.ExceptionCond):
+        return ExceptionMatch(cond.exception)
+    if isinstance(cond, schema.FrameCond):
+        return FrameMatch(cond.frame)
+    if isinstance(cond, schema.FactCond):
+        return FactMatch(cond.fact)
+    if isinstance(cond, schema.LogEndsInCond):
+        return LogEndsIn(cond.log_ends_in)
+    if isinstance(cond, schema.AllCond):
+        return All([compile_condition(c) for c in cond.all], cond.within)
+    if isinstance(cond, schema.AnyCond):
+        return AnyOf([compile_condition(c) for c in cond.any])
+    if isinstance(cond, schema.NoneCond):
+        return NoneOf([compile_condition(c) for c in cond.none])
+    raise TypeError(f"unknown condition {type(cond).__name__}")
+
+
+def keep_literals(m: Matcher) -> list[Literals]:
+    """Every literal whose lines the matcher may look at (for selecting lines, not for deciding candidates)."""
+    out: list[Literals] = []
+    if isinstance(m, (All, AnyOf, NoneOf)):
+        for c in m.children:
+            out.extend(keep_literals(c))
+    else:
+        out.extend(m.literals() or [])
+    return out

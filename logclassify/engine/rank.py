@@ -1,0 +1,54 @@
+"""Order diagnoses root cause first, and fold the ones a cause explains under it.
+
+- A narrower rule (`X.variant`) folds its broader rule `X` when both fire.
+- A rule's `folds:` list names causes it explains (e.g. a full /dev/shm explains an NCCL system error).
+- `role: consequence` diagnoses (NCCL timeouts on the other ranks, a dead engine) fold under the headline cause.
+- Then: alarms before notes, causes before consequences, more severe first, higher priority first, and finally the
+  earliest evidence first (the first failure usually triggers the later ones on other ranks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from logclassify.models import Diagnosis, Severity
+
+FOLDED_CONFIDENCE = 0.5  # a folded diagnosis is at most this sure to be the cause
+
+
+def _key(d: Diagnosis, priority: int) -> tuple[bool, bool, int, int, int]:
+    return (d.severity is Severity.info, d.role == "consequence", -d.severity.rank, -priority, d.first_line)
+
+
+def _covers(pattern: str, rule_id: str) -> bool:
+    return rule_id == pattern or rule_id.startswith(pattern + ".")
+
+
+def rank(found: Sequence[tuple[Diagnosis, int, Sequence[str]]]) -> list[Diagnosis]:
+    """`found`: (diagnosis, rule priority, rule `folds`) for every rule that fired. Returns the top-level list."""
+    ordered = sorted(found, key=lambda f: _key(f[0], f[1]))
+    by_id = {d.id: d for d, _, _ in ordered}
+    folded: set[str] = set()
+
+    def fold(child: Diagnosis, parent: Diagnosis) -> None:
+        folded.add(child.id)
+        child.confidence = min(child.confidence, FOLDED_CONFIDENCE)
+        parent.consequences.append(child)
+        parent.consequences.extend(child.consequences)
+        child.consequences = []
+
+    for d, _, folds in ordered:
+        if d.id in folded:
+            continue
+        targets = [x for x in by_id.values() if x is not d and x.id not in folded]
+        for other in targets:
+            narrower = "." in d.id and other.id == d.id.split(".", 1)[0]
+            if narrower or any(_covers(p, other.id) for p in folds):
+                fold(other, d)
+    top = [d for d, _, _ in ordered if d.id not in folded]
+    head = next((d for d in top if d.role == "cause" and d.severity is not Severity.info), None)
+    if head is not None:
+        for d in [x for x in top if x.role == "consequence"]:
+            fold(d, head)
+        top = [d for d in top if d.id not in folded]
+    return top

@@ -1,0 +1,217 @@
+"""Python tracebacks in free text: frames, the exception's type and message, and the chain of exceptions.
+
+Handles chained tracebacks ("During handling of the above exception..." / "The above exception was the direct
+cause..."), multi-line messages (the multiprocessing bootstrapping RuntimeError), caret lines, excerpts that start
+in the middle of a traceback, and tracebacks from several processes interleaved line by line: each process tag
+(worker tag, `[rankN]:`) has its own parser state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import regex
+
+from logclassify.read.logline import LogLine
+
+_HEADER = "Traceback (most recent call last):"
+_FRAME = regex.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
+_CHAIN = {
+    "During handling of the above exception, another exception occurred:": "context",
+    "The above exception was the direct cause of the following exception:": "cause",
+}
+# After frames, any `dotted.Name: message` or bare `Name` line ends the traceback.
+_EXC_AFTER_FRAMES = regex.compile(
+    r"^(?P<type>[A-Za-z_][\w.]*(?:\([\w.]+\))?)(?::(?: (?P<msg>.*)|\s*$)|$)"
+)
+# Outside a traceback, only lines that clearly name an exception type count.
+_BARE_EXC = regex.compile(
+    r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Failed|Timeout)(?:\([\w.]+\))?)"
+    r": (?P<msg>\S.*)$"
+)
+_CARET = regex.compile(r"^\s*[\^~]+\s*$")
+_MAX_MESSAGE_LINES = 40
+
+
+@dataclass(slots=True)
+class Frame:
+    file: str
+    lineno: int
+    function: str
+    code: str | None
+    line: int  # input line number of the `File ...` line
+
+
+@dataclass(slots=True)
+class ExceptionInfo:
+    type: str
+    message: str
+    line: int  # input line number of the exception line
+    text: str
+    frames: list[Frame] = field(default_factory=list)
+    chained: str | None = None  # "cause" / "context" relation to the previous exception in the chain
+    process: str | None = None
+
+    @property
+    def short_type(self) -> str:
+        base = self.type.split("(", 1)[0]
+        return base.rsplit(".", 1)[-1]
+
+
+@dataclass(slots=True)
+class Traceback:
+    """A chain of exceptions from one process, root (first raised) first."""
+
+    exceptions: list[ExceptionInfo]
+    process: str | None = None
+
+    @property
+    def root(self) -> ExceptionInfo:
+        return self.exceptions[0]
+
+    @property
+    def final(self) -> ExceptionInfo:
+        return self.exceptions[-1]
+
+
+@dataclass
+class _State:
+    mode: str = "idle"  # idle | frames | message
+    frames: list[Frame] = field(default_factory=list)
+    current: ExceptionInfo | None = None
+    chain: Traceback | None = None
+    pending_chain: str | None = None
+    message_lines: int = 0
+    blank_pending: bool = False
+
+
+class _Parser:
+    def __init__(self) -> None:
+        self.states: dict[str | None, _State] = {}
+        self.tracebacks: list[Traceback] = []
+
+    def reset(self) -> None:
+        """A gap in the input: nothing continues across it."""
+        for key in list(self.states):
+            self._finish(self.states[key])
+        self.states.clear()
+
+    def feed(self, line: LogLine) -> None:
+        st = self.states.get(line.process)
+        if st is None:
+            st = self.states[line.process] = _State()
+        self._step(st, line)
+
+    def _finish(self, st: _State) -> None:
+        if st.current is not None:
+            self._close_exception(st, st.current)
+        st.mode = "idle"
+        st.frames = []
+        st.current = None
+        st.blank_pending = False
+
+    def _close_exception(self, st: _State, exc: ExceptionInfo) -> None:
+        exc.message = exc.message.rstrip()
+        if st.pending_chain and st.chain is not None:
+            exc.chained = st.pending_chain
+            st.chain.exceptions.append(exc)
+        else:
+            st.chain = Traceback([exc], exc.process)
+            self.tracebacks.append(st.chain)
+        st.pending_chain = None
+        st.current = None
+
+    def _start_exception(self, st: _State, line: LogLine, type_: str, msg: str) -> None:
+        st.current = ExceptionInfo(type_, msg, line.number, line.message.strip(), st.frames, process=line.process)
+        st.frames = []
+        st.mode = "message"
+        st.message_lines = 0
+        st.blank_pending = False
+
+    def _step(self, st: _State, line: LogLine) -> None:
+        msg = line.message
+        stripped = msg.strip()
+        if st.mode == "message":
+            if self._continue_message(st, msg, stripped):
+                return
+            self._finish(st)
+        if stripped == _HEADER or stripped.endswith(_HEADER):
+            if st.mode == "frames" and not st.frames:
+                return
+            self._finish(st) if st.mode != "idle" else None
+            st.mode = "frames"
+            st.frames = []
+            return
+        if stripped in _CHAIN:
+            if st.mode != "idle":
+                self._finish(st)
+            if st.chain is not None:
+                st.pending_chain = _CHAIN[stripped]
+            return
+        fm = _FRAME.match(msg)
+        if fm is not None:
+            if st.mode == "idle":
+                st.mode = "frames"  # an excerpt that starts mid-traceback
+                st.frames = []
+            st.frames.append(Frame(fm["file"], int(fm["line"]), (fm["func"] or "").strip(), None, line.number))
+            return
+        if st.mode == "frames":
+            if not stripped:
+                return
+            if msg[:1].isspace():
+                if st.frames and st.frames[-1].code is None and not _CARET.match(msg):
+                    st.frames[-1].code = stripped
+                return
+            if stripped.startswith("[Previous line repeated"):
+                return
+            em = _EXC_AFTER_FRAMES.match(stripped)
+            if em is not None:
+                self._start_exception(st, line, em["type"], em["msg"] or "")
+                return
+            self._finish(st)  # not a traceback after all (cut paste, interleaved noise)
+            st.pending_chain = None
+            return
+        bm = _BARE_EXC.match(stripped)
+        if bm is not None and st.mode == "idle":
+            st.frames = []
+            self._start_exception(st, line, bm["type"], bm["msg"])
+            return
+        if stripped and st.pending_chain is not None and not msg[:1].isspace():
+            st.pending_chain = None
+
+    def _continue_message(self, st: _State, msg: str, stripped: str) -> bool:
+        """Whether this line continues the current exception's message (multi-line messages)."""
+        cur = st.current
+        assert cur is not None
+        if not stripped:
+            st.blank_pending = True
+            return True
+        if stripped == _HEADER or stripped in _CHAIN or _FRAME.match(msg):
+            return False
+        if st.message_lines >= _MAX_MESSAGE_LINES:
+            return False
+        indented = msg[:1].isspace()
+        if indented or (not cur.message and not st.blank_pending):
+            cur.message = f"{cur.message}\n{stripped}" if cur.message else stripped
+            st.message_lines += 1
+            st.blank_pending = False
+            return True
+        return False
+
+
+def parse_tracebacks(segments: Iterable[Sequence[LogLine]]) -> list[Traceback]:
+    """Every traceback (and bare exception line) in the input, in the order their chains began.
+
+    `segments` are runs of consecutive input lines; parsing restarts at each gap between them.
+    """
+    parser = _Parser()
+    for segment in segments:
+        for line in segment:
+            parser.feed(line)
+        parser.reset()
+    return parser.tracebacks
+
+
+def all_exceptions(tracebacks: Iterable[Traceback]) -> list[ExceptionInfo]:
+    return [exc for tb in tracebacks for exc in tb.exceptions]

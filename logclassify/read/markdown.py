@@ -1,0 +1,48 @@
+"""GitHub issue bodies: the log lives in fenced code blocks and `<details>` blocks, not in the prose around them."""
+
+from __future__ import annotations
+
+import regex
+
+_FENCE = regex.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_DETAILS_OPEN = regex.compile(r"<details\b", regex.IGNORECASE)
+_DETAILS_CLOSE = regex.compile(r"</details\s*>", regex.IGNORECASE)
+_HTML_TAG_LINE = regex.compile(r"^\s*</?(?:details|summary)\b[^>]*>.*$", regex.IGNORECASE)
+
+
+def looks_like_markdown(text: str) -> bool:
+    """True when the text has a fenced code block or a <details> block: an issue body, not a raw log."""
+    head = text[:200_000]
+    return bool(regex.search(r"(?m)^\s{0,3}(?:```|~~~)", head)) or "<details" in head.lower()
+
+
+def log_lines_of_markdown(text: str) -> str:
+    """Blank every line outside code fences and <details> blocks, keeping the line count (and so line numbers)."""
+    lines = text.split("\n")
+    out: list[str] = []
+    fence: str | None = None
+    details = 0
+    for line in lines:
+        m = _FENCE.match(line)
+        if fence is not None:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip()[len(m.group(1)) :]:
+                fence = None
+                out.append("")
+            else:
+                out.append(line)
+            continue
+        if m:
+            fence = m.group(1)
+            out.append("")
+            continue
+        opened = len(_DETAILS_OPEN.findall(line))
+        closed = len(_DETAILS_CLOSE.findall(line))
+        if opened or closed:
+            details = max(0, details + opened - closed)
+            out.append("")
+            continue
+        if details and not _HTML_TAG_LINE.match(line):
+            out.append(line)
+        else:
+            out.append("")
+    return "\n".join(out)

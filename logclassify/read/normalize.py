@@ -1,0 +1,170 @@
+"""Peel the prefixes that log shippers, containers, Ray, torch and vLLM put before a message.
+
+A line such as
+
+    Jun 10 21:32:17 gpu-3 vllm[412]: (VllmWorker rank=1 pid=9) ERROR 06-10 21:32:17 [core.py:88] boom
+
+becomes the message ``boom`` with level ERROR, a timestamp and the process tag ``VllmWorker rank=1 pid=9``.
+Prefixes stack in any order, so they are stripped in a loop. Colour codes (real or pasted as text), carriage
+returns and records that lost their newlines are dealt with first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import regex
+
+from logclassify.read.logline import LogLine
+
+# Colour and control sequences: real ESC, and the forms pasted logs carry as text (^[[, #033[, \033[, \x1b[, \u001b[).
+_ANSI = regex.compile(
+    r"(?:\x1b|\^\[|#033|\\033|\\x1b|\\u001b|\\e)\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]|[\x00\x07\x08]"
+)
+# Record separators that lost their meaning: CR (real or syslog's #015), syslog's #012 for LF.
+_SPLIT_CONTROL = regex.compile(r"\r\n?|#015|#012")
+# A vLLM record or a traceback that starts in the middle of a line (a paste that lost its newlines).
+_EMBEDDED_RECORD = regex.compile(
+    r"(?<=\S)\s+(?=(?:\([A-Za-z_][\w.-]* pid=\d+[^)]*\) )?(?:INFO|WARNING|ERROR|DEBUG|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d"
+    r"|Traceback \(most recent call last\):)"
+)
+_LEVELS = {"DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL"}
+
+# Each prefix: a compiled pattern anchored at the start, with optional named groups level/ts/tag/origin.
+_PREFIXES: list[regex.Pattern[str]] = [
+    # journalctl -o short-iso:  2024-06-10T21:32:17+0000 host unit[123]:
+    regex.compile(
+        r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)) [\w.-]+ [^\s:\[]+(?:\[\d+\])?: "
+    ),
+    # journalctl -o short:  Jun 10 21:32:17 host unit[123]:
+    regex.compile(r"(?P<ts>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?) [\w.-]+ [^\s:\[]+(?:\[\d+\])?: "),
+    # Buildkite: [2024-06-10T21:32:17Z]
+    regex.compile(r"\[(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?)\] "),
+    # docker logs -t / kubectl logs --timestamps, then CRI's stream and tag:  2024-...Z stdout F
+    regex.compile(r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+(?:(?:stdout|stderr) [FP] )?"),
+    # docker compose:  vllm-1  |     and kubectl --prefix:  [pod/vllm-0/vllm]
+    regex.compile(r"[\w.-]+(?:[-_]\d+)?\s+\| ?"),
+    regex.compile(r"\[pod/[^\]\s]+\] "),
+    # Ray and vLLM process tags: (VllmWorker rank=1 pid=9) (RayWorkerWrapper pid=1, ip=10.0.0.2) (EngineCore_0 pid=7)
+    regex.compile(
+        r"\((?P<tag>(?:[A-Za-z_][\w.-]*(?: |, ?)?)?(?:(?:pid|ip|rank|tp|pp|dp|node)=[^,()\s]+(?:, ?| )?)+"
+        r"|raylet|gcs_server|autoscaler|monitor|dashboard)\)\s?"
+    ),
+    # torch.distributed rank prefix:  [rank0]:
+    regex.compile(r"\[(?P<tag>rank\d+)\]: ?"),
+    # glog-style prefix from torch/c10d:  [W1022 12:34:56.789 123 ProcessGroupNCCL.cpp:4115]  or [W socket.cpp:663]
+    regex.compile(r"\[(?P<glevel>[IWEF])(?:\d{4} \d\d:\d\d:\d\d(?:\.\d+)? +\d+ )?\s*(?P<origin>[\w./-]+:\d+)\] ?"),
+    # vLLM:  INFO 06-10 21:32:17 [file.py:88]   INFO 06-10 21:32:17.123 [file.py:88]   older:  INFO 06-10 21:32:17 file.py:88]
+    regex.compile(
+        r"(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL) (?P<ts>\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) "
+        r"(?:\[(?P<origin>[\w./<>-]+:\d+)\]|(?P<origin>[\w./<>-]+:\d+)\]) ?"
+    ),
+    # Python logging with a date (ray, transformers):  2024-06-10 21:32:17,123\tINFO worker.py:1234 --
+    regex.compile(
+        r"(?:\[)?(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?)\]?[\t ]+\[?(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]?"
+        r"(?: (?P<origin>[\w./-]+:\d+) --)?[\t ]+"
+    ),
+    # uvicorn / Python's basic logging:  INFO:     message   ERROR:root:message
+    regex.compile(r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:[\w.]+:|\s+)"),
+]
+_RAY_REPEAT = regex.compile(r"\s*\[repeated \d+x across cluster\]\s*$")
+_MAX_PEELS = 12
+
+
+def strip_ansi(text: str) -> str:
+    """Remove colour codes, real or pasted as literal text."""
+    if "\x1b" not in text and "[" not in text and "\x00" not in text and "\x07" not in text:
+        return text
+    return _ANSI.sub("", text)
+
+
+def _journald_json(text: str) -> tuple[str, str | None, str | None] | None:
+    """A `journalctl -o json` record: its MESSAGE, time and process, or None if the line is not one."""
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or "MESSAGE" not in record:
+        return None
+    message = record["MESSAGE"]
+    if isinstance(message, list):  # journald writes non-UTF-8 messages as a byte array
+        message = bytes(b & 0xFF for b in message if isinstance(b, int)).decode("utf-8", "replace")
+    elif not isinstance(message, str):
+        message = "" if message is None else str(message)
+    ts: str | None = None
+    raw_ts = record.get("__REALTIME_TIMESTAMP")
+    if isinstance(raw_ts, str) and raw_ts.isdigit():
+        ts = datetime.fromtimestamp(int(raw_ts) / 1e6, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return message, ts, None
+
+
+def _peel(line: LogLine) -> LogLine:
+    """Strip stacked prefixes from `line.message`, filling level, timestamp, process and origin."""
+    msg = line.message
+    tags: list[str] = []
+    for _ in range(_MAX_PEELS):
+        for pattern in _PREFIXES:
+            m = pattern.match(msg)
+            if m is None or m.end() == 0:
+                continue
+            groups = m.groupdict()
+            if groups.get("ts"):
+                line.timestamp = groups["ts"]
+            level = groups.get("level")
+            if level:
+                line.level = "WARNING" if level == "WARN" else level
+            glevel = groups.get("glevel")
+            if glevel and not line.level:
+                line.level = {"I": "INFO", "W": "WARNING", "E": "ERROR", "F": "CRITICAL"}[glevel]
+            if groups.get("origin"):
+                line.origin = groups["origin"]
+            if groups.get("tag"):
+                tags.append(groups["tag"].strip())
+            msg = msg[m.end() :]
+            break
+        else:
+            break
+    if "across cluster]" in msg:
+        msg = _RAY_REPEAT.sub("", msg)
+    line.message = msg.rstrip()
+    if tags:
+        line.process = " ".join(tags)
+    return line
+
+
+def _split_records(text: str) -> list[str]:
+    """Split a physical line into the records it holds (CR progress updates, lost newlines)."""
+    parts = _SPLIT_CONTROL.split(text) if ("\r" in text or "#01" in text) else [text]
+    out: list[str] = []
+    for part in parts:
+        if len(part) > 200 and _EMBEDDED_RECORD.search(part):
+            out.extend(p for p in _EMBEDDED_RECORD.split(part) if p)
+        elif part or not out:
+            out.append(part)
+    # A progress bar redrawn with CRs leaves empty pieces; keep at least one record per line.
+    kept = [p for p in out if p.strip()]
+    return kept or [""]
+
+
+def normalize_line(number: int, raw: str) -> Iterator[LogLine]:
+    """Turn one physical input line into one or more `LogLine` records, all carrying `number`."""
+    text = strip_ansi(raw).rstrip("\n")
+    if text.startswith("{") and '"MESSAGE"' in text:
+        parsed = _journald_json(text)
+        if parsed is not None:
+            message, ts, _ = parsed
+            for piece in message.split("\n"):
+                for record in _split_records(strip_ansi(piece)):
+                    line = _peel(LogLine(number, record, record))
+                    if line.timestamp is None:
+                        line.timestamp = ts
+                    yield line
+            return
+    for record in _split_records(text):
+        yield _peel(LogLine(number, record.rstrip(), record))
+
+
+def is_level(text: str) -> bool:
+    return text in _LEVELS

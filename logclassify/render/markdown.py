@@ -1,0 +1,76 @@
+"""A reply a bot can post: headline cause, the fix as a numbered list, evidence folded away, docs as links."""
+
+from __future__ import annotations
+
+from logclassify.models import Diagnosis, Report, Severity
+from logclassify.render.text import header
+
+
+def _fence(lines: list[str]) -> list[str]:
+    body = "\n".join(lines)
+    ticks = "```"
+    while ticks in body:
+        ticks += "`"
+    return [ticks + "text", body, ticks]
+
+
+def _diagnosis(d: Diagnosis, level: str) -> list[str]:
+    out = [f"{level} {d.title} (`{d.id}`)", ""]
+    out.append(f"**Severity:** {d.severity.value} · **confidence:** {d.confidence:.2f}")
+    if d.captures:
+        out.append("**Found:** " + ", ".join(f"`{k}` = `{v}`" for k, v in d.captures.items()))
+    out += ["", " ".join(d.cause.split()), ""]
+    if d.fix:
+        out.append("**How to fix it**")
+        out.append("")
+        out.extend(f"{i}. {step}" for i, step in enumerate(d.fix, 1))
+        out.append("")
+    if d.evidence:
+        out.append(f"<details><summary>Evidence ({len(d.evidence)} line{'s' if len(d.evidence) != 1 else ''})</summary>")
+        out.append("")
+        out.extend(_fence([f"{e.line:>6} | {e.text}" for e in d.evidence]))
+        out.append("")
+        out.append("</details>")
+        out.append("")
+    if d.docs:
+        out.append("**Docs:** " + " · ".join(f"[{_short(u)}]({u})" for u in d.docs))
+        out.append("")
+    if d.probe:
+        out.append(f"To confirm on the machine: `logclassify probe {d.probe}`")
+        out.append("")
+    if d.consequences:
+        ids = ", ".join(sorted({f"`{c.id}`" for c in d.consequences}))
+        out.append(f"_Also seen, explained by this cause: {ids}._")
+        out.append("")
+    return out
+
+
+def _short(url: str) -> str:
+    tail = url.rstrip("/").rsplit("/", 1)[-1]
+    return tail.split("#", 1)[-1] if "#" in tail else tail or url
+
+
+def render_markdown(report: Report) -> str:
+    out = [f"<sub>{header(report)}</sub>", ""]
+    alarms = report.alarms
+    notes = [d for d in report.diagnoses if d.severity is Severity.info]
+    for i, d in enumerate(alarms):
+        out.extend(_diagnosis(d, "###" if i == 0 else "####"))
+    for u in report.unrecognized:
+        out.append("### Unrecognised failure")
+        out.append("")
+        out.append(f"No known cause matches `{u.error[:300]}` (line {u.line}).")
+        out.append("")
+        out.append(f"**Fingerprint:** `{u.fingerprint}`")
+        if u.related:
+            out.append("")
+            out.append("Related known causes (suggestions, not diagnoses): "
+                       + ", ".join(f"`{r.id}` ({r.score:.2f})" for r in u.related))
+        out.append("")
+    if not alarms and not report.unrecognized:
+        out.append(f"No known failure found in {report.source} ({report.lines:,} lines).")
+        out.append("")
+    for d in notes:
+        out.append(f"> **Note — {d.title}** (`{d.id}`): {' '.join(d.cause.split())}")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
