@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -24,9 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _py(code: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     full = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=full, cwd=ROOT, timeout=timeout
-    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full, cwd=ROOT, timeout=timeout)
 
 
 def _alive(pid: int) -> bool:
@@ -95,9 +94,7 @@ def test_print_torchrun_gives_one_line_per_node() -> None:
         ("compile", 0, None, 1, None),
     ],
 )
-def test_plan_skips_what_cannot_run_here(
-    name: str, gpus: int, nproc: int | None, want_nproc: int, skip: str | None
-) -> None:
+def test_plan_skips_what_cannot_run_here(name: str, gpus: int, nproc: int | None, want_nproc: int, skip: str | None) -> None:
     plan = plan_probe(name, Machine(gpus), nproc)
     assert plan.nproc == want_nproc
     assert (plan.skip is None) if skip is None else (skip in (plan.skip or ""))
@@ -256,3 +253,59 @@ def test_worker_alone_reports_hung_by_its_own_watchdog(torch_cpu: object) -> Non
     assert done.returncode == 124
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["status"] == "hung" and result["stage"] == "init_process_group"
+
+
+def _worker_children(parent: int, task: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and cmdline[-2:-1] == [b"logclassify.probes.worker"]:
+            if cmdline[-1] == task.encode():
+                found.append(int(entry.name))
+    return found
+
+
+def _ranks_of(launcher: subprocess.Popen[bytes]) -> list[int]:
+    deadline = time.monotonic() + 60
+    while len(ranks := _worker_children(launcher.pid, "gloo")) < 2:
+        assert time.monotonic() < deadline and launcher.poll() is None
+        time.sleep(0.1)
+    return ranks
+
+
+def _gone_soon(pids: list[int]) -> bool:
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not any(_alive(pid) for pid in pids)
+
+
+@pytest.mark.parametrize("how", ["SIGKILL to the launcher", "SIGTERM to the CLI"])
+def test_ranks_do_not_outlive_a_killed_launcher(torch_cpu: object, how: str) -> None:
+    if how.startswith("SIGKILL"):
+        code = "from logclassify.probes import run_probe\nrun_probe('gloo', nproc=2, world_size=3, timeout=120)"
+        sig = signal.SIGKILL
+    else:
+        code = (
+            "from logclassify.probes.cli import probe_command\n"
+            "import logclassify.probes.runner as r, logclassify.probes.cli as c\n"
+            "c.run_probes = lambda names, nproc, timeout: [r.run_probe('gloo', nproc=2, world_size=3, timeout=120)]\n"
+            "probe_command(['gloo'])"
+        )
+        sig = signal.SIGTERM
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    launcher = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
+    try:
+        ranks = _ranks_of(launcher)
+        launcher.send_signal(sig)
+        launcher.wait(timeout=30)
+        assert _gone_soon(ranks)
+    finally:
+        launcher.kill()
+        launcher.wait()

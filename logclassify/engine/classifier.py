@@ -14,7 +14,8 @@ from logclassify.engine.scan import Scanner, Selection, build_pattern
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.models import Diagnosis, Evidence, Report, Severity
 from logclassify.parse import phases
-from logclassify.parse.facts import extract_facts, index_facts, literals as fact_literals, summarize_facts
+from logclassify.parse.facts import extract_facts, index_facts, summarize_facts
+from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
 from logclassify.read.sources import chunks_from, iter_chunks, open_binary

@@ -93,6 +93,6 @@ def required_literals(pattern: str) -> frozenset[str] | None:
     except Exception:  # regex-module-only syntax: no prefilter for this pattern
         return None
     if parsed.state.flags & sre_constants.SRE_FLAG_IGNORECASE or "(?i" in pattern:
-        found = _seq(list(parsed))
+        found = _seq(parsed.data)
         return frozenset(s.lower() for s in found) if found else None
-    return _seq(list(parsed))
+    return _seq(parsed.data)

@@ -68,9 +68,10 @@ def _loc(loc: Sequence[int | str]) -> str:
 
 def _display(path: Path) -> str:
     try:
-        return os.path.relpath(path)
+        rel = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 def parse_rule_file(path: Path) -> tuple[Rule | None, list[str]]:

@@ -226,7 +226,7 @@ class LogEndsIn(Matcher):
 
 
 def _human(seconds: float) -> str:
-    s = int(round(seconds))
+    s = round(seconds)
     if s < 60:
         return f"{s}s"
     if s < 3600:

@@ -6,7 +6,8 @@ A condition is a one-key mapping (`regex`, `contains`, `exception`, `frame`, `fa
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+import re
+from typing import Annotated, Any, Literal
 
 import regex
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -22,14 +23,18 @@ class _Strict(BaseModel):
 
 
 def check_regex(pattern: str, ignore_case: bool = False) -> str:
-    """Compile a pattern now so a bad one is reported at load time with its position."""
+    """Compile a pattern now so a bad one is reported at load time, with its position and a pointer."""
     try:
         regex.compile(pattern, regex.V0 | (regex.IGNORECASE if ignore_case else 0))
     except regex.error as exc:
-        pos = getattr(exc, "pos", None)
+        msg, pos = str(getattr(exc, "msg", exc)), getattr(exc, "pos", None)
+        try:  # the standard library points at where the problem starts (the unclosed group, not the end)
+            re.compile(pattern)
+        except re.error as std:
+            msg, pos = std.msg, std.pos
         where = f" at position {pos}" if pos is not None else ""
         pointer = f"\n    {pattern}\n    {' ' * pos}^" if pos is not None else ""
-        raise ValueError(f"bad regex{where}: {exc.msg if hasattr(exc, 'msg') else exc}{pointer}") from None
+        raise ValueError(f"bad regex{where}: {msg}{pointer}") from None
     return pattern
 
 
@@ -174,17 +179,15 @@ def _condition_tag(v: Any) -> str:
 
 
 Condition = Annotated[
-    Union[
-        Annotated[RegexCond, Tag("regex")],
-        Annotated[ContainsCond, Tag("contains")],
-        Annotated[ExceptionCond, Tag("exception")],
-        Annotated[FrameCond, Tag("frame")],
-        Annotated[FactCond, Tag("fact")],
-        Annotated[LogEndsInCond, Tag("log_ends_in")],
-        Annotated[AllCond, Tag("all")],
-        Annotated[AnyCond, Tag("any")],
-        Annotated[NoneCond, Tag("none")],
-    ],
+    Annotated[RegexCond, Tag("regex")]
+    | Annotated[ContainsCond, Tag("contains")]
+    | Annotated[ExceptionCond, Tag("exception")]
+    | Annotated[FrameCond, Tag("frame")]
+    | Annotated[FactCond, Tag("fact")]
+    | Annotated[LogEndsInCond, Tag("log_ends_in")]
+    | Annotated[AllCond, Tag("all")]
+    | Annotated[AnyCond, Tag("any")]
+    | Annotated[NoneCond, Tag("none")],
     Discriminator(_condition_tag),
 ]
 """Any condition; which one is decided by its key, so validation errors name the right field."""

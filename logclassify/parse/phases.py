@@ -31,8 +31,8 @@ PHASES: tuple[str, ...] = ("download", "load_weights", "compile", "profile", "cu
 LABELS: dict[str, str] = {
     "download": "downloading weights",
     "load_weights": "loading weights",
-    "compile": "torch.compile",
-    "profile": "memory profiling / KV cache sizing",
+    "compile": "compiling the model (torch.compile)",
+    "profile": "profiling memory and sizing the KV cache",
     "cuda_graphs": "capturing CUDA graphs",
     "api_server": "starting the API server",
     "serving": "serving",
@@ -86,7 +86,14 @@ _MARKERS: tuple[_Marker, ...] = (
         "Model loading took",
         r"Model loading took [\d.]+ ?GiB(?: memory)?(?: and " + _SECS + r" ?s)?",
     ),
-    _m("load_weights", "end", "Loading model weights took"),
+    _m(
+        "load_weights",
+        "end",
+        "Loading model weights took",
+        r"Loading model weights took [\d.]+ ?GB(?: and " + _SECS + r" ?s)?",
+    ),
+    # VLLM_TRACE_FUNCTION=1 trace lines from inside the weight iterators
+    _m("load_weights", "progress", "_weights_iterator in", r"(?:from|to) \w+_weights_iterator in "),
     # torch.compile (V1; inside the profiling run)
     _m("compile", "end", "torch.compile takes", r"torch\.compile takes " + _SECS + r" ?s in total"),
     _m("compile", "end", "torch.compile took", r"torch\.compile took " + _SECS + r" ?s in total"),
@@ -114,6 +121,7 @@ _MARKERS: tuple[_Marker, ...] = (
     _m("cuda_graphs", "start", "Capturing the model for CUDA graphs"),
     _m("cuda_graphs", "start", "Capturing cudagraphs"),
     _m("cuda_graphs", "start", "Capturing CUDA graph"),
+    _m("cuda_graphs", "progress", "Capturing a cudagraph"),
     _m("cuda_graphs", "progress", "CUDA graphs can take additional"),
     _m("cuda_graphs", "progress", "during cudagraph capture"),
     # engine ready (V1 and late V0)
@@ -143,11 +151,12 @@ _RESTART_LITERALS = ("LLM engine (v", "vLLM API server version", "non-default ar
 _RESTART = regex.compile(r"Initializing an? (?:V[01] )?LLM engine \(v|vLLM API server version|non-default args:")
 
 # Configuration read from the engine/args lines.
-_CONFIG_LITERALS = ("Cudagraph is disabled",)
-_EAGER = regex.compile(r"enforce_eager=True|'enforce_eager': True|Cudagraph is disabled under eager mode")
-_NO_COMPILE = regex.compile(
-    r"""compilation_config=\{["']level["']:\s*0\b|CompilationMode\.NONE|'compilation_config': 0\b"""
+_CONFIG_LITERALS = ("Cudagraph is disabled", "--enforce-eager", "enforce_eager")
+_EAGER = regex.compile(
+    r"(?<!')enforce_eager=True|'enforce_eager': True|Cudagraph is disabled under eager mode"
+    r"|(?:vllm serve|api_server|LLM\().*(?:\s--enforce-eager(?=\s|$)|enforce_eager\s*=\s*True)"
 )
+_NO_COMPILE = regex.compile(r"""compilation_config=\{["']level["']:\s*0\b|CompilationMode\.NONE|'compilation_config': 0\b""")
 _V1 = regex.compile(r"V1 LLM engine|EngineCore")
 _MODEL = regex.compile(
     r"Starting to load model (?P<m>\S+?)(?:\.\.\.)?\s*$|(?<![\w_])model='(?P<m2>[^']*)'|'model': '(?P<m3>[^']*)'"
@@ -183,6 +192,11 @@ _WAITING: tuple[tuple[str, regex.Pattern[str], str], ...] = (
         "No available shared memory broadcast block",
         regex.compile(r"No available shared memory broadcast block found in (?P<n>\d+) second"),
         "No available shared memory broadcast block found",
+    ),
+    (
+        "No available block found in",
+        regex.compile(r"No available block found in (?P<n>\d+) second"),
+        "No available block found (shared memory broadcast)",
     ),
     (
         "core engine proc(s)",
@@ -366,15 +380,23 @@ class _State:
     max_rank: int = -1
 
 
-def _time_at(lines: Sequence[LogLine], i: int) -> str | None:
-    return lines[i].timestamp if 0 <= i < len(lines) else None
+_LEADING_TS = regex.compile(r"^\s*\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?)")
+
+
+def _ts(ln: LogLine) -> str | None:
+    """The line's timestamp, or one that starts its message (trace files, plain `logging` output)."""
+    if ln.timestamp:
+        return ln.timestamp
+    m = _LEADING_TS.match(ln.message)
+    return m.group(1) if m else None
 
 
 def _time_before(lines: Sequence[LogLine], i: int) -> str | None:
     """The last timestamp printed at or before line index i."""
     for j in range(min(i, len(lines) - 1), -1, -1):
-        if lines[j].timestamp:
-            return lines[j].timestamp
+        t = _ts(lines[j])
+        if t:
+            return t
     return None
 
 
@@ -534,8 +556,9 @@ def _first_error(lines: Sequence[LogLine], start: int) -> int | None:
 
 def _last_time(lines: Sequence[LogLine]) -> str | None:
     for ln in reversed(lines):
-        if ln.timestamp:
-            return ln.timestamp
+        t = _ts(ln)
+        if t:
+            return t
     return None
 
 
@@ -809,7 +832,7 @@ def _waiting(lines: Sequence[LogLine], start: int) -> Fact | None:
                     found.setdefault(name, []).append((ln, m))
     best: tuple[float, LogLine, str] | None = None
     for name, hits in found.items():
-        times = [parse_time(h[0].timestamp) for h in hits if h[0].timestamp]
+        times = [parse_time(t) for t in (_ts(h[0]) for h in hits) if t]
         vals = [t for t in times if t is not None]
         span = elapsed(vals[0], vals[-1]) if len(vals) >= 2 else None
         el_max = 0.0
@@ -853,13 +876,13 @@ def _interrupted(lines: Sequence[LogLine], timeline: list[Phase]) -> Fact | None
             return None  # it failed before it was interrupted
         before = None
         for j in range(i - 1, first - 1, -1):
-            if lines[j].timestamp and not _is_interrupt(lines[j]):
-                before = lines[j].timestamp
+            if _ts(lines[j]) and not _is_interrupt(lines[j]):
+                before = _ts(lines[j])
                 break
         after = None
         for j in range(i, len(lines)):
-            if lines[j].timestamp:
-                after = lines[j].timestamp
+            if _ts(lines[j]):
+                after = _ts(lines[j])
                 break
         gap = _diff(before, after)
         if gap is not None and gap < 60:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 
 import click
 
@@ -54,14 +56,23 @@ def probe_command(
         _print_torchrun(name, nnodes, node_rank, master_addr, master_port, nproc, timeout, fmt)
         return
     if not torch_available():
-        click.echo(
-            f"logclassify probe needs torch, which is not installed here. Install it with:\n  {INSTALL_HINT}", err=True
-        )
+        click.echo(f"logclassify probe needs torch, which is not installed here. Install it with:\n  {INSTALL_HINT}", err=True)
         sys.exit(EXIT_USAGE)
+    _exit_on_sigterm()
     names = list(PROBE_NAMES) if name == "all" else [name]
     results = run_probes(names, nproc=nproc, timeout=timeout)
     _emit(results, single=name != "all", fmt=fmt)
     sys.exit(0 if all(r.ok for r in results) else EXIT_PROBLEM)
+
+
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so the launcher's cleanup runs and no rank outlives `logclassify probe`."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
 
 
 def _emit(results: list[ProbeResult], *, single: bool, fmt: str) -> None:

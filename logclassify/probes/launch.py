@@ -70,6 +70,7 @@ def _child_env(rank: int, nproc: int, world_size: int, port: int, state_dir: Pat
     )
     env[protocol.STATE_DIR_ENV] = str(state_dir)
     env[protocol.PG_TIMEOUT_ENV] = str(2 * timeout + 30)
+    env[protocol.LAUNCHER_PID_ENV] = str(os.getpid())
     return env
 
 
@@ -101,9 +102,7 @@ def launch(task: str, nproc: int, timeout: float, world_size: int | None = None)
         pgids = [p.pid for p in procs]
         kill_groups(procs)
     duration = time.monotonic() - start
-    ranks = [
-        _collect(state_dir, rank, p.pid, code) for rank, (p, code) in enumerate(zip(procs, exit_codes, strict=True))
-    ]
+    ranks = [_collect(state_dir, rank, p.pid, code) for rank, (p, code) in enumerate(zip(procs, exit_codes, strict=True))]
     shutil.rmtree(state_dir, ignore_errors=True)
     return LaunchOutcome(ranks, timed_out, duration, pgids)
 

@@ -39,9 +39,7 @@ def plan_probe(name: str, machine: Machine, nproc: int | None) -> Plan:
     # nccl
     wanted = nproc or gpus
     if wanted < 2:
-        return Plan(
-            skip=f"an NCCL all-reduce needs 2 GPUs; {gpus} visible" if nproc is None else "--nproc must be >= 2"
-        )
+        return Plan(skip=f"an NCCL all-reduce needs 2 GPUs; {gpus} visible" if nproc is None else "--nproc must be >= 2")
     if wanted > gpus:
         return Plan(skip=f"{wanted} ranks need {wanted} GPUs (one per rank); {gpus} visible")
     return Plan(nproc=wanted)

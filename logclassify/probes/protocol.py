@@ -12,6 +12,7 @@ from typing import Any
 
 STATE_DIR_ENV = "LOGCLASSIFY_PROBE_DIR"
 PG_TIMEOUT_ENV = "LOGCLASSIFY_PROBE_PG_TIMEOUT"
+LAUNCHER_PID_ENV = "LOGCLASSIFY_PROBE_LAUNCHER"
 
 
 def stage_path(state_dir: Path, rank: int) -> Path:

@@ -46,7 +46,7 @@ def probe_text(result: ProbeResult) -> str:
     if result.status is not ProbeStatus.skipped:
         head += f" in {result.duration_s:.1f}s"
     if result.stage and result.status in (ProbeStatus.failed, ProbeStatus.hung):
-        head += f", stuck or failing in stage {result.stage}"
+        head += f", {result.status.value} in stage {result.stage}"
     lines = [head]
     if result.reason:
         lines.append(f"         {result.reason}")
@@ -74,7 +74,6 @@ def doctor_text(report: DoctorReport) -> str:
             lines.append(f"{'':<4}  {'':<{width}}  fix: {check.fix}")
     counts = {s: sum(c.status is s for c in report.checks) for s in CheckStatus}
     lines.append(
-        f"\n{counts[CheckStatus.failed]} failed, {counts[CheckStatus.warning]} warning(s), "
-        f"{counts[CheckStatus.passed]} passed"
+        f"\n{counts[CheckStatus.failed]} failed, {counts[CheckStatus.warning]} warning(s), {counts[CheckStatus.passed]} passed"
     )
     return "\n".join(lines)

@@ -20,9 +20,7 @@ def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def run_probes(
-    names: Iterable[str], *, nproc: int | None = None, timeout: float = DEFAULT_TIMEOUT_S
-) -> list[ProbeResult]:
+def run_probes(names: Iterable[str], *, nproc: int | None = None, timeout: float = DEFAULT_TIMEOUT_S) -> list[ProbeResult]:
     """Inspect the machine once (in a child), then run each probe in its own children."""
     names = list(names)
     _check_names(names)

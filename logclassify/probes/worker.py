@@ -55,6 +55,23 @@ class _Reporter:
         return True
 
 
+def _die_with_launcher() -> None:
+    """Linux: if the launcher is killed outright (SIGKILL), its ranks must not live on in their own sessions."""
+    launcher = os.environ.get(protocol.LAUNCHER_PID_ENV)
+    if not launcher or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(launcher):  # the launcher died before prctl took effect
+        os._exit(EXIT_FAILED)
+
+
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "")
     return int(value) if value.strip() else default
@@ -76,6 +93,8 @@ def run(task: str, timeout: float | None) -> int:
     rank = _env_int("RANK", 0)
     world_size = _env_int("WORLD_SIZE", 1)
     state = os.environ.get(protocol.STATE_DIR_ENV)
+    if state:
+        _die_with_launcher()
     reporter = _Reporter(rank, world_size, Path(state) if state else None)
     if timeout is not None and reporter.state_dir is None:
         _start_watchdog(reporter, timeout)

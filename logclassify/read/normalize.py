@@ -63,7 +63,8 @@ _PREFIXES: list[regex.Pattern[str]] = [
     ),
     # Python logging with a date (ray, transformers):  2024-06-10 21:32:17,123\tINFO worker.py:1234 --
     regex.compile(
-        r"(?:\[)?(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?)\]?[\t ]+\[?(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]?"
+        r"(?:\[)?(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?)\]?[\t ]+"
+        r"\[?(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]?"
         r"(?: (?P<origin>[\w./-]+:\d+) --)?[\t ]+"
     ),
     # uvicorn / Python's basic logging:  INFO:     message   ERROR:root:message
@@ -77,7 +78,7 @@ def strip_ansi(text: str) -> str:
     """Remove colour codes, real or pasted as literal text."""
     if "\x1b" not in text and "[" not in text and "\x00" not in text and "\x07" not in text:
         return text
-    return _ANSI.sub("", text)
+    return str(_ANSI.sub("", text))
 
 
 def _journald_json(text: str) -> tuple[str, str | None, str | None] | None:
@@ -97,7 +98,7 @@ def _journald_json(text: str) -> tuple[str, str | None, str | None] | None:
     raw_ts = record.get("__REALTIME_TIMESTAMP")
     if isinstance(raw_ts, str) and raw_ts.isdigit():
         ts = datetime.fromtimestamp(int(raw_ts) / 1e6, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
-    return message, ts, None
+    return str(message), ts, None
 
 
 def _peel(line: LogLine) -> LogLine:

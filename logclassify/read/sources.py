@@ -48,6 +48,26 @@ def _cut_long(buf: bytes) -> int:
     return cut
 
 
+def _break_long_lines(buf: bytes) -> bytes:
+    """Insert a newline into every stretch of more than MAX_LINE bytes without one (a few steps per chunk)."""
+    pieces: list[bytes] = []
+    pos = 0
+    size = len(buf)
+    while size - pos > MAX_LINE:
+        nl = buf.rfind(b"\n", pos, pos + MAX_LINE + 1)
+        if nl >= 0:
+            pieces.append(buf[pos : nl + 1])
+            pos = nl + 1
+            continue
+        cut = pos + _cut_long(buf[pos : pos + MAX_LINE + 4])
+        pieces.append(buf[pos:cut] + b"\n")
+        pos = cut
+    if not pieces:
+        return buf
+    pieces.append(buf[pos:])
+    return b"".join(pieces)
+
+
 def iter_chunks(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
     """Yield chunks that each end with a newline (except possibly the last).
 
@@ -72,7 +92,7 @@ def iter_chunks(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[byte
             pending = buf
             continue
         pending = buf[end + 1 :]
-        yield buf[: end + 1]
+        yield _break_long_lines(buf[: end + 1]) if end >= MAX_LINE else buf[: end + 1]
         while len(pending) > MAX_LINE:
             cut = _cut_long(pending)
             yield pending[:cut] + b"\n"

@@ -111,7 +111,7 @@ def _is_command(step: str) -> bool:
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "?"
-    s = int(round(seconds))
+    s = round(seconds)
     if s < 60:
         return f"{s}s"
     if s < 3600:
@@ -149,7 +149,8 @@ def render_text(report: Report, *, color: bool = False, show_all: bool = False) 
         out.extend(_diagnosis(d, s, width, show_all))
         out.append("")
     for u in report.unrecognized:
-        out.append(f"{s('?', fg='magenta', bold=True)} {s('unrecognised failure', bold=True)}   {u.error[:width - 40]}   line {u.line}")
+        label = s("unrecognised failure", bold=True)
+        out.append(f"{s('?', fg='magenta', bold=True)} {label}   {u.error[: width - 40]}   line {u.line}")
         for ev in u.evidence:
             out.append(f"    {ev.line:>6} │ {ev.text[: width - 14]}")
         out.append(f"  fingerprint  {u.fingerprint}")

@@ -88,9 +88,7 @@ def p2p(ctx: TaskContext) -> dict[str, Any]:
     missing = [f"{i}->{j}" for i in range(count) for j in range(count) if not matrix[i][j]]
     details: dict[str, Any] = {"device_count": count, "matrix": matrix, "no_peer_access": missing}
     if corrupted:
-        raise CheckFailed(
-            f"GPU-to-GPU copies returned wrong data: {', '.join(corrupted)}", details | {"corrupted": corrupted}
-        )
+        raise CheckFailed(f"GPU-to-GPU copies returned wrong data: {', '.join(corrupted)}", details | {"corrupted": corrupted})
     if missing:
         raise CheckFailed(f"no peer access between {', '.join(missing)}", details)
     return details

@@ -1,0 +1,32 @@
+"""Shared helpers for the test suite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+def run_cli(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
+            cwd: str | Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    """Run the real `logclassify` command in a subprocess (through this interpreter's entry point)."""
+    full_env = {**os.environ, "NO_COLOR": "", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "logclassify", *args],
+        input=stdin,
+        capture_output=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli():  # type: ignore[no-untyped-def]
+    return run_cli

@@ -1,0 +1,185 @@
+"""The reader and normaliser: every prefix format, decoding, and records that lost their newlines."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+
+import pytest
+
+from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
+from logclassify.read.normalize import normalize_line, strip_ansi
+from logclassify.read.sources import MAX_LINE, chunks_from, decode, iter_chunks, open_binary
+
+
+def one(raw: str, number: int = 7):  # type: ignore[no-untyped-def]
+    records = list(normalize_line(number, raw))
+    assert len(records) == 1, records
+    return records[0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message", "level", "ts", "process", "origin"),
+    [
+        # vLLM, current and older forms
+        ("INFO 06-10 21:32:17 [api_server.py:88] vLLM API server version 0.8.3", "vLLM API server version 0.8.3",
+         "INFO", "06-10 21:32:17", None, "api_server.py:88"),
+        ("WARNING 06-10 21:32:17 llm_engine.py:161] Possibly too large swap space.", "Possibly too large swap space.",
+         "WARNING", "06-10 21:32:17", None, "llm_engine.py:161"),
+        ("INFO 06-10 21:32:17.123 [core.py:58] Initializing a V1 LLM engine", "Initializing a V1 LLM engine",
+         "INFO", "06-10 21:32:17.123", None, "core.py:58"),
+        # worker tags before the vLLM prefix
+        ("(VllmWorkerProcess pid=123) INFO 06-10 21:32:17 [model_runner.py:1] Loading model",
+         "Loading model", "INFO", "06-10 21:32:17", "VllmWorkerProcess pid=123", "model_runner.py:1"),
+        ("(RayWorkerWrapper pid=1, ip=10.0.0.2) ERROR 06-10 21:32:17 [worker_base.py:464] boom",
+         "boom", "ERROR", "06-10 21:32:17", "RayWorkerWrapper pid=1, ip=10.0.0.2", "worker_base.py:464"),
+        ("(EngineCore_0 pid=7) ERROR 06-10 21:32:17 [core.py:700] EngineCore failed to start.",
+         "EngineCore failed to start.", "ERROR", "06-10 21:32:17", "EngineCore_0 pid=7", "core.py:700"),
+        ("(VllmWorker rank=1 pid=9) INFO 06-10 21:32:17 [parallel_state.py:1] world", "world", "INFO",
+         "06-10 21:32:17", "VllmWorker rank=1 pid=9", "parallel_state.py:1"),
+        ("(APIServer pid=3) INFO 06-10 21:32:17 [api_server.py:1] Starting", "Starting", "INFO", "06-10 21:32:17",
+         "APIServer pid=3", "api_server.py:1"),
+        # journald short and short-iso
+        ("Jun 10 21:32:17 gpu-node-3 vllm[4121]: INFO 06-10 21:32:17 [a.py:1] hello", "hello", "INFO",
+         "06-10 21:32:17", None, "a.py:1"),
+        ("2024-06-10T21:32:17+0000 gpu-node-3 vllm[4121]: plain message", "plain message", None,
+         "2024-06-10T21:32:17+0000", None, None),
+        # docker / kubectl --timestamps, Kubernetes CRI
+        ("2024-06-10T21:32:17.123456789Z INFO 06-10 21:32:17 [a.py:1] hi", "hi", "INFO", "06-10 21:32:17", None,
+         "a.py:1"),
+        ("2024-06-10T21:32:17.123456789Z stdout F RuntimeError: boom", "RuntimeError: boom", None,
+         "2024-06-10T21:32:17.123456789Z", None, None),
+        # docker compose, torch rank, glog, Buildkite
+        ("vllm-1  | INFO 06-10 21:32:17 [a.py:1] composed", "composed", "INFO", "06-10 21:32:17", None, "a.py:1"),
+        ("[rank0]: Traceback (most recent call last):", "Traceback (most recent call last):", None, None, "rank0",
+         None),
+        ("[rank1]:[W1022 12:34:56.789012 123 ProcessGroupNCCL.cpp:4115] [PG 0 Rank 1] using GPU 1",
+         "[PG 0 Rank 1] using GPU 1", "WARNING", None, "rank1", "ProcessGroupNCCL.cpp:4115"),
+        ("[2024-06-10T21:32:17Z] INFO 06-10 21:32:17 [a.py:1] from CI", "from CI", "INFO", "06-10 21:32:17", None,
+         "a.py:1"),
+        # uvicorn
+        ("INFO:     Uvicorn running on http://0.0.0.0:8000", "Uvicorn running on http://0.0.0.0:8000", "INFO", None,
+         None, None),
+    ],
+)
+def test_prefixes(raw: str, message: str, level: str | None, ts: str | None, process: str | None,
+                  origin: str | None) -> None:
+    line = one(raw)
+    assert line.message == message
+    assert line.level == level
+    assert line.timestamp == ts
+    assert line.process == process
+    assert line.origin == origin
+    assert line.number == 7
+
+
+def test_stacked_prefixes_ray_then_vllm_inside_journald() -> None:
+    raw = ("Jun 10 21:32:17 host vllm[1]: (RayWorkerWrapper pid=5, ip=10.1.2.3) "
+           "ERROR 06-10 21:32:17 [worker_base.py:1] RuntimeError: NCCL error [repeated 3x across cluster]")
+    line = one(raw)
+    assert line.message == "RuntimeError: NCCL error"
+    assert line.process == "RayWorkerWrapper pid=5, ip=10.1.2.3"
+    assert line.level == "ERROR"
+
+
+@pytest.mark.parametrize(
+    "coloured",
+    [
+        "\x1b[0;36m(VllmWorker rank=0 pid=1)\x1b[0;0m INFO 06-10 21:32:17 [a.py:1] colour",
+        "^[[0;36m(VllmWorker rank=0 pid=1)^[[0;0m INFO 06-10 21:32:17 [a.py:1] colour",
+        "#033[1;36m(VllmWorker rank=0 pid=1)#033[0;0m INFO 06-10 21:32:17 [a.py:1] colour",
+        "\\033[1;36m(VllmWorker rank=0 pid=1)\\033[0;0m INFO 06-10 21:32:17 [a.py:1] colour",
+    ],
+)
+def test_colour_codes_real_and_pasted(coloured: str) -> None:
+    line = one(coloured)
+    assert line.message == "colour"
+    assert line.process == "VllmWorker rank=0 pid=1"
+
+
+def test_strip_ansi_keeps_brackets_that_are_not_colours() -> None:
+    assert strip_ansi("[rank0]: x [1, 2]") == "[rank0]: x [1, 2]"
+
+
+def test_carriage_returns_and_syslog_escapes_split_records() -> None:
+    records = list(normalize_line(3, "Loading: 10%#015Loading: 50%#015Loading: 90%"))
+    assert [r.message for r in records] == ["Loading: 10%", "Loading: 50%", "Loading: 90%"]
+    assert {r.number for r in records} == {3}
+    records = list(normalize_line(4, "ERROR 06-10 21:32:17 [a.py:1] x\r"))
+    assert [r.message for r in records] == ["x"]
+
+
+def test_lost_newlines_are_split_back_into_records() -> None:
+    glued = (
+        "INFO 06-10 21:32:17 [a.py:1] Starting to load model facebook/opt-125m... "
+        "INFO 06-10 21:32:19 [a.py:2] Loading weights took 0.24 GB "
+        "ERROR 06-10 21:32:20 [a.py:3] RuntimeError: Failed to infer device type"
+    )
+    records = list(normalize_line(1, glued))
+    assert [r.level for r in records] == ["INFO", "INFO", "ERROR"]
+    assert records[2].message == "RuntimeError: Failed to infer device type"
+
+
+def test_journalctl_json_records() -> None:
+    rec = {"MESSAGE": "ERROR 06-10 21:32:17 [a.py:1] boom", "__REALTIME_TIMESTAMP": "1718054537000000",
+           "_PID": "12", "SYSLOG_IDENTIFIER": "vllm"}
+    line = one(json.dumps(rec))
+    assert line.message == "boom" and line.level == "ERROR"
+    # journald stores non-UTF-8 messages as byte arrays
+    rec = {"MESSAGE": list("bad \xff byte".encode("latin-1")), "__REALTIME_TIMESTAMP": "1718054537000000"}
+    line = one(json.dumps(rec))
+    assert line.message.startswith("bad ") and line.timestamp is not None
+
+
+def test_decode_never_fails() -> None:
+    assert decode(b"ok \xff\xfe \x00nul") == "ok \ufffd\ufffd nul"
+
+
+def test_chunks_end_on_newlines_and_cut_huge_lines() -> None:
+    data = b"a\n" * 10 + b"x" * (MAX_LINE * 2 + 10) + b"\nlast"
+    chunks = list(iter_chunks(io.BytesIO(data), chunk_size=4096))
+    assert b"".join(chunks).replace(b"\n", b"") == data.replace(b"\n", b"")
+    assert all(len(line) <= MAX_LINE for c in chunks for line in c.split(b"\n"))
+    assert all(c.endswith(b"\n") for c in chunks[:-1])
+
+
+def test_multibyte_characters_survive_long_line_cut() -> None:
+    data = ("é" * (MAX_LINE)).encode()  # 2 bytes each: a cut must not split one
+    text = "".join(decode(c) for c in iter_chunks(io.BytesIO(data), chunk_size=1 << 16))
+    assert "\ufffd" not in text
+
+
+def test_gzip_detected_by_content(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "server.log.gz"
+    p.write_bytes(gzip.compress(b"hello\nworld\n"))
+    with open_binary(p) as f:
+        assert b"".join(iter_chunks(f)) == b"hello\nworld\n"
+
+
+def test_chunks_from_accepts_str_bytes_and_lines() -> None:
+    assert b"".join(chunks_from("a\nb")) == b"a\nb"
+    assert b"".join(chunks_from(b"a\nb\n")) == b"a\nb\n"
+    assert b"".join(chunks_from(["a", "b\n"])) == b"a\nb\n"
+
+
+def test_markdown_keeps_code_blocks_and_details_with_line_numbers() -> None:
+    body = "\n".join([
+        "### Your current environment",  # 1
+        "I run vLLM and it fails.",  # 2
+        "```text",  # 3
+        "RuntimeError: Failed to infer device type",  # 4
+        "```",  # 5
+        "<details><summary>log</summary>",  # 6
+        "",  # 7
+        "ERROR in details",  # 8
+        "</details>",  # 9
+        "Thanks",  # 10
+    ])
+    assert looks_like_markdown(body)
+    out = log_lines_of_markdown(body).split("\n")
+    assert len(out) == 10
+    assert out[3] == "RuntimeError: Failed to infer device type"
+    assert out[7] == "ERROR in details"
+    assert out[1] == "" and out[9] == ""
+    assert not looks_like_markdown("INFO 06-10 21:32:17 [a.py:1] plain log\n")

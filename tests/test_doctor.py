@@ -1,0 +1,139 @@
+"""`logclassify doctor`: each trap is set in a child's environment and must come back with its status and fix."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logclassify import doctor
+from logclassify.doctor import CheckStatus, check_vllm_torch, effective_capabilities, nccl_ifname_matches
+
+ROOT = Path(__file__).resolve().parents[1]
+_WATCHED = (
+    "VLLM_TRACE_FUNCTION",
+    "CUDA_LAUNCH_BLOCKING",
+    "NCCL_DEBUG",
+    "VLLM_LOGGING_LEVEL",
+    "NCCL_CUMEM_ENABLE",
+    "NCCL_P2P_DISABLE",
+    "VLLM_HOST_IP",
+    "NCCL_SOCKET_IFNAME",
+    "GLOO_SOCKET_IFNAME",
+    "VLLM_WORKER_MULTIPROC_METHOD",
+)
+_CODE = "from logclassify.probes.cli import doctor_command\ndoctor_command(['--format', 'json'])"
+
+
+def run_doctor_with(**env: str) -> tuple[int, dict[str, Any]]:
+    """Run `doctor --format json` in a child whose environment has only `env` of the watched variables."""
+    full = {k: v for k, v in os.environ.items() if k not in _WATCHED}
+    full.update(env, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", _CODE], capture_output=True, text=True, env=full, timeout=60)
+    assert done.returncode in (0, 1), done.stderr
+    data = json.loads(done.stdout)
+    return done.returncode, {c["name"]: c for c in data["checks"]} | {"_versions": data["versions"]}
+
+
+def test_vllm_trace_function_is_a_warning_with_its_fix() -> None:
+    _, checks = run_doctor_with(VLLM_TRACE_FUNCTION="1")
+    check = checks["env.VLLM_TRACE_FUNCTION"]
+    assert check["status"] == "warning"
+    assert "unset VLLM_TRACE_FUNCTION" in check["fix"]
+
+
+def test_clean_environment_passes_the_env_checks() -> None:
+    _, checks = run_doctor_with()
+    for var in _WATCHED:
+        assert checks[f"env.{var}"]["status"] == "passed", checks[f"env.{var}"]
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "status"),
+    [
+        ("CUDA_LAUNCH_BLOCKING", "1", "warning"),
+        ("CUDA_LAUNCH_BLOCKING", "0", "passed"),
+        ("NCCL_DEBUG", "TRACE", "warning"),
+        ("NCCL_DEBUG", "INFO", "passed"),
+        ("VLLM_LOGGING_LEVEL", "DEBUG", "warning"),
+        ("NCCL_P2P_DISABLE", "1", "warning"),
+        ("VLLM_WORKER_MULTIPROC_METHOD", "forkserver", "failed"),
+        ("VLLM_WORKER_MULTIPROC_METHOD", "spawn", "passed"),
+        ("VLLM_HOST_IP", "127.0.0.1", "passed"),
+        ("VLLM_HOST_IP", "203.0.113.7", "failed"),  # TEST-NET-3: never an address of this machine
+        ("VLLM_HOST_IP", "node-1", "failed"),
+        ("NCCL_SOCKET_IFNAME", "lo", "passed"),
+        ("NCCL_SOCKET_IFNAME", "=nosuchif0", "failed"),
+        ("GLOO_SOCKET_IFNAME", "lo", "passed"),
+        ("GLOO_SOCKET_IFNAME", "lo,nosuchif0", "failed"),
+    ],
+)
+def test_each_setting_gets_its_status(var: str, value: str, status: str) -> None:
+    code, checks = run_doctor_with(**{var: value})
+    check = checks[f"env.{var}"]
+    assert check["status"] == status, check
+    if status in ("warning", "failed"):
+        assert check["fix"]
+    if status == "failed":
+        assert code == 1
+
+
+def test_nccl_cumem_enabled_is_a_warning_unless_multinode_nvlink() -> None:
+    _, checks = run_doctor_with(NCCL_CUMEM_ENABLE="1")
+    expected = "passed" if Path("/dev/nvidia-caps-imex-channels").exists() else "warning"
+    assert checks["env.NCCL_CUMEM_ENABLE"]["status"] == expected
+
+
+def test_versions_come_from_metadata_without_importing_torch() -> None:
+    code = (
+        "import sys\nfrom logclassify.doctor import run_doctor\n"
+        "r = run_doctor()\nprint(r.versions['python'], 'torch' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT))
+    )
+    python, imported = done.stdout.split()
+    assert python.count(".") == 2 and imported == "False"
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("eth", ["eth0", "eth1"]),
+        ("=eth", []),
+        ("=eth0", ["eth0"]),
+        ("^docker,lo", ["eth0", "eth1", "ib0"]),
+        ("^=eth0", ["docker0", "eth1", "ib0", "lo"]),
+        ("ib,docker", ["docker0", "ib0"]),
+    ],
+)
+def test_nccl_interface_spec_semantics(spec: str, expected: list[str]) -> None:
+    assert nccl_ifname_matches(spec, ["docker0", "eth0", "eth1", "ib0", "lo"]) == expected
+
+
+def test_ipc_lock_bit_is_read_from_capeff() -> None:
+    docker_default = effective_capabilities("Name:\tx\nCapEff:\t00000000a80425fb\n")
+    assert docker_default is not None and not docker_default >> 14 & 1
+    with_lock = effective_capabilities("CapEff:\t00000000a80465fb\n")
+    assert with_lock is not None and with_lock >> 14 & 1
+    assert effective_capabilities("Name:\tx\n") is None
+
+
+def test_missing_shm_fails(tmp_path: Path) -> None:
+    [check] = doctor.check_shm({}, tmp_path / "absent")
+    assert check.status is CheckStatus.failed and "--shm-size" in (check.fix or "")
+
+
+def test_vllm_built_for_another_torch_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("packaging")
+    monkeypatch.setattr(importlib.metadata, "requires", lambda name: ["torch==2.6.0", "numpy"])
+    [check] = check_vllm_torch({"vllm": "0.8.5", "torch": "2.7.1"})
+    assert check.status is CheckStatus.failed and "torch==2.6.0" in check.message
+    [ok] = check_vllm_torch({"vllm": "0.8.5", "torch": "2.6.0+cu124"})
+    assert ok.status is CheckStatus.passed
