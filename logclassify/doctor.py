@@ -88,9 +88,7 @@ def check_debug_vars(env: Env) -> list[Check]:
     for name, is_on, harm, fix in _DEBUG_VARS:
         value = env.get(name)
         if value is not None and is_on(value):
-            checks.append(
-                Check(name=f"env.{name}", status=CheckStatus.warning, message=f"{name}={value} {harm}", fix=fix)
-            )
+            checks.append(Check(name=f"env.{name}", status=CheckStatus.warning, message=f"{name}={value} {harm}", fix=fix))
         else:
             shown = "not set" if value is None else f"{name}={value}"
             checks.append(Check(name=f"env.{name}", status=CheckStatus.passed, message=shown))
@@ -262,15 +260,9 @@ def check_shm(env: Env, path: Path = Path("/dev/shm")) -> list[Check]:
     free = st.f_frsize * st.f_bavail
     text = f"{path} is {size / _GIB:.2f} GiB ({free / _GIB:.2f} GiB free)"
     if size < 256 * 2**20:
-        return [
-            Check(
-                name="shm", status=CheckStatus.failed, message=f"{text}: too small for NCCL / tensor parallel", fix=fix
-            )
-        ]
+        return [Check(name="shm", status=CheckStatus.failed, message=f"{text}: too small for NCCL / tensor parallel", fix=fix)]
     if size < _GIB:
-        return [
-            Check(name="shm", status=CheckStatus.warning, message=f"{text}: may be too small for several GPUs", fix=fix)
-        ]
+        return [Check(name="shm", status=CheckStatus.warning, message=f"{text}: may be too small for several GPUs", fix=fix)]
     return [Check(name="shm", status=CheckStatus.passed, message=text)]
 
 

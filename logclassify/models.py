@@ -32,6 +32,7 @@ class Evidence(BaseModel):
 
     line: int
     text: str
+    message: str | None = Field(default=None, description="the line without its log prefixes, when they differ")
 
 
 class Diagnosis(BaseModel):

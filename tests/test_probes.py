@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _py(code: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    full = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
+    full = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full, cwd=ROOT, timeout=timeout)
 
 
@@ -262,12 +262,12 @@ def _worker_children(parent: int, task: str) -> list[int]:
             continue
         try:
             stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            cmdline = (entry / "cmdline").read_bytes().rstrip(b"\0").split(b"\0")
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and cmdline[-2:-1] == [b"logclassify.probes.worker"]:
-            if cmdline[-1] == task.encode():
-                found.append(int(entry.name))
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and cmdline[-2:] == [b"logclassify.probes.worker", task.encode()]:
+            found.append(int(entry.name))
     return found
 
 
@@ -309,3 +309,23 @@ def test_ranks_do_not_outlive_a_killed_launcher(torch_cpu: object, how: str) -> 
     finally:
         launcher.kill()
         launcher.wait()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        ("raise ImportError('libcudart.so.12: cannot open shared object file')", "failed", "libcudart"),
+        ("import time\ntime.sleep(300)", "hung", "no progress after 3s"),
+    ],
+)
+def test_a_broken_or_hanging_torch_is_reported_from_the_inspect_step(tmp_path: Path, body: str, status: str, reason: str) -> None:
+    """A torch that fails or hangs at import (a broken driver does both) is the finding, never a crash or hang here."""
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text(body + "\n")
+    code = "from logclassify.probes import run_probe\nprint(run_probe('gloo', timeout=3).model_dump_json())"
+    done = _py(code, env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["probe"] == "gloo" and result["status"] == status
+    assert result["stage"] == "inspect: import torch"
+    assert reason in result["reason"]

@@ -13,7 +13,7 @@ from logclassify.engine.rank import rank
 from logclassify.engine.scan import Scanner, Selection, build_pattern
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.models import Diagnosis, Evidence, Report, Severity
-from logclassify.parse import phases
+from logclassify.parse import environment, phases
 from logclassify.parse.facts import extract_facts, index_facts, summarize_facts
 from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
@@ -21,7 +21,8 @@ from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
 from logclassify.read.sources import chunks_from, iter_chunks, open_binary
 
 InputFormat = Literal["auto", "log", "markdown"]
-MAX_EVIDENCE = 8
+MAX_EVIDENCE = 6
+MIN_EVIDENCE = 3  # below this many failure lines, add frames / facts as context
 MAX_MARKDOWN_BYTES = 64 << 20
 NOTE_CONFIDENCE = 0.6  # a rule whose `confirm` evidence is missing is only this sure, and only a note
 # Lines worth keeping even when no rule names them: failures the unknown-error finder reports.
@@ -40,6 +41,7 @@ class Classifier:
     def __init__(self, rules: Sequence[CompiledRule] | None = None) -> None:
         self.rules: tuple[CompiledRule, ...] = tuple(rules if rules is not None else load_rules())
         sensitive: set[str] = set(FAILURE_LITERALS) | set(fact_literals()) | set(phases.LITERALS)
+        sensitive |= set(environment.LITERALS)
         insensitive: set[str] = set()
         for r in self.rules:
             for lit in r.keep:
@@ -92,7 +94,8 @@ class Classifier:
         tracebacks = parse_tracebacks(selection.segments)
         timeline = phases.build_timeline(lines)
         ending = phases.ending_phase(lines, timeline)
-        facts = extract_facts(lines) + phases.hang_evidence(lines, timeline)
+        # collect_env output first: what the log itself says about the failing run wins
+        facts = environment.environment_facts(lines) + extract_facts(lines) + phases.hang_evidence(lines, timeline)
         ctx = Context(
             lines=lines,
             tracebacks=tracebacks,
@@ -132,7 +135,7 @@ class Classifier:
         return Report(
             source=source,
             diagnoses=diagnoses,
-            unrecognized=find_unrecognized(ctx, diagnoses),
+            unrecognized=find_unrecognized(ctx, diagnoses, self.rules),
             facts=summarize_facts(facts),
             timeline=timeline,
             lines=selection.total_lines,
@@ -142,14 +145,12 @@ class Classifier:
 def _diagnosis(rule: CompiledRule, hits: list[Hit], confirmed: bool) -> Diagnosis:
     r = rule.rule
     captures: dict[str, str] = {}
-    seen: dict[int, str] = {}
-    for h in sorted(hits, key=lambda h: h.line):
-        seen.setdefault(h.line, h.text)
+    best: dict[int, Hit] = {}
+    for h in sorted(hits, key=lambda h: (h.line, h.weight)):
+        best.setdefault(h.line, h)
         for k, v in h.captures:
             captures.setdefault(k, v)
-    evidence = [Evidence(line=n, text=t.strip()[:500]) for n, t in sorted(seen.items())]
-    if len(evidence) > MAX_EVIDENCE:  # the first lines and the last one: where it began and where it ended
-        evidence = evidence[: MAX_EVIDENCE - 1] + evidence[-1:]
+    evidence = [_evidence(h) for h in _pick_evidence(list(best.values()))]
     severity = r.severity if confirmed else Severity.info
     confidence = r.confidence if confirmed else min(r.confidence, NOTE_CONFIDENCE)
     return Diagnosis(
@@ -166,6 +167,22 @@ def _diagnosis(rule: CompiledRule, hits: list[Hit], confirmed: bool) -> Diagnosi
         tags=list(r.tags),
         role=r.role,
     )
+
+
+def _evidence(hit: Hit) -> Evidence:
+    text = hit.text.strip()[:500]
+    message = hit.message.strip()[:500] if hit.message is not None else None
+    return Evidence(line=hit.line, text=text, message=message if message and message != text else None)
+
+
+def _pick_evidence(hits: list[Hit]) -> list[Hit]:
+    """The lines that show the failure itself first; frames and facts only when those are few."""
+    primary = [h for h in hits if h.weight == 0]
+    if len(primary) > MAX_EVIDENCE:  # where it began and where it ended
+        primary = primary[: MAX_EVIDENCE - 1] + primary[-1:]
+    rest = sorted((h for h in hits if h.weight > 0), key=lambda h: (h.weight, h.line))
+    chosen = primary + rest[: max(0, MIN_EVIDENCE - len(primary))]
+    return sorted(chosen, key=lambda h: h.line)
 
 
 def _fill(text: str, captures: dict[str, str]) -> str:

@@ -7,7 +7,7 @@ whether it holds and its hits: the lines that prove it, with named captures.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import regex
 from packaging.specifiers import SpecifierSet
@@ -28,6 +28,8 @@ class Hit:
     line: int
     text: str
     captures: tuple[tuple[str, str], ...] = ()
+    weight: int = 0  # 0: the failure's own line, 1: a traceback frame, 2: a fact or phase (context)
+    message: str | None = None  # the line without its prefixes, when it differs from `text`
 
 
 @dataclass(slots=True)
@@ -105,13 +107,13 @@ class LineRegex(Matcher):
             msg = line.message
             if lit is not None and not self.ignore_case:
                 if lit in msg:
-                    hits.append(Hit(line.number, msg))
+                    hits.append(Hit(line.number, line.text, message=line.message))
                 continue
             if alts is not None and not self._lits.ignore_case and not any(a in msg for a in alts):
                 continue
             m = _search(self.pattern, msg, ctx)
             if m is not None:
-                hits.append(Hit(line.number, msg, _captures(m)))
+                hits.append(Hit(line.number, line.text, _captures(m), message=line.message))
         return Result(bool(hits), hits)
 
 
@@ -174,7 +176,7 @@ class FrameMatch(Matcher):
                     continue
                 if self.code is not None and not (fr.code and self.code.search(fr.code)):
                     continue
-                hits.append(Hit(fr.line, f'File "{fr.file}", line {fr.lineno}, in {fr.function}'))
+                hits.append(Hit(fr.line, f'File "{fr.file}", line {fr.lineno}, in {fr.function}', weight=1))
         return Result(bool(hits), hits)
 
 
@@ -207,7 +209,7 @@ class FactMatch(Matcher):
                 v = _version(fact.value)
                 if v is None or not self.spec.contains(v, prereleases=True):
                     continue
-            hits.append(Hit(fact.line, fact.text, ((self.name.replace(".", "_"), fact.value),)))
+            hits.append(Hit(fact.line, fact.text, ((self.name.replace(".", "_"), fact.value),), weight=2))
         return Result(bool(hits), hits)
 
 
@@ -222,7 +224,7 @@ class LogEndsIn(Matcher):
         caps: list[tuple[str, str]] = [("phase", ph.label)]
         if ph.duration_s is not None:
             caps.append(("elapsed", _human(ph.duration_s)))
-        return Result(True, [Hit(ph.start_line, ctx.text_by_line.get(ph.start_line, ph.label), tuple(caps))])
+        return Result(True, [Hit(ph.start_line, ctx.text_by_line.get(ph.start_line, ph.label), tuple(caps), weight=2)])
 
 
 def _human(seconds: float) -> str:
@@ -256,7 +258,7 @@ class All(Matcher):
                 return _FALSE
             results.append((child, r))
         if self.within is None:
-            return Result(True, [h for _, r in results for h in r.hits])
+            return Result(True, [h for i, (_, r) in enumerate(results) for h in (r.hits if i == 0 else _context(r.hits))])
         return self._near(ctx, results)
 
     def _near(self, ctx: Context, results: list[tuple[Matcher, Result]]) -> Result:
@@ -273,10 +275,15 @@ class All(Matcher):
                 near = [h for h in r.hits if abs(h.line - anchor.line) <= n]
                 if not near:
                     break
-                chosen.append(min(near, key=lambda h: abs(h.line - anchor.line)))
+                chosen.extend(_context([min(near, key=lambda h: abs(h.line - anchor.line))]))
             else:
                 kept.extend(chosen)
         return Result(bool(kept), kept)
+
+
+def _context(hits: list[Hit]) -> list[Hit]:
+    """Hits of the later conditions of an `all` support the first one (the signature): show them as context."""
+    return [h if h.weight >= 1 else replace(h, weight=1) for h in hits]
 
 
 class AnyOf(Matcher):

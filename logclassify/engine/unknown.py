@@ -1,95 +1,321 @@
-"""Failures no rule explains: pick the salient error and give it a fingerprint that is stable across runs.
+"""Failures no rule explains: the salient error, a fingerprint that groups duplicates, and look-alike known causes.
 
-The fingerprint masks what varies between two occurrences of the same failure (numbers, hex ids, paths, pids,
-IP addresses, timestamps, tensor shapes, quoted names) and hashes the exception type with the masked message and
-the innermost frames' function names.
+A support bot sees the same unknown failure from many machines and vLLM versions. The fingerprint therefore hashes
+only what identifies the failure: the exception's short type and its message with everything machine-specific
+masked (numbers, hex ids, paths, pids, IPs, host:port, timestamps, tensor shapes, model repo ids) and with the
+wrappers vLLM puts around a worker's error ("Error in model execution: ...", "Worker failed with error '...'")
+peeled off. Frame function names are used only when the message alone says too little (a bare AssertionError).
+
+The nearest known causes compare the salient error with each rule's signatures, derived from the rule itself (its
+regex and `contains` literals, exception patterns, title), so a new rule needs no code here.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import regex
 
+from logclassify.engine import schema
 from logclassify.engine.match import Context
-from logclassify.models import Diagnosis, Evidence, Severity, Unrecognized
-from logclassify.parse.traceback import ExceptionInfo
+from logclassify.models import Diagnosis, Evidence, Severity, Suggestion, Unrecognized
+from logclassify.parse.traceback import ExceptionInfo, Traceback
 
-_MASKS: list[tuple[regex.Pattern[str], str]] = [
+if TYPE_CHECKING:
+    from logclassify.engine.loader import CompiledRule
+
+if sys.version_info >= (3, 11):
+    import re._constants as sre_constants
+    import re._parser as sre_parse
+else:  # pragma: no cover - Python 3.10
+    import sre_constants
+    import sre_parse
+
+MAX_RELATED = 3
+MIN_SCORE = 0.55  # below this a "related" cause is noise
+_FRAMES_WHEN_VAGUE = 2  # innermost frames hashed when the message has fewer than two words
+
+# Order matters: whole structures (timestamps, IPs, paths) before the numbers inside them.
+_MASKS: tuple[tuple[regex.Pattern[str], str], ...] = (
+    (regex.compile(r"\^M|\r"), ""),
     (regex.compile(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"), "<ts>"),
-    (regex.compile(r"\b\d\d:\d\d:\d\d(?:\.\d+)?\b"), "<time>"),
+    (regex.compile(r"\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b"), "<time>"),
+    (regex.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+    (regex.compile(r"\b[a-z][a-z0-9+.-]*://\S+", regex.IGNORECASE), "<url>"),
+    (regex.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", regex.IGNORECASE), "<uuid>"),
     (regex.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<ip>"),
-    (regex.compile(r"\[[0-9a-fA-F:]{4,}\]|\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b"), "<ip6>"),
-    (regex.compile(r"(?:[A-Za-z]:)?(?:[/\\][\w.@+~-]+){2,}[/\\]?"), "<path>"),
-    (regex.compile(r"\b0x[0-9a-fA-F]+\b|\b[0-9a-fA-F]{8,}\b"), "<hex>"),
-    (regex.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), "<uuid>"),
-    (regex.compile(r"(?:torch\.Size\()?\[\s*\d+(?:\s*,\s*\d+)*\s*\]\)?|\(\s*\d+(?:\s*,\s*\d+)+\s*\)"), "<shape>"),
-    (regex.compile(r"\bpid[= ]\d+|\brank\s*=?\s*\d+", regex.IGNORECASE), "<proc>"),
-    (regex.compile(r"'[^'\n]{1,200}'|\"[^\"\n]{1,200}\""), "<q>"),
-    (regex.compile(r"-?\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b"), "<n>"),
+    (regex.compile(r"\[[0-9a-fA-F:]*:[0-9a-fA-F:]*\](?::\d+)?|\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b"), "<ip>"),
+    (regex.compile(r"\b[A-Za-z][\w-]*(?:\.[\w-]+)*:\d{2,5}\b"), "<addr>"),  # host:port
+    (regex.compile(r"(?:[A-Za-z]:)?(?:~|\.{1,2})?(?:[/\\][\w.@+~=-]+){2,}[/\\]?"), "<path>"),
+    (regex.compile(r"\b[\w.-]+/[\w.-]+\b"), "<name>"),  # org/model, relative paths
+    (regex.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b"), "<hex>"),
+    (regex.compile(r"(?:torch\.Size\()?\[\s*-?\d+(?:\s*,\s*-?\d+)*\s*\]\)?|\(\s*-?\d+(?:\s*,\s*-?\d+)+\s*,?\s*\)"), "<shape>"),
+    (regex.compile(r"\b(?:pid|tid|rank|local_rank|device|gpu|port)\s*[=:]?\s*\d+", regex.IGNORECASE), "<id>"),
+    (regex.compile(r"\bcuda:\d+\b"), "cuda:<n>"),
+    (regex.compile(r"[-+]?\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b"), "<n>"),
+    (regex.compile(r"[\"`\u2018\u2019\u201c\u201d]"), "'"),
     (regex.compile(r"\s+"), " "),
-]
-_ERROR_LINE = regex.compile(r"\b(?:ERROR|CRITICAL|FATAL)\b|^Killed\b|exit(?:ed)? with (?:code|status) [1-9]")
+)
+# vLLM re-raises a worker's error inside these; the inner message is the failure.
+_WRAPPERS: tuple[regex.Pattern[str], ...] = (
+    regex.compile(r"^Worker failed with error '(?P<inner>.+)', please check the stack trace above", regex.DOTALL),
+    regex.compile(r"^Error in model execution(?: \(input dumped to [^)]*\))?: (?P<inner>.+)", regex.DOTALL),
+    regex.compile(r"^(?:Exception|Error) raised from \w+: (?P<inner>.+)", regex.DOTALL),
+)
+# Exceptions that only say "the real error is elsewhere": use another traceback when there is one.
+_WRAPPER_TYPES = frozenset({"RayTaskError", "EngineDeadError", "EngineGenerateError", "ChildProcessError"})
+_SEE_ABOVE = regex.compile(r"see (?:the )?root cause above|check the stack trace above|see stack trace above",
+                           regex.IGNORECASE)
+# Not failures: a user stopping the server, a clean exit.
+_BENIGN = frozenset({"KeyboardInterrupt", "SystemExit", "CancelledError", "GeneratorExit", "StopIteration",
+                     "BrokenPipeError"})
+_QUIET_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "WARN"})
+_EMBEDDED_EXC = regex.compile(
+    r"(?:^|(?<=[\s\]):]))(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Failure))(?:: (?P<msg>\S.*)|\s*$)"
+)
+_FAILURE_LINE = regex.compile(
+    r"^Killed\b|\bSegmentation fault\b|\bcore dumped\b|^Fatal Python error\b|\bBus error\b|\bOOMKilled\b"
+    r"|\bexit(?:ed)? with (?:exit )?(?:code|status) -?[1-9]|\bexit code:? -?[1-9]|\bexitcode[=: ]+-?[1-9]"
+    r"|returned non-zero exit status|\b(?:terminated|killed) by signal\b"
+    r"|^Error\b:|^[\w.-]+: (?:[\w ]{0,20} )?error\b",
+    regex.IGNORECASE,
+)
+_HEADER = regex.compile(r"^\d+ validation errors? for \w+$|^Error raised in subprocess:?$")
+_TRACE_FRAGMENT = regex.compile(r'^\s|^File "|^Traceback \(|^\^+$')
+
+
+# -- fingerprint ------------------------------------------------------------------------------------------
 
 
 def mask(text: str) -> str:
-    """The text with the parts that vary between occurrences of one failure replaced by placeholders."""
+    """The text with what varies between occurrences of one failure replaced by placeholders."""
     out = text.strip()
     for pattern, repl in _MASKS:
         out = pattern.sub(repl, out)
-    return out.strip()
+    return out.strip().rstrip(".").strip()
+
+
+def unwrap(message: str) -> str:
+    """The inner error of a message vLLM wrapped around a worker's error (repeatedly)."""
+    msg = message.strip()
+    for _ in range(4):
+        for w in _WRAPPERS:
+            m = w.match(msg)
+            if m is not None:
+                msg = m["inner"].strip()
+                break
+        else:
+            return msg
+    return msg
+
+
+def summary(message: str) -> str:
+    """The message's first line, or its first lines when the first is only a header (`1 validation error for X`)."""
+    lines = [ln.strip() for ln in message.strip().split("\n") if ln.strip()]
+    out: list[str] = []
+    for ln in lines[:3]:
+        out.append(ln)
+        text = " ".join(out)
+        if len(regex.findall(r"[A-Za-z]{3,}", text)) >= 6 and not ln.endswith(":") and not _HEADER.search(ln):
+            break
+    return " ".join(out)[:300]
 
 
 def fingerprint(exc_type: str, message: str, functions: Sequence[str] = ()) -> str:
-    first_line = message.strip().split("\n", 1)[0][:300]
-    basis = "|".join([exc_type.rsplit(".", 1)[-1], mask(first_line), *functions[-3:]])
-    slug = regex.sub(r"[^a-z0-9]+", "-", exc_type.rsplit(".", 1)[-1].lower()).strip("-") or "error"
-    return f"{slug}:{hashlib.sha1(basis.encode()).hexdigest()[:10]}"
+    """`<type-slug>:<10 hex>`, equal for the same failure on any machine or vLLM version."""
+    short = exc_type.split("(", 1)[0].rsplit(".", 1)[-1]
+    masked = mask(summary(unwrap(message))).lower()
+    words = regex.findall(r"[a-z]{3,}", regex.sub(r"<\w+>", " ", masked))
+    basis = [short, masked]
+    if len(words) < 2:
+        basis.extend(functions[-_FRAMES_WHEN_VAGUE:])
+    slug = regex.sub(r"[^a-z0-9]+", "-", short.lower()).strip("-") or "error"
+    return f"{slug}:{hashlib.sha1('|'.join(basis).encode()).hexdigest()[:10]}"
 
 
-def _salient(ctx: Context) -> ExceptionInfo | None:
-    """The error a person would quote: the final exception of the first chain that is not a wrapper."""
-    if not ctx.tracebacks:
-        return None
+# -- the salient error ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Salient:
+    """The error a person would quote, with where it is and what identifies it."""
+
+    type: str
+    message: str
+    line: int
+    evidence: tuple[Evidence, ...]
+    functions: tuple[str, ...] = ()
+
+    @property
+    def error(self) -> str:
+        first = summary(self.message).replace("^M", "").strip()
+        if self.type == "error":
+            return first[:300]
+        return f"{self.type}: {first}"[:300] if first else self.type
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.type, self.message, self.functions)
+
+
+def _is_wrapper(exc: ExceptionInfo) -> bool:
+    return exc.short_type in _WRAPPER_TYPES or bool(_SEE_ABOVE.search(exc.message) and not _WRAPPERS[0].match(exc.message))
+
+
+def _exception_of(tb: Traceback) -> ExceptionInfo:
+    """The last exception of the chain, unless it only wraps the first one."""
+    final = tb.final
+    if _is_wrapper(final) and len(tb.exceptions) > 1:
+        return tb.root
+    return final
+
+
+def _from_tracebacks(ctx: Context) -> Salient | None:
+    levels = {ln.number: ln.level for ln in ctx.lines}
+    candidates: list[ExceptionInfo] = []
     for tb in ctx.tracebacks:
-        final = tb.final
-        if final.frames or len(tb.exceptions) > 1 or final.short_type.endswith(("Error", "Exception")):
-            return tb.root if final.short_type in ("RayTaskError", "EngineDeadError") else final
-    return ctx.tracebacks[0].final
+        exc = _exception_of(tb)
+        if exc.short_type in _BENIGN or levels.get(exc.line) in _QUIET_LEVELS:
+            continue
+        if not (exc.frames or len(tb.exceptions) > 1 or exc.short_type.endswith(("Error", "Exception"))):
+            continue
+        candidates.append(exc)
+    if not candidates:
+        return None
+    exc = next((e for e in candidates if not _is_wrapper(e)), candidates[0])
+    evidence = [Evidence(line=exc.line, text=exc.text[:400])]
+    if exc.frames:
+        fr = exc.frames[-1]
+        evidence.insert(0, Evidence(line=fr.line, text=f'File "{fr.file}", line {fr.lineno}, in {fr.function}'))
+    return Salient(exc.type, exc.message, exc.line, tuple(evidence), tuple(f.function for f in exc.frames))
 
 
-def find_unrecognized(ctx: Context, diagnoses: Sequence[Diagnosis]) -> list[Unrecognized]:
-    """One entry when the log shows a failure that no alarm-level diagnosis explains."""
+def _from_lines(ctx: Context) -> Salient | None:
+    """No parsed traceback: an exception named in a failing line, else the first failing line, else a fragment."""
+    first: Salient | None = None
+    fragment: Salient | None = None  # an excerpt of a traceback without its exception line
+    for line in ctx.lines:
+        msg = line.message.replace("^M", "").strip()
+        if not msg or line.level in _QUIET_LEVELS:
+            continue
+        if not (line.level in ("ERROR", "CRITICAL", "FATAL") or _FAILURE_LINE.search(msg)):
+            continue
+        ev = (Evidence(line=line.number, text=line.text.replace("^M", "").strip()[:400]),)
+        m = _EMBEDDED_EXC.search(msg)
+        if m is not None and m["type"].rsplit(".", 1)[-1] not in _BENIGN:
+            return Salient(m["type"], m["msg"] or "", line.number, ev)
+        if _TRACE_FRAGMENT.match(line.message):
+            fragment = fragment or Salient("error", msg, line.number, ev)
+        elif first is None:
+            first = Salient("error", msg, line.number, ev)
+    return first or fragment
+
+
+def salient_error(ctx: Context) -> Salient | None:
+    """The last exception of the root traceback, or else the first failing line; None for a healthy log."""
+    return _from_tracebacks(ctx) or _from_lines(ctx)
+
+
+# -- nearest known causes ---------------------------------------------------------------------------------
+
+
+def _literal_runs(pattern: str) -> str:
+    """The fixed text of a regex, runs joined by spaces: `CUDA error: (?P<x>.*) no kernel` -> `CUDA error:  no kernel`."""
+    try:
+        parsed = sre_parse.parse(pattern)
+    except Exception:  # regex-module-only syntax: fall back to stripping metacharacters
+        return str(regex.sub(r"\\.|[\[\](){}?*+|^$.]", " ", pattern))
+    out: list[str] = []
+
+    def walk(items: object) -> None:
+        for op, av in items:  # type: ignore[attr-defined]
+            if op is sre_constants.LITERAL:
+                out.append(chr(av))
+            elif op is sre_constants.SUBPATTERN:
+                walk(av[-1])
+            elif op is sre_constants.BRANCH:
+                for branch in av[1]:
+                    out.append(" ")
+                    walk(branch)
+            elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT) and av[0] >= 1:
+                walk(av[2])
+            else:
+                out.append(" ")
+
+    walk(parsed.data)
+    return " ".join("".join(out).split())
+
+
+def _conditions(cond: schema.Condition) -> Iterator[str]:
+    """Texts a condition looks for; `none` branches describe what the cause is not, so they are skipped."""
+    if isinstance(cond, schema.RegexCond):
+        yield _literal_runs(cond.regex)
+    elif isinstance(cond, schema.ContainsCond):
+        yield cond.contains
+    elif isinstance(cond, schema.ExceptionCond):
+        spec = cond.exception
+        parts = [_literal_runs(p) for p in (spec.type, spec.message) if p]
+        yield ": ".join(parts)
+    elif isinstance(cond, (schema.AllCond, schema.AnyCond)):
+        for c in cond.all if isinstance(cond, schema.AllCond) else cond.any:
+            yield from _conditions(c)
+
+
+def signatures(rule: CompiledRule) -> list[str]:
+    """What a rule's failure looks like, as plain text: its title and the text its conditions search for."""
+    sigs = [rule.rule.title]
+    for cond in (rule.rule.match, rule.rule.confirm):
+        if cond is not None:
+            sigs.extend(s for s in _conditions(cond) if len(s.strip()) >= 8)
+    return list(dict.fromkeys(sigs))
+
+
+def nearest_causes(error: str, rules: Sequence[CompiledRule], limit: int = MAX_RELATED) -> list[Suggestion]:
+    """Up to `limit` known causes whose signatures resemble the error, best first. Hints, not diagnoses."""
+    if not rules or not error.strip():
+        return []
+    from rapidfuzz import fuzz, utils  # imported here: only unrecognised failures need it
+
+    query = regex.sub(r"<\w+>", " ", mask(error))
+    best: dict[str, tuple[float, str]] = {}
+    for rule in rules:
+        if rule.rule.role == "consequence":
+            continue
+        for sig in signatures(rule):
+            score = fuzz.token_sort_ratio(query, sig, processor=utils.default_process) * 0.5 + fuzz.partial_ratio(
+                query, sig, processor=utils.default_process
+            ) * 0.5
+            family = rule.id.split(".", 1)[0]  # variants of one cause count once
+            if score > best.get(family, (0.0, ""))[0]:
+                best[family] = (score, rule.id)
+    ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
+    titles = {r.id: r.rule.title for r in rules}
+    return [
+        Suggestion(id=rid, title=titles[rid], score=round(score / 100, 2))
+        for _, (score, rid) in ranked[:limit]
+        if score / 100 >= MIN_SCORE
+    ]
+
+
+def find_unrecognized(
+    ctx: Context, diagnoses: Sequence[Diagnosis], rules: Sequence[CompiledRule] = ()
+) -> list[Unrecognized]:
+    """One entry when the log shows a failure and no alarm-level diagnosis explains it; none for a healthy log."""
     if any(d.severity is not Severity.info for d in diagnoses):
         return []
-    exc = _salient(ctx)
-    if exc is not None:
-        functions = [f.function for f in exc.frames]
-        evidence = [Evidence(line=exc.line, text=exc.text[:400])]
-        if exc.frames:
-            fr = exc.frames[-1]
-            evidence.insert(0, Evidence(line=fr.line, text=f'File "{fr.file}", line {fr.lineno}, in {fr.function}'))
-        first = exc.message.strip().split("\n", 1)[0]
-        return [
-            Unrecognized(
-                error=f"{exc.type}: {first}" if first else exc.type,
-                line=exc.line,
-                evidence=evidence,
-                fingerprint=fingerprint(exc.type, exc.message, functions),
-            )
-        ]
-    for line in ctx.lines:
-        if line.level in ("ERROR", "CRITICAL") or (line.level is None and _ERROR_LINE.search(line.message)):
-            msg = line.message.strip()
-            if not msg:
-                continue
-            return [
-                Unrecognized(
-                    error=msg[:300],
-                    line=line.number,
-                    evidence=[Evidence(line=line.number, text=line.text.strip()[:400])],
-                    fingerprint=fingerprint("error", msg),
-                )
-            ]
-    return []
+    found = salient_error(ctx)
+    if found is None:
+        return []
+    return [
+        Unrecognized(
+            error=found.error,
+            line=found.line,
+            evidence=list(found.evidence),
+            fingerprint=found.fingerprint,
+            related=nearest_causes(found.error, rules),
+        )
+    ]

@@ -76,6 +76,8 @@ _MARKERS: tuple[_Marker, ...] = (
     _m("load_weights", "start", "Starting to load model"),
     _m("load_weights", "progress", "checkpoint shards:", r"Loading (?:\w+ )?checkpoint shards:"),
     _m("load_weights", "progress", "Loading safetensors using"),
+    _m("load_weights", "progress", "loading shards:", r"(?i)loading shards:"),
+    _m("load_weights", "progress", "Loading model from scratch"),
     _m("load_weights", "progress", "Loading weights with BitsAndBytes"),
     _m("load_weights", "progress", "Filesystem type for checkpoints"),
     _m("load_weights", "progress", "Prefetching checkpoint files"),

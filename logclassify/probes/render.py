@@ -43,10 +43,10 @@ def _detail_lines(details: dict[str, Any], indent: str) -> list[str]:
 
 def probe_text(result: ProbeResult) -> str:
     head = f"{result.probe:<8} {result.status.value.upper()}"
-    if result.status is not ProbeStatus.skipped:
-        head += f" in {result.duration_s:.1f}s"
     if result.stage and result.status in (ProbeStatus.failed, ProbeStatus.hung):
-        head += f", {result.status.value} in stage {result.stage}"
+        head += f" in stage {result.stage}"
+    if result.status is not ProbeStatus.skipped:
+        head += f" ({result.duration_s:.1f}s)"
     lines = [head]
     if result.reason:
         lines.append(f"         {result.reason}")

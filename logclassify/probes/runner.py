@@ -69,7 +69,8 @@ def inspect_machine(timeout: float) -> Machine | ProbeResult:
     if rank.result and rank.result.get("status") == "passed":
         details: dict[str, Any] = rank.result.get("details") or {}
         return Machine(int(details.get("device_count", 0)), dict(details.get("versions") or {}))
-    return summarise("inspect", outcome, timeout, {})
+    failed = summarise("inspect", outcome, timeout, {})
+    return failed.model_copy(update={"stage": f"inspect: {failed.stage}"})
 
 
 def _skipped(name: str, reason: str, versions: dict[str, str] | None = None) -> ProbeResult:

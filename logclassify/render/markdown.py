@@ -28,7 +28,7 @@ def _diagnosis(d: Diagnosis, level: str) -> list[str]:
     if d.evidence:
         out.append(f"<details><summary>Evidence ({len(d.evidence)} line{'s' if len(d.evidence) != 1 else ''})</summary>")
         out.append("")
-        out.extend(_fence([f"{e.line:>6} | {e.text}" for e in d.evidence]))
+        out.extend(_fence([f"{e.line:>6} | {e.message or e.text}" for e in d.evidence]))
         out.append("")
         out.append("</details>")
         out.append("")

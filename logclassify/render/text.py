@@ -72,7 +72,8 @@ def _diagnosis(d: Diagnosis, s: _Style, width: int, show_all: bool) -> list[str]
     if d.evidence:
         out.append("  evidence")
         for ev in d.evidence:
-            text = ev.text if len(ev.text) <= width - 14 else ev.text[: width - 15] + "…"
+            shown = ev.message or ev.text
+            text = shown if len(shown) <= width - 14 else shown[: width - 15] + "…"
             out.append(f"    {ev.line:>6} │ {text}")
     if d.captures:
         caps = ", ".join(f"{k}={v}" for k, v in d.captures.items())
@@ -166,7 +167,7 @@ def render_text(report: Report, *, color: bool = False, show_all: bool = False) 
     for d in notes:
         out.append(s(f"· note  {d.id}  {d.title}", dim=True))
         for ev in d.evidence[:2]:
-            out.append(s(f"    {ev.line:>6} │ {ev.text[: width - 14]}", dim=True))
+            out.append(s(f"    {ev.line:>6} │ {(ev.message or ev.text)[: width - 14]}", dim=True))
         if show_all or not alarms:
             out.extend(s(line, dim=True) for line in _wrap("why", d.cause, width))
             if d.fix:

@@ -1,0 +1,68 @@
+"""Facts from the "Your current environment" section of a vLLM issue: the output of `python collect_env.py`.
+
+Bug reports carry their versions there rather than in the log. collect_env prints `key: value` (before mid-2025)
+or `key   : value` padded into columns (after); both are read line by line, so the section may sit in a code
+fence, a `<details>` block or a plain log. GPU lines (`GPU 0: NVIDIA ...`) and environment variables are already
+read by `parse.facts`; this adds the rest into the same facts list, so rules can use them as `fact:` conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import regex
+
+from logclassify.parse.facts import Fact
+from logclassify.read.logline import LogLine
+
+_V = r"v?(\d+\.\d+(?:\.\d+)*(?:[.+-]?(?:post|dev|rc|a|b)\d*)*(?:\+[\w.]+)?)"
+# (fact, the key as collect_env prints it, value pattern)
+_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("vllm_version", "vLLM Version", _V),
+    ("torch_version", "PyTorch version", _V),
+    ("cuda_version", "CUDA used to build PyTorch", r"(\d+\.\d+)"),
+    ("cuda_runtime_version", "CUDA runtime version", r"(\d+\.\d+(?:\.\d+)?)"),
+    ("rocm_version", "ROCM used to build PyTorch", r"(\d+\.\d+[\w.-]*)"),
+    ("driver_version", "Nvidia driver version", r"(\d+(?:\.\d+)+)"),
+    ("python_version", "Python version", r"(\d+\.\d+(?:\.\d+)?)"),
+    ("os", "OS", r"(\S.*?)"),
+    ("cuda_available", "Is CUDA available", r"(True|False)"),
+    ("gpu_names", "GPU models and configuration", r"((?:NVIDIA|Tesla|Quadro|AMD|Radeon)\b[^(\n]*?)"),
+)
+LITERALS: tuple[str, ...] = (*(key for _, key, _ in _KEYS if len(key) > 3), "[pip3] ", "[pip] ", "[conda] ")
+_LINES = tuple(
+    (name, key, regex.compile(rf"^\s*{regex.escape(key)}\s*:\s*{value}\s*(?:\(.*\))?$")) for name, key, value in _KEYS
+)
+# `[pip3] nvidia-nccl-cu12==2.21.5` and friends: package versions that matter for diagnosis.
+_PACKAGES = {
+    "nvidia-nccl-cu11": "nccl_version",
+    "nvidia-nccl-cu12": "nccl_version",
+    "nvidia-nccl-cu13": "nccl_version",
+    "transformers": "transformers_version",
+    "triton": "triton_version",
+    "flashinfer-python": "flashinfer_version",
+    "xformers": "xformers_version",
+}
+_PIP = regex.compile(r"^\s*\[(?:pip3?|conda)\]\s+([\w.-]+)\s*(?:==|\s+)\s*(\d[\w.+-]*)")
+_NOT_A_VALUE = regex.compile(r"^(?:N/?A|Could not collect|None)\b", regex.IGNORECASE)
+
+
+def environment_facts(lines: Iterable[LogLine]) -> list[Fact]:
+    """Facts from collect_env lines, in input order (later log lines, read by `parse.facts`, win)."""
+    facts: list[Fact] = []
+    for line in lines:
+        msg = line.message
+        if "[pip" in msg or "[conda]" in msg:
+            m = _PIP.match(msg)
+            if m is not None and m[1].lower() in _PACKAGES:
+                facts.append(Fact(_PACKAGES[m[1].lower()], m[2], line.number, msg.strip()))
+            continue
+        for name, key, pattern in _LINES:
+            if key not in msg:
+                continue
+            m = pattern.match(msg)
+            if m is not None:
+                if not _NOT_A_VALUE.match(m[1]):
+                    facts.append(Fact(name, m[1].strip(), line.number, msg.strip()))
+                break
+    return facts
