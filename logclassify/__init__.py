@@ -34,6 +34,7 @@ __all__ = [
     "__version__",
     "classify",
     "classify_file",
+    "classify_issue",
     "load_rules",
 ]
 
@@ -51,13 +52,41 @@ def default_classifier() -> Classifier:
     return _default
 
 
+def _redacted(report: Report, redact: bool, redact_hosts: bool) -> Report:
+    if not (redact or redact_hosts):
+        return report
+    from logclassify.redact import redact_report
+
+    return redact_report(report, hosts=redact_hosts)
+
+
 def classify(
-    data: str | bytes | Iterable[str], *, source: str = "<text>", input_format: InputFormat = "auto"
+    data: str | bytes | Iterable[str],
+    *,
+    source: str = "<text>",
+    input_format: InputFormat = "auto",
+    redact: bool = False,
+    redact_hosts: bool = False,
 ) -> Report:
-    """Classify a log, or a Markdown issue body, given as text, bytes or an iterable of lines."""
-    return default_classifier().classify(data, source=source, input_format=input_format)
+    """Classify a log, or a Markdown issue body, given as text, bytes or an iterable of lines.
+
+    `redact=True` removes tokens, API keys, passwords in URLs and e-mail addresses from the report;
+    `redact_hosts=True` also masks IP addresses and host names.
+    """
+    report = default_classifier().classify(data, source=source, input_format=input_format)
+    return _redacted(report, redact, redact_hosts)
 
 
-def classify_file(path: str | os.PathLike[str], *, input_format: InputFormat = "auto") -> Report:
+def classify_file(
+    path: str | os.PathLike[str], *, input_format: InputFormat = "auto", redact: bool = False, redact_hosts: bool = False
+) -> Report:
     """Classify a file (plain or gzip); `-` reads stdin."""
-    return default_classifier().classify_path(path, input_format=input_format)
+    return _redacted(default_classifier().classify_path(path, input_format=input_format), redact, redact_hosts)
+
+
+def classify_issue(
+    markdown: str, *, source: str = "<issue>", redact: bool = True, redact_hosts: bool = False
+) -> Report:
+    """Classify a GitHub issue body: the logs in its code blocks and `<details>`, the versions from its
+    "Your current environment" section. Redacted by default, since a bot posts the answer publicly."""
+    return classify(markdown, source=source, input_format="markdown", redact=redact, redact_hosts=redact_hosts)

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 
@@ -109,6 +109,16 @@ class _Out:
 @click.option("--probe", "run_probes", is_flag=True,
               help="Run the live probes the diagnoses name and mark each confirmed, refuted or unchecked (needs torch).")
 @click.option("--probe-timeout", type=float, default=120.0, show_default=True, help="Seconds per probe with --probe.")
+@click.option("--follow", "follow_path", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Follow FILE as it grows, like tail -F (survives rotation and truncation); '-' reads a stream "
+                   "(journalctl -f -u vllm | logclassify --follow -). Prints each diagnosis once, as soon as it is "
+                   "certain. Ctrl-C stops.")
+@click.option("--hang-after", multiple=True, metavar="SECS|PHASE=SECS",
+              help="With --follow: report a startup hang once a phase is silent this long (default per phase: "
+                   "download 900, load_weights 600, compile 900, profile 300, cuda_graphs 300, api_server 180).")
+@click.option("--no-redact", is_flag=True,
+              help="Keep tokens, API keys, passwords in URLs and e-mail addresses in the output (removed by default).")
+@click.option("--redact-hosts", is_flag=True, help="Also mask IP addresses and host names in the output.")
 def scan(
     inputs: tuple[str, ...],
     fmt: str,
@@ -120,8 +130,18 @@ def scan(
     show_all: bool,
     run_probes: bool,
     probe_timeout: float,
+    follow_path: str | None = None,
+    hang_after: tuple[str, ...] = (),
+    no_redact: bool = False,
+    redact_hosts: bool = False,
 ) -> None:
     """Classify log files (plain or .gz), or stdin when no file or `-` is given."""
+    if follow_path is not None:
+        if inputs:
+            _fail("--follow takes one input: logclassify --follow FILE (or -)")
+        _follow(follow_path, _classifier(rule_dirs, builtin=not no_builtin), fmt, hang_after,
+                redact=not no_redact, hosts=redact_hosts, exit_code=exit_code)
+        return
     if not inputs:
         if sys.stdin.isatty():
             click.echo("usage: logclassify [OPTIONS] FILE...   (or pipe a log into it)\n"
@@ -142,6 +162,8 @@ def scan(
             report = Report(source=name, error=str(exc).split(": ", 1)[-1])
         if run_probes and report.diagnoses:
             report = _apply_probes(report, probe_timeout)
+        if not no_redact or redact_hosts:
+            report = _redact(report, redact_hosts)
         reports.append(report)
         if fmt == "jsonl":
             from logclassify.render.jsonout import render_jsonl
@@ -169,6 +191,60 @@ def _render_one(report: Report, fmt: str, color: bool, show_all: bool) -> str:
     from logclassify.render.text import render_text
 
     return render_text(report, color=color, show_all=show_all)
+
+
+def _redact(report: Report, hosts: bool) -> Report:
+    from logclassify.redact import redact_report
+
+    return redact_report(report, hosts=hosts)
+
+
+def _follow(path: str, classifier: Classifier, fmt: str, hang_after: Sequence[str], *, redact: bool, hosts: bool,
+            exit_code: bool) -> None:
+    """--follow: print events until the stream ends or Ctrl-C / SIGTERM; exit 1 with --exit-code if one alarmed."""
+    import signal
+
+    from logclassify import follow as live
+    from logclassify.redact import redact_model
+
+    try:
+        options = live.FollowOptions(hang_after=live.parse_hang_after(hang_after))
+    except ValueError as exc:
+        _fail(f"--hang-after: {exc}")
+    out = _Out()
+    alarmed = False
+
+    def emit(ev: live.Event) -> None:
+        nonlocal alarmed
+        if redact or hosts:
+            ev = live.Event(ev.kind, ev.source, ev.at,
+                            redact_model(ev.diagnosis, hosts=hosts) if ev.diagnosis else None,
+                            redact_model(ev.unrecognized, hosts=hosts) if ev.unrecognized else None)
+        alarmed = alarmed or ev.unrecognized is not None or (ev.diagnosis is not None and ev.diagnosis.severity.rank > 0)
+        out.write(live.render_event(ev, fmt))
+
+    def notice(message: str) -> None:
+        click.echo(f"logclassify: {message}", err=True)
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    name = "<stdin>" if path == "-" else path
+    follower = live.Follower(classifier, name, options)
+    try:
+        if path == "-":
+            live.follow(follower, live.stream_lines(sys.stdin.buffer, options.poll_s), emit)
+        else:
+            tail = live.FileFollower(Path(path), options.poll_s, notice)
+            live.follow(follower, tail.lines(), emit, on_caught_up=lambda: tail.mtime_age)
+    except KeyboardInterrupt:
+        try:  # say what was still pending, then stop; a second Ctrl-C skips that
+            for ev in follower.finish():
+                emit(ev)
+        except KeyboardInterrupt:
+            pass
+    sys.exit(1 if exit_code and alarmed else 0)
 
 
 def _apply_probes(report: Report, timeout: float) -> Report:
@@ -335,6 +411,3 @@ def _register_optional_commands(group: click.Group) -> None:
 
 _register_optional_commands(main)
 
-
-def run(argv: list[str] | None = None) -> Any:
-    return main.main(args=argv, prog_name="logclassify")

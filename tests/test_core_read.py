@@ -183,3 +183,18 @@ def test_markdown_keeps_code_blocks_and_details_with_line_numbers() -> None:
     assert out[7] == "ERROR in details"
     assert out[1] == "" and out[9] == ""
     assert not looks_like_markdown("INFO 06-10 21:32:17 [a.py:1] plain log\n")
+
+
+def test_buildkite_timestamp_escapes() -> None:
+    assert one("\x1b_bk;t=1718000000000\x07INFO 06-10 21:32:17 [a.py:1] from buildkite").message == "from buildkite"
+
+
+def test_indented_paste_keeps_prefixes_recognised() -> None:
+    line = one("    (VllmWorkerProcess pid=6923) INFO 07-17 23:41:16 model_runner.py:559] Loading model weights took 6 GB")
+    assert line.process == "VllmWorkerProcess pid=6923" and line.timestamp == "07-17 23:41:16"
+
+
+def test_raw_log_with_a_stray_fence_is_not_reduced_to_the_fence() -> None:
+    text = "WARNING 06-11 06:20:42 logger.py:125] VLLM_TRACE_FUNCTION is enabled.\n```\ntail -f x.log\n```\n"
+    kept = log_lines_of_markdown(text).split("\n")
+    assert kept[0].startswith("WARNING") and kept[2] == "tail -f x.log"

@@ -87,18 +87,19 @@ def test_v0_startup_timeline() -> None:
     lines = _lines(V0_06)
     tl = build_timeline(lines)
     assert _names(tl) == [
-        ("load_weights", "done"),
         ("download", "done"),
+        ("load_weights", "done"),
         ("profile", "done"),
         ("cuda_graphs", "done"),
         ("api_server", "done"),
         ("serving", "running"),
     ]
     by = {p.name: p for p in tl}
-    assert by["load_weights"].start_time == "12-13 02:08:58"
+    assert by["download"].start_time == "12-13 02:08:58"  # from "Starting to load model" to the first shard
+    assert by["load_weights"].start_time == "12-13 02:08:59"
     assert by["cuda_graphs"].duration_s == 25.0  # printed by vLLM
     assert by["profile"].duration_s == 72.36
-    assert by["load_weights"].duration_s == pytest.approx(18.0)  # from the timestamps, up to the last worker
+    assert by["load_weights"].duration_s == pytest.approx(17.0)  # from the timestamps, up to the last worker
     assert ending_phase(lines, tl) is None
 
 
@@ -214,7 +215,7 @@ Aug 19 18:52:40 gpu1 vllm[8707]: KeyboardInterrupt
     assert tl[-1].name == "download" and tl[-1].status == "running"
     end = ending_phase(lines, tl)
     assert end is not None and end.name == "download"
-    assert end.duration_s == pytest.approx(22 * 60 + 28)
+    assert end.duration_s == pytest.approx(22 * 60 + 29)  # from "Starting to load model"
     facts = {f.name: f.value for f in hang_evidence(lines, tl)}
     assert "hang.waiting" in facts and "repeated 2 times" in facts["hang.waiting"]
     assert "hang.interrupted" in facts and "20 min" in facts["hang.interrupted"]

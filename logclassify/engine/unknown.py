@@ -84,6 +84,12 @@ _FAILURE_LINE = regex.compile(
     r"|^Error\b:|^[\w.-]+: (?:[\w ]{0,20} )?error\b",
     regex.IGNORECASE,
 )
+_PY_WARNING = regex.compile(r"^\S+:\d+: \w*Warning: ")  # warnings.warn() output on stderr
+_WRAPPER_LINE = regex.compile(
+    r"^Exception in worker \S+ while processing method|^Error executing method \w+|^Worker \S+ died|EngineCore failed"
+    r"|^Traceback|Engine core initialization failed|see (?:the )?root cause above",
+    regex.IGNORECASE,
+)
 _HEADER = regex.compile(r"^\d+ validation errors? for \w+$|^Error raised in subprocess:?$")
 _TRACE_FRAGMENT = regex.compile(r'^\s|^File "|^Traceback \(|^\^+$')
 
@@ -195,12 +201,14 @@ def _from_tracebacks(ctx: Context) -> Salient | None:
 
 
 def _from_lines(ctx: Context) -> Salient | None:
-    """No parsed traceback: an exception named in a failing line, else the first failing line, else a fragment."""
+    """No parsed traceback: an exception named in a failing line, else the first failing line that says more than
+    "see the traceback", else the innermost frame of a traceback excerpt that lost its exception line."""
     first: Salient | None = None
-    fragment: Salient | None = None  # an excerpt of a traceback without its exception line
+    wrapper: Salient | None = None
+    fragment: Salient | None = None
     for line in ctx.lines:
         msg = line.message.replace("^M", "").strip()
-        if not msg or line.level in _QUIET_LEVELS:
+        if not msg or line.level in _QUIET_LEVELS or _PY_WARNING.search(msg):
             continue
         if not (line.level in ("ERROR", "CRITICAL", "FATAL") or _FAILURE_LINE.search(msg)):
             continue
@@ -208,11 +216,15 @@ def _from_lines(ctx: Context) -> Salient | None:
         m = _EMBEDDED_EXC.search(msg)
         if m is not None and m["type"].rsplit(".", 1)[-1] not in _BENIGN:
             return Salient(m["type"], m["msg"] or "", line.number, ev)
-        if _TRACE_FRAGMENT.match(line.message):
-            fragment = fragment or Salient("error", msg, line.number, ev)
+        if msg.startswith('File "'):
+            fragment = Salient("error", msg, line.number, ev)  # the last one is the innermost frame
+        elif _TRACE_FRAGMENT.match(line.message):
+            continue
+        elif _WRAPPER_LINE.search(msg):
+            wrapper = wrapper or Salient("error", msg, line.number, ev)
         elif first is None:
             first = Salient("error", msg, line.number, ev)
-    return first or fragment
+    return first or wrapper or fragment
 
 
 def salient_error(ctx: Context) -> Salient | None:

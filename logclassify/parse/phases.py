@@ -172,6 +172,10 @@ _EXC_LINE = regex.compile(
     r"|^\s*(?:Error|ERROR|FATAL|Fatal error)\s*:"
 )
 _ERROR_LEVELS = frozenset({"ERROR", "CRITICAL", "FATAL"})
+_WRAPPED_ERROR = regex.compile(
+    r"(?:^|[\s|\[(])(?:ERROR|CRITICAL|FATAL)(?:\s+\d\d-\d\d \d\d:|\s*\||\]|:\s)"
+    r"|(?:^|[\s|:\]])(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception):\s"
+)
 _INTERRUPT_LITERALS = (
     "KeyboardInterrupt",
     "^C",
@@ -360,6 +364,8 @@ class _P:
     ended: bool = False  # closed by an explicit end marker (or by a later phase)
     printed_secs: float | None = None
     last: int = 0
+    only_start: bool = False  # nothing but its start line was seen yet
+    after_download: bool = False  # load_weights that began when a download ended: vLLM's total includes both
 
 
 @dataclass(slots=True)
@@ -480,6 +486,7 @@ def _scan(lines: Sequence[LogLine]) -> _State:
         if p is not None:
             if p is cur:
                 p.last = i
+                p.only_start = p.only_start and kind == "start"
                 if kind == "end":
                     p.end, p.end_time, p.ended = i, _time_before(lines, i), True
                 if secs is not None:
@@ -504,8 +511,16 @@ def _scan(lines: Sequence[LogLine]) -> _State:
             nested = name == "download" and cur.name == "load_weights" and not cur.ended
             if not nested:
                 continue  # a stale line of an earlier phase (another worker, buffered output)
+        take_over: _P | None = None
         if name == "download" and cur is not None and cur.name == "load_weights" and not cur.ended:
-            st.parent = cur
+            if cur.only_start:
+                # "Starting to load model" then the hub download: the download is what runs from that line on
+                take_over = cur
+                st.phases.remove(cur)
+                del st.by_name["load_weights"]
+                cur = st.current = None
+            else:
+                st.parent = cur
         elif cur is not None:
             _close(cur, i, lines)
             st.parent = None
@@ -514,7 +529,10 @@ def _scan(lines: Sequence[LogLine]) -> _State:
             start = cur.end  # the phase began when the previous one ended (V0 profiling prints only results)
         elif kind != "start" and st.ready_at is not None and name == "api_server":
             start = st.ready_at
-        p = _P(name=name, start=start, start_time=_time_before(lines, start), last=i)
+        if take_over is not None:
+            start = take_over.start
+        p = _P(name=name, start=start, start_time=_time_before(lines, start), last=i, only_start=kind == "start")
+        p.after_download = name == "load_weights" and "download" in st.by_name
         if kind == "end":
             p.end, p.end_time, p.ended = i, _time_before(lines, i), True
         if secs is not None:
@@ -537,7 +555,10 @@ def _is_interrupt(ln: LogLine) -> bool:
 def _is_error(ln: LogLine) -> bool:
     if ln.level and ln.level.upper() in _ERROR_LEVELS:
         return True
-    return bool(_EXC_LINE.search(ln.message))
+    if _EXC_LINE.search(ln.message):
+        return True
+    # prefixes the reader did not peel (app loggers wrapping vLLM: "... - INFO - ERROR 08-13 ...", "| ERROR | stderr |")
+    return bool(_WRAPPED_ERROR.search(ln.text))
 
 
 def _first_error(lines: Sequence[LogLine], start: int) -> int | None:
@@ -601,7 +622,7 @@ def _hms(s: str) -> float | None:
 def _to_phase(p: _P, lines: Sequence[LogLine], status: str, end_of_log: bool) -> Phase:
     end_line = lines[p.end].number if p.end is not None else None
     duration: float | None
-    if p.printed_secs is not None and p.ended:
+    if p.printed_secs is not None and p.ended and not (p.after_download and p.start_time and p.end_time):
         duration = p.printed_secs
     elif p.end is not None:
         duration = _diff(p.start_time, p.end_time)

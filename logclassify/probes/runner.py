@@ -44,6 +44,8 @@ def run_probe(
     _check_names([name])
     if not torch_available():
         return _skipped(name, f"torch is not installed: {INSTALL_HINT}")
+    if machine is None and not needs_inspect(name, nproc):
+        machine = Machine(device_count=0)  # the plan does not depend on the GPUs; the ranks report versions
     if machine is None:
         found = inspect_machine(timeout)
         if isinstance(found, ProbeResult):
@@ -54,6 +56,11 @@ def run_probe(
         return _skipped(name, plan.skip, machine.versions)
     outcome = launch(name, plan.nproc, timeout, world_size)
     return summarise(name, outcome, timeout, machine.versions)
+
+
+def needs_inspect(name: str, nproc: int | None) -> bool:
+    """Only GPU probes and a gloo run without --nproc depend on the GPU count; skipping the count saves a torch import."""
+    return not (name == "compile" or (name == "gloo" and nproc is not None))
 
 
 def _check_names(names: list[str]) -> None:

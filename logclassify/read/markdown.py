@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import regex
 
+from logclassify.read.normalize import looks_like_log_line
+
 _FENCE = regex.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _DETAILS_OPEN = regex.compile(r"<details\b", regex.IGNORECASE)
 _DETAILS_CLOSE = regex.compile(r"</details\s*>", regex.IGNORECASE)
@@ -17,7 +19,11 @@ def looks_like_markdown(text: str) -> bool:
 
 
 def log_lines_of_markdown(text: str) -> str:
-    """Blank every line outside code fences and <details> blocks, keeping the line count (and so line numbers)."""
+    """Blank the prose: keep code fences, <details> blocks and log-shaped lines, and the line count (line numbers).
+
+    Log-shaped lines outside fences are kept because pastes are not always fenced, and a raw log may contain a
+    stray ``` line of its own.
+    """
     lines = text.split("\n")
     out: list[str] = []
     fence: str | None = None
@@ -41,7 +47,7 @@ def log_lines_of_markdown(text: str) -> str:
             details = max(0, details + opened - closed)
             out.append("")
             continue
-        if details and not _HTML_TAG_LINE.match(line):
+        if (details and not _HTML_TAG_LINE.match(line)) or looks_like_log_line(line):
             out.append(line)
         else:
             out.append("")

@@ -21,7 +21,8 @@ from logclassify.read.logline import LogLine
 
 # Colour and control sequences: real ESC, and the forms pasted logs carry as text (^[[, #033[, \033[, \x1b[, \u001b[).
 _ANSI = regex.compile(
-    r"(?:\x1b|\^\[|#033|\\033|\\x1b|\\u001b|\\e)\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]|[\x00\x07\x08]"
+    r"(?:\x1b|\^\[|#033|\\033|\\x1b|\\u001b|\\e)\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]"
+    r"|(?:\x1b|\^\[)?_bk;t=\d+(?:\x07|\^G)?|[\x00\x07\x08]"
 )
 # Record separators that lost their meaning: CR (real or syslog's #015), syslog's #012 for LF.
 _SPLIT_CONTROL = regex.compile(r"\r\n?|#015|#012")
@@ -30,7 +31,6 @@ _EMBEDDED_RECORD = regex.compile(
     r"(?<=\S)\s+(?=(?:\([A-Za-z_][\w.-]* pid=\d+[^)]*\) )?(?:INFO|WARNING|ERROR|DEBUG|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d"
     r"|Traceback \(most recent call last\):)"
 )
-_LEVELS = {"DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL"}
 
 # Each prefix: a compiled pattern anchored at the start, with optional named groups level/ts/tag/origin.
 _PREFIXES: list[regex.Pattern[str]] = [
@@ -105,6 +105,10 @@ def _peel(line: LogLine) -> LogLine:
     """Strip stacked prefixes from `line.message`, filling level, timestamp, process and origin."""
     msg = line.message
     tags: list[str] = []
+    if msg[:1].isspace():  # a paste indented as a whole: a prefix after the indent is still a prefix
+        bare = msg.lstrip()
+        if any(p.match(bare) for p in _PREFIXES):
+            msg = bare
     for _ in range(_MAX_PEELS):
         for pattern in _PREFIXES:
             m = pattern.match(msg)
@@ -167,5 +171,13 @@ def normalize_line(number: int, raw: str) -> Iterator[LogLine]:
         yield _peel(LogLine(number, record.rstrip(), record))
 
 
-def is_level(text: str) -> bool:
-    return text in _LEVELS
+_LOG_SHAPED = regex.compile(
+    r"\s*(?:Traceback \(most recent call last\)|File \"[^\"]+\", line \d+"
+    r"|(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt)(?:\([\w.]+\))?: \S)"
+)
+
+
+def looks_like_log_line(text: str) -> bool:
+    """True for a line a log would print (a recognised prefix, a traceback line), false for prose."""
+    bare = strip_ansi(text).lstrip()
+    return bool(bare) and (any(p.match(bare) for p in _PREFIXES) or _LOG_SHAPED.match(bare) is not None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from logclassify.models import Diagnosis, Report, Severity
+from logclassify.models import Diagnosis, Report, Severity, Unrecognized
 from logclassify.render.text import header
 
 
@@ -45,6 +45,22 @@ def _diagnosis(d: Diagnosis, level: str) -> list[str]:
     return out
 
 
+def _unrecognized(u: Unrecognized) -> list[str]:
+    """An unknown failure: what it is, its fingerprint (to find duplicates), look-alike causes as hints only."""
+    out = ["### Unrecognised failure", "", f"No known cause matches this error (line {u.line}):", ""]
+    out.extend(_fence([u.error]))
+    out += ["", f"**Fingerprint:** `{u.fingerprint}` (the same failure on other machines and versions has the same one)", ""]
+    if u.evidence:
+        out += ["<details><summary>Evidence</summary>", ""]
+        out.extend(_fence([f"{e.line:>6} | {e.text}" for e in u.evidence]))
+        out += ["", "</details>", ""]
+    if u.related:
+        out += ["**Related known causes** (suggestions to check, not diagnoses):", ""]
+        out.extend(f"- {r.title} (`{r.id}`, similarity {r.score:.2f})" for r in u.related)
+        out.append("")
+    return out
+
+
 def _short(url: str) -> str:
     tail = url.rstrip("/").rsplit("/", 1)[-1]
     return tail.split("#", 1)[-1] if "#" in tail else tail or url
@@ -57,16 +73,7 @@ def render_markdown(report: Report) -> str:
     for i, d in enumerate(alarms):
         out.extend(_diagnosis(d, "###" if i == 0 else "####"))
     for u in report.unrecognized:
-        out.append("### Unrecognised failure")
-        out.append("")
-        out.append(f"No known cause matches `{u.error[:300]}` (line {u.line}).")
-        out.append("")
-        out.append(f"**Fingerprint:** `{u.fingerprint}`")
-        if u.related:
-            out.append("")
-            out.append("Related known causes (suggestions, not diagnoses): "
-                       + ", ".join(f"`{r.id}` ({r.score:.2f})" for r in u.related))
-        out.append("")
+        out.extend(_unrecognized(u))
     if not alarms and not report.unrecognized:
         out.append(f"No known failure found in {report.source} ({report.lines:,} lines).")
         out.append("")

@@ -125,6 +125,7 @@ def timeline(phases: Sequence[Phase], s: _Style) -> list[str]:
     if not phases:
         return []
     longest = max((p.duration_s or 0.0) for p in phases) or 1.0
+    width = max(len(p.label) for p in phases)
     out = ["startup"]
     for p in phases:
         frac = (p.duration_s or 0.0) / longest
@@ -133,7 +134,7 @@ def timeline(phases: Sequence[Phase], s: _Style) -> list[str]:
         colour = "yellow" if p.status == "running" else ("red" if p.status == "failed" else None)
         bar_txt = s(f"{bar:<24}", fg=colour) if colour else f"{bar:<24}"
         where = f"line {p.start_line}"
-        out.append(f"  {p.label:<16} {bar_txt} {_duration(p.duration_s):>7}  {s(where, dim=True)}  {state}".rstrip())
+        out.append(f"  {p.label:<{width}} {bar_txt} {_duration(p.duration_s):>7}  {s(where, dim=True)}  {state}".rstrip())
     return out
 
 
@@ -171,13 +172,13 @@ def render_text(report: Report, *, color: bool = False, show_all: bool = False) 
         if show_all or not alarms:
             out.extend(s(line, dim=True) for line in _wrap("why", d.cause, width))
             if d.fix:
-                out.append(s(f"  {'fix':<6}{d.fix[0]}", dim=True))
+                out.extend(s(line, dim=True) for line in _wrap("fix", d.fix[0], width))
     if notes:
         out.append("")
     out.extend(timeline(report.timeline, s))
     if report.timeline:
         out.append("")
     n = len(alarms)
-    footer = f"{n} cause{'s' if n != 1 else ''} found" if n else "no cause found"
-    out.append(s(f"{footer} · exit 1 with --exit-code · --format json | jsonl | markdown", dim=True))
+    footer = f"{n} cause{'s' if n != 1 else ''} found · exit 1 with --exit-code" if n else "no cause found"
+    out.append(s(f"{footer} · --format json | jsonl | markdown", dim=True))
     return "\n".join(out) + "\n"

@@ -1,0 +1,437 @@
+"""Live mode: follow a growing log (like `tail -F`) or a stream (`journalctl -f | logclassify --follow -`).
+
+An operator wants each diagnosis once, as soon as it is certain, not a report when the log ends (it never does).
+So the lines read so far are classified again (a bounded head + tail window, with the same engine as a file) when a
+traceback has just completed, when the input has been quiet for `settle_s`, or at the latest every `max_delay_s`
+while lines keep coming. What was printed is remembered by (rule id, first evidence line, severity) or (fingerprint,
+line), so nothing is printed twice. A log that merely stops inside a startup phase is the normal state of a live
+server, so the startup-hang rules only speak once that phase has been silent longer than its `hang_after` limit.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import regex
+
+from logclassify.engine import schema
+from logclassify.engine.classifier import Classifier
+from logclassify.engine.loader import CompiledRule
+from logclassify.engine.scan import Selection
+from logclassify.models import Diagnosis, Report, Unrecognized
+from logclassify.parse.phases import LABELS
+from logclassify.read.logline import LogLine
+from logclassify.read.normalize import normalize_line
+from logclassify.read.sources import decode
+
+# Seconds a phase may stay silent before it counts as a hang: downloads and first compiles are legitimately slow.
+DEFAULT_HANG_AFTER: dict[str, float] = {
+    "download": 900.0,
+    "load_weights": 600.0,
+    "compile": 900.0,
+    "profile": 300.0,
+    "cuda_graphs": 300.0,
+    "api_server": 180.0,
+}
+
+
+@dataclass
+class FollowOptions:
+    settle_s: float = 2.0  # quiet time after which what was read is classified
+    max_delay_s: float = 10.0  # classify at least this often while lines keep coming
+    poll_s: float = 0.25  # how often a file is checked for growth, rotation and truncation
+    hang_after: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_HANG_AFTER))
+    head_lines: int = 5_000  # startup lines always kept (versions, config, phases)
+    tail_lines: int = 20_000  # recent lines kept
+
+
+@dataclass(frozen=True)
+class Event:
+    """One diagnosis or unrecognised failure, printed the moment it became certain."""
+
+    kind: Literal["diagnosis", "unrecognized"]
+    source: str
+    at: str  # ISO time it was printed
+    diagnosis: Diagnosis | None = None
+    unrecognized: Unrecognized | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        payload = self.diagnosis if self.diagnosis is not None else self.unrecognized
+        assert payload is not None
+        return {"event": self.kind, "source": self.source, "at": self.at, self.kind: payload.model_dump(mode="json")}
+
+
+# -- when is a traceback complete -------------------------------------------------------------------------
+
+_TB_HEADER = "Traceback (most recent call last)"
+_EXC_LINE = regex.compile(r"^[A-Za-z_][\w.]*(?:\([\w.]+\))?(?::|$)")
+_CHAIN = ("During handling of the above exception", "The above exception was the direct cause")
+
+
+class _TracebackWatch:
+    """Per process tag: after a traceback's exception line, the next line that does not continue it ends it."""
+
+    def __init__(self) -> None:
+        self.state: dict[str | None, str] = {}  # process -> "frames" | "exception"
+
+    def feed(self, ln: LogLine) -> bool:
+        """True when this line shows that a traceback just ended."""
+        msg = ln.message
+        st = self.state.get(ln.process)
+        stripped = msg.strip()
+        if _TB_HEADER in msg:
+            self.state[ln.process] = "frames"
+            return st == "exception"
+        if st is None:
+            return False
+        if st == "frames":
+            if stripped and not msg[:1].isspace() and not stripped.startswith("File ") and _EXC_LINE.match(stripped):
+                self.state[ln.process] = "exception"
+            return False
+        if not stripped or msg[:1].isspace():
+            return False  # a multi-line message continues
+        if stripped.startswith(_CHAIN):
+            self.state[ln.process] = "frames"
+            return False
+        del self.state[ln.process]
+        return True
+
+    @property
+    def open(self) -> bool:
+        return any(v == "frames" for v in self.state.values())
+
+
+# -- the follower -----------------------------------------------------------------------------------------
+
+
+def _has_log_ends_in(cond: schema.Condition | None) -> bool:
+    if cond is None:
+        return False
+    if isinstance(cond, schema.LogEndsInCond):
+        return True
+    if isinstance(cond, schema.AllCond):
+        return any(_has_log_ends_in(c) for c in cond.all)
+    if isinstance(cond, schema.AnyCond):
+        return any(_has_log_ends_in(c) for c in cond.any)
+    return False
+
+
+def hang_rules(rules: Iterable[CompiledRule]) -> dict[str, CompiledRule]:
+    """Rules that fire because the log stops inside a phase: in live mode they need silence first."""
+    return {r.id: r for r in rules if _has_log_ends_in(r.rule.match)}
+
+
+class Follower:
+    """Feed it lines and idle ticks; it returns the events that became certain. Not thread-safe: one per input."""
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        source: str,
+        options: FollowOptions | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.classifier = classifier
+        self.source = source
+        self.opt = options or FollowOptions()
+        self.clock = clock
+        self.count = 0
+        self.head: list[bytes] = []
+        self.tail: deque[bytes] = deque(maxlen=self.opt.tail_lines)
+        self.last_line_at = clock()
+        self.dirty_since: float | None = None
+        self.watch = _TracebackWatch()
+        self.printed: set[tuple[str, int, str]] = set()
+        self.hangs = hang_rules(classifier.rules)
+        self.report: Report | None = None
+        self._hang_checked: tuple[str, float] | None = None
+
+    # -- input ----------------------------------------------------------------------------------------------
+    def feed(self, raw: bytes) -> list[Event]:
+        """One input line (with or without its newline)."""
+        self.count += 1
+        line = raw if raw.endswith(b"\n") else raw + b"\n"
+        if len(self.head) < self.opt.head_lines:
+            self.head.append(line)
+        else:
+            self.tail.append(line)
+        now = self.clock()
+        self.last_line_at = now
+        if self.dirty_since is None:
+            self.dirty_since = now
+        ended = False
+        for ln in normalize_line(self.count, decode(line).rstrip("\r\n")):
+            ended = self.watch.feed(ln) or ended
+        if ended or (now - self.dirty_since >= self.opt.max_delay_s and not self.watch.open):
+            return self.check()
+        return []
+
+    def quiet_for(self, seconds: float) -> None:
+        """The input was already silent this long when we started (a file's age)."""
+        self.last_line_at = min(self.last_line_at, self.clock() - max(0.0, seconds))
+
+    def tick(self) -> list[Event]:
+        """Called when no line came for a while: classify settled input, report hangs that are now due."""
+        now = self.clock()
+        if self.dirty_since is not None and now - self.last_line_at >= self.opt.settle_s:
+            return self.check()
+        if self.report is not None:
+            phase = self._due_hang(now)
+            if phase is not None and self._hang_checked != (phase, self.last_line_at):
+                self._hang_checked = (phase, self.last_line_at)  # once per silence, not at every tick
+                return self.check()
+        return []
+
+    def finish(self) -> list[Event]:
+        """The input ended: whatever is left to say."""
+        return self.check() if self.dirty_since is not None else []
+
+    # -- classification -------------------------------------------------------------------------------------
+    def _selection(self) -> Selection:
+        segments: list[list[LogLine]] = []
+        first_tail = len(self.head) + 1 + (self.count - len(self.head) - len(self.tail))
+        for block, offset in ((self.head, 0), (list(self.tail), first_tail - 1)):
+            if not block:
+                continue
+            sel = self.classifier.scanner.select([b"".join(block)])
+            for seg in sel.segments:
+                for ln in seg:
+                    ln.number += offset
+                segments.append(seg)
+        return Selection(segments=segments, total_lines=self.count)
+
+    def _due_hang(self, now: float) -> str | None:
+        """The phase the input stopped in, if it has been silent longer than that phase's limit."""
+        assert self.report is not None
+        running = [p for p in self.report.timeline if p.status == "running"]
+        if not running:
+            return None
+        phase = running[-1].name
+        limit = self.opt.hang_after.get(phase)
+        return phase if limit is not None and now - self.last_line_at >= limit else None
+
+    def check(self) -> list[Event]:
+        """Classify what was read and return what was not printed before."""
+        self.dirty_since = None
+        report = self.classifier.classify_selection(self._selection(), source=self.source)
+        self.report = report
+        now = self.clock()
+        hang_phase = self._due_hang(now)
+        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        events: list[Event] = []
+        for d in report.diagnoses:
+            if d.id in self.hangs:
+                if hang_phase is None:
+                    continue  # a live server is expected to be in some phase: not a hang yet
+                d = self._as_hang(d, hang_phase, now)
+            key = (d.id, d.first_line, d.severity.value)
+            if key not in self.printed:
+                self.printed.add(key)
+                events.append(Event("diagnosis", self.source, at, diagnosis=d))
+        for u in report.unrecognized:
+            key = (u.fingerprint, u.line, "unrecognized")
+            if key not in self.printed:
+                self.printed.add(key)
+                events.append(Event("unrecognized", self.source, at, unrecognized=u))
+        return events
+
+    def _as_hang(self, d: Diagnosis, phase: str, now: float) -> Diagnosis:
+        """Silence beyond the limit is the confirmation a hang rule waits for: report it at the rule's severity."""
+        rule = self.hangs[d.id].rule
+        silent = round(now - self.last_line_at)
+        captures = {**d.captures, "silent_for": f"{silent}s"}
+        title = f"{d.title} (no output for {silent}s while {LABELS.get(phase, phase)})"
+        return d.model_copy(update={"severity": rule.severity, "confidence": rule.confidence, "captures": captures,
+                                    "title": title})
+
+
+# -- inputs -----------------------------------------------------------------------------------------------
+
+Tick = None  # what a line source yields when nothing new arrived during one poll interval
+
+
+def stream_lines(stream: IO[bytes], poll_s: float) -> Iterator[bytes | None]:
+    """Lines of a pipe or stdin as they arrive, and None after each `poll_s` without one. Ends at EOF.
+
+    A daemon thread does the blocking reads, so the caller stays responsive to Ctrl-C and to its own timers.
+    """
+    q: queue.Queue[bytes | None] = queue.Queue(maxsize=10_000)
+
+    def reader() -> None:
+        try:
+            for raw in iter(stream.readline, b""):
+                q.put(raw)
+        except (OSError, ValueError):
+            pass
+        q.put(None)
+
+    threading.Thread(target=reader, name="logclassify-follow-reader", daemon=True).start()
+    while True:
+        try:
+            item = q.get(timeout=poll_s)
+        except queue.Empty:
+            yield Tick
+            continue
+        if item is None:
+            return
+        yield item
+
+
+@dataclass
+class FileFollower:
+    """`tail -F` for one path: waits for it to exist, reopens it when rotated, rereads it when truncated."""
+
+    path: Path
+    poll_s: float = 0.25
+    notice: Callable[[str], None] = lambda _msg: None
+    mtime_age: float | None = None  # seconds since the file last changed, when first caught up
+
+    def lines(self) -> Iterator[bytes | None]:
+        fh: IO[bytes] | None = None
+        pending = b""
+        caught_up = False
+        while True:
+            if fh is None:
+                fh = self._open()
+                if fh is None:
+                    yield Tick
+                    time.sleep(self.poll_s)
+                    continue
+            chunk = fh.read(1 << 20)
+            if chunk:
+                data = pending + chunk
+                *complete, pending = data.split(b"\n")
+                for raw in complete:
+                    yield raw + b"\n"
+                continue
+            if not caught_up:
+                caught_up = True
+                self.mtime_age = max(0.0, time.time() - os.fstat(fh.fileno()).st_mtime)
+            state = self._changed(fh)
+            if state is not None:
+                if pending:
+                    yield pending + b"\n"
+                    pending = b""
+                if state == "rotated":
+                    fh.close()
+                    fh = None
+                    self.notice(f"{self.path} was replaced; following the new file")
+                    continue
+                fh.seek(0)
+                self.notice(f"{self.path} was truncated; reading it from the start")
+                continue
+            yield Tick
+            time.sleep(self.poll_s)
+
+    def _open(self) -> IO[bytes] | None:
+        try:
+            return self.path.open("rb")
+        except FileNotFoundError:
+            return None
+
+    def _changed(self, fh: IO[bytes]) -> str | None:
+        """'rotated' when the path now names another file, 'truncated' when the file shrank below what was read."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None  # moved away and not yet recreated: keep reading the old file
+        own = os.fstat(fh.fileno())
+        if (st.st_ino, st.st_dev) != (own.st_ino, own.st_dev):
+            return "rotated"
+        if own.st_size < fh.tell():
+            return "truncated"
+        return None
+
+
+def follow(
+    follower: Follower,
+    source: Iterable[bytes | None],
+    emit: Callable[[Event], None],
+    on_caught_up: Callable[[], float | None] = lambda: None,
+) -> None:
+    """Drive a follower from a line source until it ends (a stream's EOF) or Ctrl-C (KeyboardInterrupt propagates).
+
+    `on_caught_up` is asked once, at the first idle tick, how long the input had already been silent.
+    """
+    asked = False
+    for item in source:
+        if item is Tick:
+            if not asked:
+                asked = True
+                age = on_caught_up()
+                if age is not None:
+                    follower.quiet_for(age)
+            events = follower.tick()
+        else:
+            events = follower.feed(item)
+        for ev in events:
+            emit(ev)
+    for ev in follower.finish():
+        emit(ev)
+
+
+def parse_hang_after(values: Iterable[str]) -> dict[str, float]:
+    """`--hang-after 300` (every phase) and `--hang-after compile=1200` (one phase), in seconds."""
+    limits = dict(DEFAULT_HANG_AFTER)
+    for value in values:
+        name, sep, secs = value.partition("=")
+        if not sep:
+            limits = dict.fromkeys(limits, float(value))
+            continue
+        if name not in limits:
+            raise ValueError(f"unknown phase {name!r}; phases: {', '.join(limits)}")
+        limits[name] = float(secs)
+    return limits
+
+
+# -- output -----------------------------------------------------------------------------------------------
+
+
+def render_event(ev: Event, fmt: str) -> str:
+    """One event as text (a few lines), one JSON object on one line (jsonl/json), or a Markdown reply."""
+    if fmt in ("json", "jsonl"):
+        import json
+
+        return json.dumps(ev.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    if fmt == "markdown":
+        from logclassify.render.markdown import render_markdown
+
+        report = Report(
+            source=ev.source,
+            diagnoses=[ev.diagnosis] if ev.diagnosis else [],
+            unrecognized=[ev.unrecognized] if ev.unrecognized else [],
+        )
+        return render_markdown(report) + "\n"
+    return _text(ev)
+
+
+def _text(ev: Event) -> str:
+    stamp = ev.at[11:19]
+    if ev.diagnosis is not None:
+        d = ev.diagnosis
+        mark = {"critical": "✖", "error": "✖", "warning": "▲"}.get(d.severity.value, "·")
+        out = [f"{stamp} {mark} {d.id}  {d.title}  ({ev.source} line {d.first_line}, confidence {d.confidence:.2f})"]
+        out += [f"    {e.line:>7} │ {e.text[:150]}" for e in d.evidence[:4]]
+        out.append(f"    why   {' '.join(d.cause.split())[:400]}")
+        out += [f"    fix   {i}. {step}" if i == 1 else f"          {i}. {step}" for i, step in enumerate(d.fix, 1)]
+        if d.docs:
+            out.append(f"    docs  {d.docs[0]}")
+    else:
+        u = ev.unrecognized
+        assert u is not None
+        out = [f"{stamp} ? unrecognised failure  {u.error[:200]}  ({ev.source} line {u.line})"]
+        out += [f"    {e.line:>7} │ {e.text[:150]}" for e in u.evidence]
+        out.append(f"    fingerprint  {u.fingerprint}")
+        if u.related:
+            rel = " · ".join(f"{r.id} ({r.score:.2f})" for r in u.related)
+            out.append(f"    related      {rel}  — suggestions, not diagnoses")
+    return "\n".join(out) + "\n\n"
