@@ -137,7 +137,7 @@ torch.distributed.DistBackendError: NCCL error in: ../torch/csrc/distributed/c10
     tbs = parse(text)
     types = [e.type for tb in tbs for e in tb.exceptions]
     assert "ray.exceptions.RayTaskError(ValueError)" in types
-    dist = [e for tb in tbs for e in tb.exceptions if e.type.endswith("DistBackendError")][0]
+    dist = next(e for tb in tbs for e in tb.exceptions if e.type.endswith("DistBackendError"))
     assert dist.short_type == "DistBackendError"
     assert "unhandled system error" in dist.message
 

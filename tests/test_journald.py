@@ -12,7 +12,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 
 EXPORT = Path(__file__).parent / "data" / "vllm-device.export"

@@ -1,0 +1,47 @@
+"""Facts read from a log: versions, engine, GPUs, parallel sizes, model, env vars (and what is not a setting)."""
+
+from __future__ import annotations
+
+from logclassify.parse.facts import extract_facts, summarize_facts
+from logclassify.read.normalize import normalize_line
+
+
+def facts(text: str) -> dict[str, object]:
+    lines = [rec for i, raw in enumerate(text.split("\n"), 1) for rec in normalize_line(i, raw)]
+    return summarize_facts(extract_facts(lines))
+
+
+def test_v0_engine_config_line() -> None:
+    f = facts("INFO 09-18 10:00:00 llm_engine.py:223] Initializing an LLM engine (v0.6.1.post2) with config: "
+              "model='meta-llama/Llama-3.2-3B-Instruct', tensor_parallel_size=2, pipeline_parallel_size=1, "
+              "max_seq_len=131072, seed=0")
+    assert f == {"vllm_version": "0.6.1.post2", "engine": "V0", "model": "meta-llama/Llama-3.2-3B-Instruct",
+                 "tensor_parallel_size": 2, "pipeline_parallel_size": 1, "max_model_len": 131072}
+
+
+def test_v1_and_api_server_version() -> None:
+    f = facts("INFO 04-17 23:05:01 [api_server.py:1] vLLM API server version 0.8.4\n"
+              "(EngineCore_0 pid=7) INFO 04-17 23:05:05 [core.py:58] Initializing a V1 LLM engine (v0.8.4) with config")
+    assert f["vllm_version"] == "0.8.4" and f["engine"] == "V1"
+
+
+def test_collect_env_versions_and_gpus() -> None:
+    f = facts("PyTorch version: 2.6.0+cu124\nCUDA used to build PyTorch: 12.4\nGPU 0: NVIDIA H100 80GB HBM3\n"
+              "GPU 1: NVIDIA H100 80GB HBM3\nvLLM Version: 0.8.3\n"
+              "host:1:1 [0] NCCL INFO NCCL version 2.21.5+cuda12.4")
+    assert f["torch_version"] == "2.6.0+cu124" and f["cuda_version"] == "12.4"
+    assert f["gpu_names"] == ["NVIDIA H100 80GB HBM3"] and f["gpu_count"] == 2
+    assert f["vllm_version"] == "0.8.3" and f["nccl_version"] == "2.21.5"
+
+
+def test_env_vars_set_but_not_hints() -> None:
+    f = facts("export VLLM_TRACE_FUNCTION=1\ndocker run -e NCCL_CUMEM_ENABLE=0 -e VLLM_HOST_IP=10.0.0.2 img\n"
+              "RuntimeError: CUDA error: an illegal memory access was encountered\n"
+              "CUDA kernel errors might be asynchronously reported at some other API call, so the stacktrace "
+              "below might be incorrect.\nFor debugging consider passing CUDA_LAUNCH_BLOCKING=1.")
+    assert f["env"] == {"VLLM_TRACE_FUNCTION": "1", "NCCL_CUMEM_ENABLE": "0", "VLLM_HOST_IP": "10.0.0.2"}
+
+
+def test_vllm_warning_that_tracing_is_on_is_a_fact() -> None:
+    f = facts("WARNING 06-11 06:20:42 logger.py:125] VLLM_TRACE_FUNCTION is enabled. It will record every function")
+    assert f["env"] == {"VLLM_TRACE_FUNCTION": "1"}
