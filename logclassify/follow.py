@@ -41,6 +41,7 @@ DEFAULT_HANG_AFTER: dict[str, float] = {
     "profile": 300.0,
     "cuda_graphs": 300.0,
     "api_server": 180.0,
+    "other": 300.0,  # a hang rule that fires outside a recognised startup phase (NCCL set-up, first generation)
 }
 
 
@@ -113,21 +114,31 @@ class _TracebackWatch:
 # -- the follower -----------------------------------------------------------------------------------------
 
 
-def _has_log_ends_in(cond: schema.Condition | None) -> bool:
+def _has(cond: schema.Condition | None, kind: type[schema.LogEndsInCond] | type[schema.NoneCond]) -> bool:
     if cond is None:
         return False
-    if isinstance(cond, schema.LogEndsInCond):
+    if isinstance(cond, kind):
         return True
     if isinstance(cond, schema.AllCond):
-        return any(_has_log_ends_in(c) for c in cond.all)
+        return any(_has(c, kind) for c in cond.all)
     if isinstance(cond, schema.AnyCond):
-        return any(_has_log_ends_in(c) for c in cond.any)
+        return any(_has(c, kind) for c in cond.any)
     return False
 
 
 def hang_rules(rules: Iterable[CompiledRule]) -> dict[str, CompiledRule]:
-    """Rules that fire because the log stops inside a phase: in live mode they need silence first."""
-    return {r.id: r for r in rules if _has_log_ends_in(r.rule.match)}
+    """Rules that fire because the log stops (in a startup phase, or a `hang` rule that needs some line to be
+    absent): in live mode the input must be silent longer than `hang_after` first."""
+    return {
+        r.id: r
+        for r in rules
+        if _has(r.rule.match, schema.LogEndsInCond) or ("hang" in r.rule.tags and _has(r.rule.match, schema.NoneCond))
+    }
+
+
+def provisional_rules(rules: Iterable[CompiledRule]) -> set[str]:
+    """Rules with a `none` condition: a later line can still refute them, so they wait for a quiet moment."""
+    return {r.id for r in rules if _has(r.rule.match, schema.NoneCond)}
 
 
 class Follower:
@@ -152,6 +163,7 @@ class Follower:
         self.watch = _TracebackWatch()
         self.printed: set[tuple[str, int, str]] = set()
         self.hangs = hang_rules(classifier.rules)
+        self.provisional = provisional_rules(classifier.rules) - set(self.hangs)
         self.report: Report | None = None
         self._hang_checked: tuple[str, float] | None = None
 
@@ -172,7 +184,7 @@ class Follower:
         for ln in normalize_line(self.count, decode(line).rstrip("\r\n")):
             ended = self.watch.feed(ln) or ended
         if ended or (now - self.dirty_since >= self.opt.max_delay_s and not self.watch.open):
-            return self.check()
+            return self.check(quiet=False)
         return []
 
     def quiet_for(self, seconds: float) -> None:
@@ -183,17 +195,17 @@ class Follower:
         """Called when no line came for a while: classify settled input, report hangs that are now due."""
         now = self.clock()
         if self.dirty_since is not None and now - self.last_line_at >= self.opt.settle_s:
-            return self.check()
+            return self.check(quiet=True)
         if self.report is not None:
             phase = self._due_hang(now)
             if phase is not None and self._hang_checked != (phase, self.last_line_at):
                 self._hang_checked = (phase, self.last_line_at)  # once per silence, not at every tick
-                return self.check()
+                return self.check(quiet=True)
         return []
 
     def finish(self) -> list[Event]:
         """The input ended: whatever is left to say."""
-        return self.check() if self.dirty_since is not None else []
+        return self.check(quiet=True) if self.dirty_since is not None else []
 
     # -- classification -------------------------------------------------------------------------------------
     def _selection(self) -> Selection:
@@ -212,15 +224,12 @@ class Follower:
     def _due_hang(self, now: float) -> str | None:
         """The phase the input stopped in, if it has been silent longer than that phase's limit."""
         assert self.report is not None
-        running = [p for p in self.report.timeline if p.status == "running"]
-        if not running:
-            return None
-        phase = running[-1].name
-        limit = self.opt.hang_after.get(phase)
-        return phase if limit is not None and now - self.last_line_at >= limit else None
+        running = [p.name for p in self.report.timeline if p.status == "running"]
+        phase = running[-1] if running and running[-1] in self.opt.hang_after else "other"
+        return phase if now - self.last_line_at >= self.opt.hang_after[phase] else None
 
-    def check(self) -> list[Event]:
-        """Classify what was read and return what was not printed before."""
+    def check(self, quiet: bool) -> list[Event]:
+        """Classify what was read and return what was not printed before. `quiet`: the input is silent now."""
         self.dirty_since = None
         report = self.classifier.classify_selection(self._selection(), source=self.source)
         self.report = report
@@ -233,6 +242,8 @@ class Follower:
                 if hang_phase is None:
                     continue  # a live server is expected to be in some phase: not a hang yet
                 d = self._as_hang(d, hang_phase, now)
+            elif d.id in self.provisional and not quiet:
+                continue  # the next lines may still refute it
             key = (d.id, d.first_line, d.severity.value)
             if key not in self.printed:
                 self.printed.add(key)

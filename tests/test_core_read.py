@@ -198,3 +198,11 @@ def test_raw_log_with_a_stray_fence_is_not_reduced_to_the_fence() -> None:
     text = "WARNING 06-11 06:20:42 logger.py:125] VLLM_TRACE_FUNCTION is enabled.\n```\ntail -f x.log\n```\n"
     kept = log_lines_of_markdown(text).split("\n")
     assert kept[0].startswith("WARNING") and kept[2] == "tail -f x.log"
+
+
+def test_dated_python_logging_with_pid_and_origin() -> None:
+    line = one("2024-12-19 21:40:35 ERROR 56542 [async_llm_engine.py:64] RuntimeError: Error in model execution")
+    assert line.message == "RuntimeError: Error in model execution"
+    assert line.level == "ERROR" and line.origin == "async_llm_engine.py:64"
+    ray = one("2024-06-10 21:32:17,123\tINFO worker.py:1234 -- Connecting to existing Ray cluster")
+    assert ray.message == "Connecting to existing Ray cluster" and ray.level == "INFO"

@@ -65,7 +65,7 @@ _PREFIXES: list[regex.Pattern[str]] = [
     regex.compile(
         r"(?:\[)?(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?)\]?[\t ]+"
         r"\[?(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]?"
-        r"(?: (?P<origin>[\w./-]+:\d+) --)?[\t ]+"
+        r"(?: (?P<origin>[\w./-]+:\d+) --| \d+ \[(?P<origin>[\w./-]+:\d+)\])?[\t ]+"
     ),
     # uvicorn / Python's basic logging:  INFO:     message   ERROR:root:message
     regex.compile(r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:[\w.]+:|\s+)"),
