@@ -240,7 +240,7 @@ def _follow(path: str, classifier: Classifier, fmt: str, hang_after: Sequence[st
             live.follow(follower, tail.lines(), emit, on_caught_up=lambda: tail.mtime_age)
     except KeyboardInterrupt:
         try:  # say what was still pending, then stop; a second Ctrl-C skips that
-            for ev in follower.finish():
+            for ev in follower.finish(eof=False):
                 emit(ev)
         except KeyboardInterrupt:
             pass

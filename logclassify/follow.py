@@ -203,9 +203,12 @@ class Follower:
                 return self.check(quiet=True)
         return []
 
-    def finish(self) -> list[Event]:
-        """The input ended: whatever is left to say."""
-        return self.check(quiet=True) if self.dirty_since is not None else []
+    def finish(self, eof: bool = True) -> list[Event]:
+        """The input ended (`eof`: the stream closed, so the log really ends here, as a file does; otherwise the
+        user stopped following): whatever is left to say."""
+        if self.dirty_since is None and not (eof and self.report is not None):
+            return []
+        return self.check(quiet=True, eof=eof)
 
     # -- classification -------------------------------------------------------------------------------------
     def _selection(self) -> Selection:
@@ -228,7 +231,7 @@ class Follower:
         phase = running[-1] if running and running[-1] in self.opt.hang_after else "other"
         return phase if now - self.last_line_at >= self.opt.hang_after[phase] else None
 
-    def check(self, quiet: bool) -> list[Event]:
+    def check(self, quiet: bool, eof: bool = False) -> list[Event]:
         """Classify what was read and return what was not printed before. `quiet`: the input is silent now."""
         self.dirty_since = None
         report = self.classifier.classify_selection(self._selection(), source=self.source)
@@ -238,7 +241,7 @@ class Follower:
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         events: list[Event] = []
         for d in report.diagnoses:
-            if d.id in self.hangs:
+            if d.id in self.hangs and not eof:
                 if hang_phase is None:
                     continue  # a live server is expected to be in some phase: not a hang yet
                 d = self._as_hang(d, hang_phase, now)

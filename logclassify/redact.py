@@ -21,7 +21,8 @@ REDACTED = "<redacted>"
 _T = TypeVar("_T", bound=BaseModel)
 _RULE_TEXT = frozenset({"docs", "title", "cause", "fix", "consequences"})
 
-_SECRET_NAMES = r"(?:[A-Z0-9_]*(?:TOKEN|API_KEY|APIKEY|SECRET|PASSWORD|PASSWD|ACCESS_KEY)[A-Z0-9_]*)"
+_SECRET_NAMES = r"(?:[A-Z0-9_]*(?:TOKEN|API_KEY|APIKEY|SECRET|PASSWORD|PASSWD|ACCESS_KEY)(?:_[A-Z0-9_]*)?)(?![A-Za-z0-9])"
+_NOT_SECRET = r"(?!<redacted>|None\b|null\b|True\b|False\b|\*+)"  # placeholders and empty values stay
 # (pattern, replacement); each keeps the label and replaces only the secret.
 _SECRETS: tuple[tuple[regex.Pattern[str], str], ...] = (
     (regex.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", regex.DOTALL),
@@ -34,7 +35,7 @@ _SECRETS: tuple[tuple[regex.Pattern[str], str], ...] = (
     # HF_TOKEN=..., export OPENAI_API_KEY="...", "api_key": "...", password: ...
     (regex.compile(
         rf"(?P<keep>\b(?:{_SECRET_NAMES}|api[_-]?key|access[_-]?token|auth[_-]?token|secret|password|passwd|pwd)"
-        r"['\"]?\s*(?:=|:)\s*['\"]?)(?!<redacted>)[^\s'\",;&]{4,}",
+        rf"['\"]?\s*(?:=|:)\s*['\"]?){_NOT_SECRET}[^\s'\",;&]{{4,}}",
         regex.IGNORECASE,
      ), rf"\g<keep>{REDACTED}"),
     # CLI flags: --api-key VALUE, --hf-token VALUE, --token VALUE, --password VALUE

@@ -206,3 +206,10 @@ def test_dated_python_logging_with_pid_and_origin() -> None:
     assert line.level == "ERROR" and line.origin == "async_llm_engine.py:64"
     ray = one("2024-06-10 21:32:17,123\tINFO worker.py:1234 -- Connecting to existing Ray cluster")
     assert ray.message == "Connecting to existing Ray cluster" and ray.level == "INFO"
+
+
+def test_fastchat_and_python_logging_wrappers() -> None:
+    line = one("2024-04-27 10:13:05 | ERROR | stderr | ValueError: x")
+    assert line.message == "ValueError: x" and line.level == "ERROR"
+    nested = one("2025-08-13 04:39:39,465 - __main__ - INFO - WARNING 08-13 04:39:39 [a.py:1] inner")
+    assert nested.message == "inner" and nested.level == "WARNING" and nested.origin == "a.py:1"

@@ -45,3 +45,10 @@ def test_env_vars_set_but_not_hints() -> None:
 def test_vllm_warning_that_tracing_is_on_is_a_fact() -> None:
     f = facts("WARNING 06-11 06:20:42 logger.py:125] VLLM_TRACE_FUNCTION is enabled. It will record every function")
     assert f["env"] == {"VLLM_TRACE_FUNCTION": "1"}
+
+
+def test_env_var_named_in_an_error_message_is_not_a_setting() -> None:
+    f = facts("ValueError: User-specified max_model_len (9000) is greater than the derived max_model_len. To allow "
+              "overriding this maximum, set the env var VLLM_ALLOW_LONG_MAX_MODEL_LEN=1. VLLM_ALLOW_LONG_MAX_MODEL_LEN "
+              "must be used with extreme caution.")
+    assert "env" not in f

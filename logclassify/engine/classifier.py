@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
-from logclassify.engine.match import Context, Hit
+from logclassify.engine.match import Context, Hit, Literals
 from logclassify.engine.rank import rank
 from logclassify.engine.scan import Scanner, Selection, build_pattern
 from logclassify.engine.unknown import find_unrecognized
@@ -105,25 +105,15 @@ class Classifier:
             ending=ending,
             text_by_line={ln.number: ln.text for ln in reversed(lines)},
         )
-        blob = "\n".join(ln.message for ln in lines)
-        blob_lower: str | None = None
+        candidates = _Candidates("\n".join(ln.message for ln in lines))
         found: list[tuple[Diagnosis, int, Sequence[str]]] = []
-        for rule in self.rules:
-            if rule.required is not None:
-                candidate = True
-                for lit in rule.required:
-                    alts = lit.alternatives or frozenset()
-                    if lit.ignore_case:
-                        blob_lower = blob.lower() if blob_lower is None else blob_lower
-                        hay = blob_lower
-                        alts = frozenset(a.lower() for a in alts)
-                    else:
-                        hay = blob
-                    if not any(a in hay for a in alts):
-                        candidate = False
-                        break
-                if not candidate:
-                    continue
+        # Rules about where the log ends go last: a known cause that fired after the phase began is the error
+        # that followed it, so the log did not stop in that phase.
+        for rule in sorted(self.rules, key=lambda r: r.reads_ending):
+            if rule.reads_ending and ctx.ending is not None and _failure_after(found, ctx.ending.start_line):
+                ctx.ending = None
+            if rule.required is not None and not candidates.possible(rule.required):
+                continue
             result = rule.matcher.evaluate(ctx)
             if not result.ok:
                 continue
@@ -140,6 +130,30 @@ class Classifier:
             timeline=timeline,
             lines=selection.total_lines,
         )
+
+
+class _Candidates:
+    """Whether a rule can match at all: each of its required literal sets must occur in the kept text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lower: str | None = None
+
+    def possible(self, required: Sequence[Literals]) -> bool:
+        for lit in required:
+            if lit.ignore_case:
+                if self._lower is None:
+                    self._lower = self.text.lower()
+                hay = self._lower
+            else:
+                hay = self.text
+            if not any(a in hay for a in lit.alternatives or ()):
+                return False
+        return True
+
+
+def _failure_after(found: Sequence[tuple[Diagnosis, int, Sequence[str]]], line: int) -> bool:
+    return any(d.severity is not Severity.info and any(e.line >= line for e in d.evidence) for d, _, _ in found)
 
 
 def _diagnosis(rule: CompiledRule, hits: list[Hit], confirmed: bool) -> Diagnosis:

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from logclassify.engine.match import Literals, Matcher, compile_condition, keep_literals
+from logclassify.engine.match import LogEndsIn, Literals, Matcher, compile_condition, keep_literals, walk
 from logclassify.engine.schema import Rule
 
 
@@ -31,6 +31,7 @@ class CompiledRule:
     confirm: Matcher | None
     required: tuple[Literals, ...] | None  # each must be satisfied for the rule to be a candidate
     keep: tuple[Literals, ...]  # lines any condition may look at
+    reads_ending: bool = False  # uses `log_ends_in`: evaluated after the other rules (see Classifier)
 
     @property
     def id(self) -> str:
@@ -102,7 +103,8 @@ def compile_rule(rule: Rule, path: Path) -> CompiledRule:
     confirm = compile_condition(rule.confirm) if rule.confirm is not None else None
     required = matcher.literals()
     keep = keep_literals(matcher) + (keep_literals(confirm) if confirm else [])
-    return CompiledRule(rule, path, matcher, confirm, tuple(required) if required else None, tuple(keep))
+    reads_ending = any(isinstance(m, LogEndsIn) for m in walk(matcher))
+    return CompiledRule(rule, path, matcher, confirm, tuple(required) if required else None, tuple(keep), reads_ending)
 
 
 def load_rule_dirs(dirs: Iterable[Path]) -> list[CompiledRule]:

@@ -6,7 +6,7 @@ whether it holds and its hits: the lines that prove it, with named captures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import regex
@@ -361,6 +361,14 @@ def compile_condition(cond: schema.Condition) -> Matcher:
     if isinstance(cond, schema.NoneCond):
         return NoneOf([compile_condition(c) for c in cond.none])
     raise TypeError(f"unknown condition {type(cond).__name__}")
+
+
+def walk(m: Matcher) -> Iterator[Matcher]:
+    """The matcher and every matcher below it."""
+    yield m
+    if isinstance(m, (All, AnyOf, NoneOf)):
+        for c in m.children:
+            yield from walk(c)
 
 
 def keep_literals(m: Matcher) -> list[Literals]:

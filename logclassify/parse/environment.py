@@ -16,7 +16,7 @@ from logclassify.parse.facts import Fact
 from logclassify.read.logline import LogLine
 
 _V = r"v?(\d+\.\d+(?:\.\d+)*(?:[.+-]?(?:post|dev|rc|a|b)\d*)*(?:\+[\w.]+)?)"
-# (fact, the key as collect_env prints it, value pattern)
+# (fact, the key as collect_env prints it, value pattern: greedy, anything after a space is ignored)
 _KEYS: tuple[tuple[str, str, str], ...] = (
     ("vllm_version", "vLLM Version", _V),
     ("torch_version", "PyTorch version", _V),
@@ -25,13 +25,13 @@ _KEYS: tuple[tuple[str, str, str], ...] = (
     ("rocm_version", "ROCM used to build PyTorch", r"(\d+\.\d+[\w.-]*)"),
     ("driver_version", "Nvidia driver version", r"(\d+(?:\.\d+)+)"),
     ("python_version", "Python version", r"(\d+\.\d+(?:\.\d+)?)"),
-    ("os", "OS", r"(\S.*?)"),
+    ("os", "OS", r"([^(]*[^(\s])"),
     ("cuda_available", "Is CUDA available", r"(True|False)"),
-    ("gpu_names", "GPU models and configuration", r"((?:NVIDIA|Tesla|Quadro|AMD|Radeon)\b[^(\n]*?)"),
+    ("gpu_names", "GPU models and configuration", r"((?:NVIDIA|Tesla|Quadro|AMD|Radeon)\b[^(\n]*[^(\s])"),
 )
 LITERALS: tuple[str, ...] = (*(key for _, key, _ in _KEYS if len(key) > 3), "[pip3] ", "[pip] ", "[conda] ")
 _LINES = tuple(
-    (name, key, regex.compile(rf"^\s*{regex.escape(key)}\s*:\s*{value}\s*(?:\(.*\))?$")) for name, key, value in _KEYS
+    (name, key, regex.compile(rf"^\s*{regex.escape(key)}\s*:\s*{value}(?:\s.*)?$")) for name, key, value in _KEYS
 )
 # `[pip3] nvidia-nccl-cu12==2.21.5` and friends: package versions that matter for diagnosis.
 _PACKAGES = {

@@ -92,7 +92,7 @@ _ENV_WARNINGS = (
 )
 # Sentences that mention a variable without it being set: hints, suggestions, deprecation notices.
 _NOT_A_SETTING = regex.compile(
-    r"consider passing|For debugging|you can set|you may set|please set|try setting|set the environment variable|"
+    r"consider passing|For debugging|you can set|you may set|please set|try setting|set the env(?:ironment)? var|"
     r"can be set by|Please use|instead to set|is deprecated|to turn on|environment variable [`'\"]?\w+[`'\"]? to",
     regex.IGNORECASE,
 )
@@ -121,7 +121,9 @@ def extract_facts(lines: Iterable[LogLine]) -> list[Fact]:
             facts.append(Fact(ex.name, value, line.number, msg.strip()))
         if any(lit in msg for lit in _ENV_LITERALS) and not _NOT_A_SETTING.search(msg):
             for m in _ENV.finditer(msg):
-                facts.append(Fact(f"env.{m['name']}", m["value"], line.number, msg.strip()))
+                value = m["value"].rstrip(".:")
+                if value:
+                    facts.append(Fact(f"env.{m['name']}", value, line.number, msg.strip()))
     return facts
 
 

@@ -67,6 +67,15 @@ _PREFIXES: list[regex.Pattern[str]] = [
         r"\[?(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]?"
         r"(?: (?P<origin>[\w./-]+:\d+) --| \d+ \[(?P<origin>[\w./-]+:\d+)\])?[\t ]+"
     ),
+    # FastChat:  2024-04-27 10:13:05 | ERROR | stderr |
+    regex.compile(
+        r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?) \| (?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) \| [\w.-]+ \| "
+    ),
+    # Python's logging with asctime - name - level:  2025-08-13 04:39:39,465 - __main__ - INFO -
+    regex.compile(
+        r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?) - [\w.<>-]+ - "
+        r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) - "
+    ),
     # uvicorn / Python's basic logging:  INFO:     message   ERROR:root:message
     regex.compile(r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:[\w.]+:|\s+)"),
 ]

@@ -1,0 +1,230 @@
+"""Unrecognised failures: salient error, a fingerprint that groups duplicates across machines, nearest known causes.
+
+Real logs come from ../shared/corpus (the `beyond-other-*` cases are failures outside the rule set) and from the
+fixtures (other reports of the same failure). "Machine variants" change what differs between two machines hitting
+the same failure: timestamps, pids, paths, Python version, host names, IPs, ports, GPU index, sizes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import regex
+
+from logclassify import Classifier, classify, default_classifier
+from logclassify.engine.unknown import mask, nearest_causes, signatures
+from logclassify.render.markdown import render_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+FIXTURES = ROOT / "fixtures"
+
+needs_corpus = pytest.mark.skipif(not (CORPUS / "cases.jsonl").exists(), reason="../shared/corpus is not available")
+NO_RULES = Classifier([])  # nothing is explained, so every failure is reported as unrecognised
+
+
+def corpus(name: str) -> str:
+    return (CORPUS / name).read_text(encoding="utf-8")
+
+
+def fingerprint_of(text: str, classifier: Classifier = NO_RULES) -> str:
+    report = classifier.classify(text, input_format="log")
+    assert len(report.unrecognized) == 1, report.unrecognized
+    return report.unrecognized[0].fingerprint
+
+
+def machine_variant(text: str) -> str:
+    """The same log as another machine would print it."""
+    out = regex.sub(r"\b20\d\d-\d\d-\d\d \d\d:\d\d:\d\d", "2025-03-02 08:11:09", text)
+    out = regex.sub(r"\b\d\d-\d\d \d\d:\d\d:\d\d\b", "03-02 08:11:09", out)
+    out = regex.sub(r"pid=\d+", "pid=4242", out)
+    out = regex.sub(r"(?<=ERROR )\d{3,}", "777", out)
+    out = regex.sub(r"/(?:opt/conda|home/user/[\w-]+/aienv|usr/local)/lib/python3\.\d+", "/srv/venvs/prod/lib/python3.12", out)
+    out = regex.sub(r'line \d+, in', "line 9999, in", out)
+    out = regex.sub(r"\b(?:\d{1,3}\.){3}\d{1,3}\b", "192.168.77.5", out)
+    out = out.replace("EngineCore_DP0", "EngineCore_DP3").replace("GPU 0", "GPU 5").replace("cuda:0", "cuda:5")
+    return out
+
+
+# -- the same failure, different machines ------------------------------------------------------------------
+
+
+@needs_corpus
+@pytest.mark.parametrize("name", ["beyond-other-3.log", "beyond-other-5.log", "beyond-other-8.log"])
+def test_machine_variants_of_a_real_failure_share_the_fingerprint(name: str) -> None:
+    original = corpus(name)
+    variant = machine_variant(original)
+    assert variant != original
+    assert fingerprint_of(variant) == fingerprint_of(original)
+    # with the real rules these failures are unknown, and the fingerprint is the same
+    assert fingerprint_of(variant, default_classifier()) == fingerprint_of(original)
+
+
+@needs_corpus
+def test_numbers_in_the_message_do_not_split_a_failure() -> None:
+    lora = corpus("beyond-other-8.log")
+    other_sizes = lora.replace("LoRA rank 32", "LoRA rank 64").replace("max_lora_rank 16", "max_lora_rank 8")
+    assert fingerprint_of(other_sizes) == fingerprint_of(lora)
+    tokens = corpus("beyond-other-3.log").replace("got -344", "got -12")
+    assert fingerprint_of(tokens) == fingerprint_of(corpus("beyond-other-3.log"))
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    ("corpus_log", "fixture_log"),
+    [
+        # NCCL "unhandled system error" in vLLM's PyNcclCommunicator: NeMo-RL #564 and NeMo-RL #595
+        ("seed-nccl-cumem-mismatch-1.log", "distributed/cumem-bare-pynccl-rank-prefix.log"),
+        # the spawn bootstrapping RuntimeError: vLLM #5637 (V0, 0.5) and TRL PR 3310 (V1, newer CPython)
+        ("seed-multiproc-bootstrap-error-1.log", "process/multiproc-bootstrap-v1-new-cpython.log"),
+    ],
+)
+def test_two_real_reports_of_one_failure_share_the_fingerprint(corpus_log: str, fixture_log: str) -> None:
+    other = FIXTURES / fixture_log
+    if not other.exists():
+        pytest.skip(f"fixture {fixture_log} is gone")
+    assert fingerprint_of(corpus(corpus_log)) == fingerprint_of(other.read_text(encoding="utf-8"))
+
+
+@needs_corpus
+def test_the_vllm_wrapper_around_a_worker_error_is_peeled() -> None:
+    v0 = corpus("beyond-other-5.log")  # "RuntimeError: Error in model execution: CUDA error: ..."
+    bare = "RuntimeError: CUDA error: an illegal memory access was encountered\n"
+    assert fingerprint_of(v0) == fingerprint_of(bare)
+
+
+# -- different failures ------------------------------------------------------------------------------------
+
+
+@needs_corpus
+def test_different_failures_get_different_fingerprints() -> None:
+    seen: dict[str, tuple[str, str]] = {}
+    for line in (CORPUS / "cases.jsonl").read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        report = NO_RULES.classify((CORPUS / case["file"]).read_text(encoding="utf-8"), input_format="log")
+        if not report.unrecognized:
+            continue
+        label = "+".join(sorted(case["labels"]))
+        if label == "other":
+            label = case["file"]  # each "other" case is its own failure
+        fp = report.unrecognized[0].fingerprint
+        if fp in seen:
+            assert seen[fp][0] == label, f"{case['file']} and {seen[fp][1]} share {fp}"
+        seen[fp] = (label, case["file"])
+    assert len(seen) >= 25
+
+
+@needs_corpus
+def test_a_different_message_of_the_same_type_is_a_different_failure() -> None:
+    lora = corpus("beyond-other-8.log")
+    other = lora.replace("LoRA rank 32 is greater than max_lora_rank 16.", "Loaded adapter has no target modules.")
+    assert fingerprint_of(other) != fingerprint_of(lora)
+
+
+def test_a_bare_assertion_is_told_apart_by_its_frames() -> None:
+    def tb(func: str) -> str:
+        return (f'Traceback (most recent call last):\n  File "/x/vllm/a.py", line 3, in main\n    run()\n'
+                f'  File "/x/vllm/b.py", line 7, in {func}\n    assert ok\nAssertionError\n')
+
+    assert fingerprint_of(tb("check_blocks")) != fingerprint_of(tb("check_shapes"))
+    assert fingerprint_of(tb("check_blocks")) == fingerprint_of(tb("check_blocks").replace("/x/", "/y/"))
+
+
+# -- what counts as a failure ------------------------------------------------------------------------------
+
+
+@needs_corpus
+@pytest.mark.parametrize("name", ["seed-none-1.log", "seed-none-3.log", "seed-none-5.log", "seed-none-9.log"])
+def test_healthy_real_logs_have_no_unrecognized_entry(name: str) -> None:
+    assert default_classifier().classify(corpus(name)).unrecognized == []
+    assert NO_RULES.classify(corpus(name)).unrecognized == []
+
+
+def test_healthy_fixtures_have_no_unrecognized_entry() -> None:
+    logs = sorted((FIXTURES / "healthy").glob("*.log"))
+    if not logs:
+        pytest.skip("no healthy fixtures")
+    for log in logs:
+        assert classify(log.read_text(encoding="utf-8")).unrecognized == [], log.name
+
+
+def test_warnings_are_not_failures() -> None:
+    log = (
+        "WARNING 06-10 21:32:17 [config.py:1] Error: this is only a warning about RuntimeError: x\n"
+        "/usr/lib/python3.12/runpy.py:128: RuntimeWarning: 'vllm.x' found in sys.modules\n"
+        "INFO 06-10 21:32:18 [api_server.py:1] Application startup complete.\n"
+    )
+    assert NO_RULES.classify(log).unrecognized == []
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("Killed", "Killed"),
+        ("ERROR 06-10 21:32:17 [engine.py:1] Engine loop has died", "Engine loop has died"),
+        ("Worker VllmWorkerProcess pid 1159 died, exit code: -6", "died, exit code: -6"),
+        ("Segmentation fault (core dumped)", "Segmentation fault"),
+    ],
+)
+def test_kills_exits_and_error_lines_are_failures(line: str, error: str) -> None:
+    (u,) = NO_RULES.classify(f"INFO 06-10 21:32:16 [a.py:1] starting\n{line}\n").unrecognized
+    assert error in u.error and u.line == 2 and u.evidence[0].line == 2
+
+
+@needs_corpus
+def test_the_salient_error_names_the_exception_inside_an_error_line() -> None:
+    (u,) = default_classifier().classify(corpus("beyond-other-5.log")).unrecognized
+    assert u.error.startswith("RuntimeError: Error in model execution: CUDA error: an illegal memory access")
+    assert u.line == 8 and "^M" not in u.error
+
+
+# -- nearest known causes ----------------------------------------------------------------------------------
+
+
+def test_signatures_come_from_the_rule_itself() -> None:
+    rule = next(r for r in default_classifier().rules if r.id == "cuda-no-kernel-image")
+    sigs = signatures(rule)
+    assert sigs[0] == rule.rule.title
+    assert any("no kernel image is available" in s for s in sigs)
+    assert not any("(?" in s or "\\" in s for s in sigs)  # plain text, not regex syntax
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    ("log", "family"),
+    [
+        ("seed-multiproc-bootstrap-error-1.log", "multiproc-bootstrap-error"),
+        ("beyond-port-in-use-1.log", "port-in-use"),
+        ("beyond-cuda-no-kernel-image-1.log", "cuda-no-kernel-image"),
+        ("beyond-gpu-mem-utilization-too-high-2.log", "gpu-mem-utilization-too-high"),
+    ],
+)
+def test_without_its_rule_a_known_failure_is_suggested_its_cause(log: str, family: str) -> None:
+    rules = default_classifier().rules
+    without = Classifier([r for r in rules if r.id.split(".")[0] != family])
+    (u,) = without.classify(corpus(log)).unrecognized
+    related = nearest_causes(u.error, rules)
+    assert family in [r.id.split(".")[0] for r in related]
+    assert 1 <= len(related) <= 3 and all(0.0 < r.score <= 1.0 for r in related)
+    assert [r.score for r in related] == sorted((r.score for r in related), reverse=True)
+
+
+@needs_corpus
+def test_suggestions_are_marked_as_suggestions() -> None:
+    report = default_classifier().classify(corpus("beyond-other-5.log"))
+    (u,) = report.unrecognized
+    assert u.related, "an illegal memory access resembles known CUDA failures"
+    assert report.diagnoses == []  # a suggestion is never a diagnosis
+    md = render_markdown(report)
+    assert "Unrecognised failure" in md and u.fingerprint in md and "not diagnoses" in md
+
+
+def test_mask_removes_what_varies() -> None:
+    text = ("2024-06-10 21:32:17,123 pid=4121 rank 3 failed at /opt/x/y.py on 10.0.0.2:29500 node-7.corp:8000 "
+            "with torch.Size([4, 4096]) ptr 0x7f3a2b1c and 3.5 GiB on cuda:1 for meta-llama/Llama-3-8B")
+    masked = mask(text)
+    for gone in ("2024", "4121", "/opt", "10.0.0.2", "node-7", "4096", "0x7f3a", "3.5", "cuda:1", "meta-llama"):
+        assert gone not in masked, (gone, masked)
+    assert "failed at" in masked and "GiB" in masked
