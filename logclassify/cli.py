@@ -244,6 +244,7 @@ def _follow(path: str, classifier: Classifier, fmt: str, hang_after: Sequence[st
                 emit(ev)
         except KeyboardInterrupt:
             pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late Ctrl-C must not turn a clean exit into a traceback
     sys.exit(1 if exit_code and alarmed else 0)
 
 

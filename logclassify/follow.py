@@ -11,8 +11,7 @@ server, so the startup-hang rules only speak once that phase has been silent lon
 from __future__ import annotations
 
 import os
-import queue
-import threading
+import select
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -75,11 +74,15 @@ class Event:
 
 _TB_HEADER = "Traceback (most recent call last)"
 _EXC_LINE = regex.compile(r"^[A-Za-z_][\w.]*(?:\([\w.]+\))?(?::|$)")
+_BARE_EXC = regex.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Failed|Timeout)(?:\([\w.]+\))?: \S")
 _CHAIN = ("During handling of the above exception", "The above exception was the direct cause")
 
 
 class _TracebackWatch:
-    """Per process tag: after a traceback's exception line, the next line that does not continue it ends it."""
+    """Per process tag: after a traceback's exception line, the next line that does not continue it ends it.
+
+    A plain line from another process ends it too: interleaved processes rarely split one exception message.
+    """
 
     def __init__(self) -> None:
         self.state: dict[str | None, str] = {}  # process -> "frames" | "exception"
@@ -87,24 +90,31 @@ class _TracebackWatch:
     def feed(self, ln: LogLine) -> bool:
         """True when this line shows that a traceback just ended."""
         msg = ln.message
-        st = self.state.get(ln.process)
         stripped = msg.strip()
-        if _TB_HEADER in msg:
+        st = self.state.get(ln.process)
+        if _TB_HEADER in msg or (st is None and stripped.startswith('File "')):  # an excerpt may start mid-traceback
             self.state[ln.process] = "frames"
-            return st == "exception"
-        if st is None:
-            return False
-        if st == "frames":
-            if stripped and not msg[:1].isspace() and not stripped.startswith("File ") and _EXC_LINE.match(stripped):
+            return self._end_others(ln.process) or st == "exception"
+        if not stripped or msg[:1].isspace() or stripped.startswith('File "'):
+            return False  # frames, code lines, a multi-line message: nothing ends here
+        if st == "frames" or (st is None and _BARE_EXC.match(stripped)):
+            if _EXC_LINE.match(stripped):
                 self.state[ln.process] = "exception"
+                return self._end_others(ln.process)
             return False
-        if not stripped or msg[:1].isspace():
-            return False  # a multi-line message continues
-        if stripped.startswith(_CHAIN):
+        if st == "exception" and stripped.startswith(_CHAIN):
             self.state[ln.process] = "frames"
             return False
-        del self.state[ln.process]
-        return True
+        ended = st == "exception"
+        if ended:
+            del self.state[ln.process]
+        return self._end_others(ln.process) or ended
+
+    def _end_others(self, process: str | None) -> bool:
+        done = [p for p, v in self.state.items() if v == "exception" and p != process]
+        for p in done:
+            del self.state[p]
+        return bool(done)
 
     @property
     def open(self) -> bool:
@@ -276,28 +286,28 @@ Tick = None  # what a line source yields when nothing new arrived during one pol
 def stream_lines(stream: IO[bytes], poll_s: float) -> Iterator[bytes | None]:
     """Lines of a pipe or stdin as they arrive, and None after each `poll_s` without one. Ends at EOF.
 
-    A daemon thread does the blocking reads, so the caller stays responsive to Ctrl-C and to its own timers.
+    select() on the file descriptor keeps the caller responsive to Ctrl-C and to its own timers without a reader
+    thread (a thread blocked in a buffered read makes the interpreter abort at exit).
     """
-    q: queue.Queue[bytes | None] = queue.Queue(maxsize=10_000)
-
-    def reader() -> None:
-        try:
-            for raw in iter(stream.readline, b""):
-                q.put(raw)
-        except (OSError, ValueError):
-            pass
-        q.put(None)
-
-    threading.Thread(target=reader, name="logclassify-follow-reader", daemon=True).start()
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # an in-memory stream: everything is there already
+        yield from iter(stream.readline, b"")
+        return
+    pending = b""
     while True:
-        try:
-            item = q.get(timeout=poll_s)
-        except queue.Empty:
+        ready, _, _ = select.select([fd], [], [], poll_s)
+        if not ready:
             yield Tick
             continue
-        if item is None:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            if pending:
+                yield pending + b"\n"
             return
-        yield item
+        *complete, pending = (pending + chunk).split(b"\n")
+        for raw in complete:
+            yield raw + b"\n"
 
 
 @dataclass

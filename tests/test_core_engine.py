@@ -297,3 +297,13 @@ def test_markdown_issue_body_reads_only_code_blocks() -> None:
     body2 = "Here is my log\n```text\n" + DEVICE_LOG + "```\n"
     r = logclassify.classify(body2)
     assert r.alarms and r.alarms[0].evidence[-1].line == 7
+
+
+def test_mixed_case_sensitivity_in_an_any_group_still_finds_the_rule(tmp_path: Path) -> None:
+    write_rule(tmp_path, "quantization-unsupported", """\
+    any:
+      - regex: '(?i)quantization method .* is not supported'
+      - exception: {type: 'QuantizationUnsupportedError'}
+    """)
+    r = only(tmp_path).classify("QuantizationUnsupportedError: no\n")
+    assert [d.id for d in r.diagnoses] == ["quantization-unsupported"]

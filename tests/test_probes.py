@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -184,7 +185,10 @@ def test_gloo_all_reduce_passes_with_two_processes(torch_cpu: object) -> None:
     assert ProbeResult.model_validate_json(result.model_dump_json()) == result
 
 
-def test_hung_collective_is_reported_and_every_child_is_gone(torch_cpu: object) -> None:
+def test_hung_collective_is_reported_and_every_child_is_gone(
+    torch_cpu: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the launcher keeps its stage files
     start = time.monotonic()
     result = run_probe("gloo", nproc=2, world_size=3, timeout=8)  # rank 2 never starts: rendezvous must hang
     elapsed = time.monotonic() - start
@@ -199,6 +203,7 @@ def test_hung_collective_is_reported_and_every_child_is_gone(torch_cpu: object) 
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # reaped, not only killed
     assert live_group_members(pids) == []
+    assert list(tmp_path.iterdir()) == []  # the stage files are removed too
 
 
 def test_compile_really_compiles_on_cpu(torch_cpu: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -287,7 +292,7 @@ def _gone_soon(pids: list[int]) -> bool:
 
 
 @pytest.mark.parametrize("how", ["SIGKILL to the launcher", "SIGTERM to the CLI"])
-def test_ranks_do_not_outlive_a_killed_launcher(torch_cpu: object, how: str) -> None:
+def test_ranks_do_not_outlive_a_killed_launcher(torch_cpu: object, how: str, tmp_path: Path) -> None:
     if how.startswith("SIGKILL"):
         code = "from logclassify.probes import run_probe\nrun_probe('gloo', nproc=2, world_size=3, timeout=120)"
         sig = signal.SIGKILL
@@ -299,13 +304,15 @@ def test_ranks_do_not_outlive_a_killed_launcher(torch_cpu: object, how: str) -> 
             "probe_command(['gloo'])"
         )
         sig = signal.SIGTERM
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path))
     launcher = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
     try:
         ranks = _ranks_of(launcher)
         launcher.send_signal(sig)
         launcher.wait(timeout=30)
         assert _gone_soon(ranks)
+        if sig == signal.SIGTERM:  # an orderly exit also removes the stage files; after SIGKILL nothing can
+            assert list(tmp_path.glob("logclassify-probe-*")) == []
     finally:
         launcher.kill()
         launcher.wait()
@@ -329,3 +336,15 @@ def test_a_broken_or_hanging_torch_is_reported_from_the_inspect_step(tmp_path: P
     assert result["probe"] == "gloo" and result["status"] == status
     assert result["stage"] == "inspect: import torch"
     assert reason in result["reason"]
+
+
+def test_apply_probes_with_real_probes_refutes_or_leaves_unchecked(torch_cpu: object) -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("the nccl verdict below assumes no GPU")
+    report = _report("gloo", "nccl")
+    probed = apply_probes(report, 120)
+    gloo, nccl = (d.probe_result or {} for d in probed.diagnoses)
+    assert gloo["verdict"] == "refuted" and gloo["status"] == "passed"
+    assert nccl["verdict"] == "unchecked" and "no CUDA device" in nccl["details"]["reason"]
+    assert probed.diagnoses[0].consequences[0].probe_result == nccl  # the folded nccl diagnosis shares the one run

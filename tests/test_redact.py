@@ -69,18 +69,19 @@ def _log_with_secrets() -> str:
     return (
         f"$ docker run --gpus all -e HF_TOKEN={HF} vllm/vllm-openai:v0.8.3 --api-key sk-proj-0123456789abcdefghijKLMN\n"
         "INFO 06-10 21:32:17 [api_server.py:1] vLLM API server version 0.8.3\n"
-        "Contact: ops@example.com, host 10.1.2.3\n"
         "Traceback (most recent call last):\n"
         '  File "/usr/lib/python3.12/site-packages/huggingface_hub/utils/_http.py", line 409, in hf_raise_for_status\n'
         "    response.raise_for_status()\n"
         "requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: "
-        f"https://user:{HF}@huggingface.co/meta-llama/Llama-3-8B/resolve/main/config.json\n"
+        f"https://user:{HF}@huggingface.co/meta-llama/Llama-3-8B/resolve/main/config.json "
+        "(proxy 10.1.2.3:3128, sk-proj-0123456789abcdefghijKLMN, ask ops@example.com)\n"
     )
 
 
 def test_library_redacts_on_request_and_keeps_rule_text() -> None:
     raw = logclassify.classify(_log_with_secrets())
-    assert HF in raw.model_dump_json()  # the library does not change data unless asked
+    for secret in (HF, "sk-proj-0123456789", "ops@example.com", "10.1.2.3"):
+        assert secret in raw.model_dump_json()  # the library does not change data unless asked
     clean = logclassify.classify(_log_with_secrets(), redact=True)
     dumped = clean.model_dump_json()
     for secret in (HF, "sk-proj-0123456789", "ops@example.com"):
@@ -105,7 +106,8 @@ def test_cli_output_is_redacted_by_default(tmp_path: Path, fmt: str) -> None:
     log = tmp_path / "server.log"
     log.write_text(_log_with_secrets(), encoding="utf-8")
     out = run_cli("--format", fmt, str(log)).stdout.decode()
-    assert out.strip()
+    if fmt != "text":  # text cuts long evidence lines to the terminal width
+        assert "ops@example.com" in run_cli("--format", fmt, "--no-redact", str(log)).stdout.decode()
     for secret in (HF, "sk-proj-0123456789", "ops@example.com"):
         assert secret not in out
     if fmt == "json":

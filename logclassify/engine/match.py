@@ -62,6 +62,10 @@ class Literals:
     alternatives: frozenset[str] | None
     ignore_case: bool = False
 
+    def __post_init__(self) -> None:
+        if self.ignore_case and self.alternatives:  # compared against lowercased text
+            object.__setattr__(self, "alternatives", frozenset(a.lower() for a in self.alternatives))
+
 
 class Matcher:
     def evaluate(self, ctx: Context) -> Result:
@@ -302,6 +306,8 @@ class AnyOf(Matcher):
                 return None
             alts |= best.alternatives
             ignore_case = ignore_case or best.ignore_case
+        if ignore_case:  # one case-insensitive member makes the whole set case-insensitive
+            alts = {a.lower() for a in alts}
         return [Literals(frozenset(alts), ignore_case)]
 
     def evaluate(self, ctx: Context) -> Result:

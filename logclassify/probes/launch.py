@@ -77,6 +77,13 @@ def _child_env(rank: int, nproc: int, world_size: int, port: int, state_dir: Pat
 def launch(task: str, nproc: int, timeout: float, world_size: int | None = None) -> LaunchOutcome:
     """Run `task` in `nproc` ranks of a job of `world_size` (default nproc); a smaller nproc makes a deliberate hang."""
     state_dir = Path(tempfile.mkdtemp(prefix="logclassify-probe-"))
+    try:
+        return _launch_in(state_dir, task, nproc, timeout, world_size or nproc)
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _launch_in(state_dir: Path, task: str, nproc: int, timeout: float, world_size: int) -> LaunchOutcome:
     port = free_port()
     procs: list[subprocess.Popen[bytes]] = []
     start = time.monotonic()
@@ -84,7 +91,7 @@ def launch(task: str, nproc: int, timeout: float, world_size: int | None = None)
     exit_codes: list[int | None] = []
     try:
         for rank in range(nproc):
-            env = _child_env(rank, nproc, world_size or nproc, port, state_dir, timeout)
+            env = _child_env(rank, nproc, world_size, port, state_dir, timeout)
             with protocol.log_path(state_dir, rank).open("wb") as log:
                 procs.append(
                     subprocess.Popen(
@@ -99,12 +106,10 @@ def launch(task: str, nproc: int, timeout: float, world_size: int | None = None)
         timed_out = _wait(procs, start + timeout)
     finally:
         exit_codes = [p.poll() for p in procs]  # before the kill: None marks a rank that never finished
-        pgids = [p.pid for p in procs]
         kill_groups(procs)
     duration = time.monotonic() - start
     ranks = [_collect(state_dir, rank, p.pid, code) for rank, (p, code) in enumerate(zip(procs, exit_codes, strict=True))]
-    shutil.rmtree(state_dir, ignore_errors=True)
-    return LaunchOutcome(ranks, timed_out, duration, pgids)
+    return LaunchOutcome(ranks, timed_out, duration, [p.pid for p in procs])
 
 
 def _wait(procs: list[subprocess.Popen[bytes]], deadline: float) -> bool:

@@ -26,6 +26,8 @@ def run_probes(names: Iterable[str], *, nproc: int | None = None, timeout: float
     _check_names(names)
     if not torch_available():
         return [_skipped(n, f"torch is not installed: {INSTALL_HINT}") for n in names]
+    if not any(needs_inspect(n, nproc) for n in names):
+        return [run_probe(n, nproc=nproc, timeout=timeout) for n in names]
     machine = inspect_machine(timeout)
     if isinstance(machine, ProbeResult):
         return [machine.model_copy(update={"probe": n}) for n in names]
