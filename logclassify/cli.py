@@ -103,7 +103,8 @@ class _Out:
               help="Add a folder of rule files (repeatable), on top of the built-in rules.")
 @click.option("--no-builtin", is_flag=True, help="Use only the rules given with --rules.")
 @click.option("--input-format", type=click.Choice(["auto", "log", "markdown"]), default="auto", show_default=True,
-              help="markdown: read only the code blocks and <details> of an issue body (auto: by .md or ``` fences).")
+              help="markdown: read only the code blocks and <details> of an issue body "
+                   "(auto: a .md file, or stdin with ``` fences).")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when a cause (above info severity) is found, like git diff.")
 @click.option("--all", "show_all", is_flag=True, help="Also show the consequences folded under each cause.")
 @click.option("--probe", "run_probes", is_flag=True,

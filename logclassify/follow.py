@@ -11,6 +11,7 @@ server, so the startup-hang rules only speak once that phase has been silent lon
 from __future__ import annotations
 
 import os
+import re
 import select
 import time
 from collections import deque
@@ -50,8 +51,8 @@ class FollowOptions:
     max_delay_s: float = 10.0  # classify at least this often while lines keep coming
     poll_s: float = 0.25  # how often a file is checked for growth, rotation and truncation
     hang_after: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_HANG_AFTER))
-    head_lines: int = 5_000  # startup lines always kept (versions, config, phases)
-    tail_lines: int = 20_000  # recent lines kept
+    head_lines: int = 2_000  # startup lines always kept (versions, config, phases)
+    tail_lines: int = 5_000  # recent lines kept (each check classifies head + tail again)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class Event:
 
 # -- when is a traceback complete -------------------------------------------------------------------------
 
+_DIGITS = re.compile(rb"\d+")
+_MAX_SHAPES = 50_000
 _TB_HEADER = "Traceback (most recent call last)"
 _EXC_LINE = regex.compile(r"^[A-Za-z_][\w.]*(?:\([\w.]+\))?(?::|$)")
 _BARE_EXC = regex.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Failed|Timeout)(?:\([\w.]+\))?: \S")
@@ -167,6 +170,8 @@ class Follower:
         self.clock = clock
         self.count = 0
         self.head: list[bytes] = []
+        self.head_limit = self.opt.head_lines
+        self.shapes: set[bytes] = set()
         self.tail: deque[bytes] = deque(maxlen=self.opt.tail_lines)
         self.last_line_at = clock()
         self.dirty_since: float | None = None
@@ -182,20 +187,40 @@ class Follower:
         """One input line (with or without its newline)."""
         self.count += 1
         line = raw if raw.endswith(b"\n") else raw + b"\n"
-        if len(self.head) < self.opt.head_lines:
+        if len(self.head) < self.head_limit:
             self.head.append(line)
         else:
             self.tail.append(line)
         now = self.clock()
         self.last_line_at = now
-        if self.dirty_since is None:
+        if self.dirty_since is None and self._news(line):
             self.dirty_since = now
         ended = False
         for ln in normalize_line(self.count, decode(line).rstrip("\r\n")):
             ended = self.watch.feed(ln) or ended
-        if ended or (now - self.dirty_since >= self.opt.max_delay_s and not self.watch.open):
+        due = self.dirty_since is not None and now - self.dirty_since >= self.opt.max_delay_s and not self.watch.open
+        if ended or due:
             return self.check(quiet=False)
         return []
+
+    def _news(self, line: bytes) -> bool:
+        """Whether a line can change the diagnosis: it holds a literal some rule, fact or phase looks for, and
+        its shape (digits aside) is new. A serving log repeats a few shapes forever; a failure brings new ones."""
+        if self.classifier.scanner.pattern.search(line) is None:
+            return False
+        shape = _DIGITS.sub(b"0", line)
+        if shape in self.shapes:
+            return False
+        if len(self.shapes) >= _MAX_SHAPES:
+            self.shapes.clear()
+        self.shapes.add(shape)
+        return True
+
+    def skip(self, lines: int) -> None:
+        """`lines` input lines were passed over unread (the middle of a big file): only their count matters."""
+        self.head_limit = len(self.head)  # what follows the gap is tail, never head
+        self.count += lines
+        self.tail.clear()
 
     def quiet_for(self, seconds: float) -> None:
         """The input was already silent this long when we started (a file's age)."""
@@ -318,11 +343,14 @@ class FileFollower:
     poll_s: float = 0.25
     notice: Callable[[str], None] = lambda _msg: None
     mtime_age: float | None = None  # seconds since the file last changed, when first caught up
+    big: int = 16 << 20  # a file already this large is read at its start and end only; the middle is counted
 
-    def lines(self) -> Iterator[bytes | None]:
+    def lines(self) -> Iterator[bytes | int | None]:
+        """Lines, None when idle, and once for a big file an int: how many lines were skipped unread."""
         fh: IO[bytes] | None = None
         pending = b""
         caught_up = False
+        first = True
         while True:
             if fh is None:
                 fh = self._open()
@@ -330,6 +358,9 @@ class FileFollower:
                     yield Tick
                     time.sleep(self.poll_s)
                     continue
+                if first:
+                    first = False
+                    yield from self._head_and_skip(fh)
             chunk = fh.read(1 << 20)
             if chunk:
                 data = pending + chunk
@@ -356,6 +387,25 @@ class FileFollower:
             yield Tick
             time.sleep(self.poll_s)
 
+    def _head_and_skip(self, fh: IO[bytes]) -> Iterator[bytes | int]:
+        """A long-running server's log can be gigabytes: read its first and last MiBs, count the lines between."""
+        size = os.fstat(fh.fileno()).st_size
+        if size <= self.big:
+            return
+        part = self.big // 4
+        head = fh.read(part)
+        head = head[: head.rfind(b"\n") + 1]
+        yield from (raw + b"\n" for raw in head.split(b"\n")[:-1])
+        fh.seek(size - part)
+        tail_start = size - part + fh.read(1 << 20).find(b"\n") + 1
+        fh.seek(len(head))
+        skipped, pos = 0, len(head)
+        while pos < tail_start:
+            block = fh.read(min(4 << 20, tail_start - pos))
+            skipped += block.count(b"\n")
+            pos += len(block)
+        yield skipped
+
     def _open(self) -> IO[bytes] | None:
         try:
             return self.path.open("rb")
@@ -378,7 +428,7 @@ class FileFollower:
 
 def follow(
     follower: Follower,
-    source: Iterable[bytes | None],
+    source: Iterable[bytes | int | None],
     emit: Callable[[Event], None],
     on_caught_up: Callable[[], float | None] = lambda: None,
 ) -> None:
@@ -395,6 +445,9 @@ def follow(
                 if age is not None:
                     follower.quiet_for(age)
             events = follower.tick()
+        elif isinstance(item, int):
+            follower.skip(item)
+            continue
         else:
             events = follower.feed(item)
         for ev in events:

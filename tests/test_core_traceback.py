@@ -151,3 +151,26 @@ def test_gap_between_segments_resets_state() -> None:
 
 def test_prose_is_not_an_exception() -> None:
     assert parse("The model failed: check the logs\nNote: nothing here\nINFO: all good") == []
+
+
+def test_faulthandler_crash_dump_gives_a_fatal_error_with_the_crashing_threads_frames() -> None:
+    text = '''\
+Fatal Python error: Segmentation fault
+
+Thread 0x00007f0000000001 (most recent call first):
+  File "/usr/lib/python3.10/threading.py", line 324 in wait
+
+Current thread 0x00007f0000000002 (most recent call first):
+  File "/x/triton/compiler/compiler.py", line 114 in ttgir_to_llir
+  File "/x/triton/compiler/compiler.py", line 417 in <lambda>
+  File "/x/vllm/model_executor/layers/fused_moe/fused_moe.py", line 246 in invoke_fused_moe_kernel
+
+Extension modules: numpy.core._multiarray_umath, torch._C (total: 2)
+INFO 06-10 21:32:17 [a.py:1] after'''
+    (tb,) = parse(text)
+    exc = tb.final
+    assert exc.type == "FatalPythonError" and exc.message == "Segmentation fault"
+    assert [f.function for f in exc.frames] == ["invoke_fused_moe_kernel", "<lambda>", "ttgir_to_llir"]
+    stack = parse("Fatal Python error: Aborted\n\nStack (most recent call first):\n"
+                  '  File "/x/a.py", line 3 in f\n  File "/x/b.py", line 9 in <module>\n')
+    assert [f.function for f in stack[0].final.frames] == ["<module>", "f"]

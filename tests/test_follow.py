@@ -114,6 +114,35 @@ def test_a_stream_that_ends_reads_like_a_file() -> None:
     assert [e.diagnosis.id for e in f.finish(eof=True) if e.diagnosis] == ["model-load-hang"]
 
 
+@needs_corpus
+def test_a_serving_log_that_repeats_itself_is_not_classified_again_and_again() -> None:
+    clock = Clock()
+    f = follower(clock, settle_s=2.0, max_delay_s=10.0)
+    checks = 0
+    real_check = f.check
+
+    def counting(quiet: bool, eof: bool = False) -> list[object]:
+        nonlocal checks
+        checks += 1
+        return real_check(quiet, eof)  # type: ignore[return-value]
+
+    f.check = counting  # type: ignore[method-assign,assignment]
+    for raw in corpus_lines("seed-none-9.log"):
+        f.feed(raw)
+    clock.now += 3
+    f.tick()
+    assert checks == 1
+    for i in range(2000):
+        clock.now += 0.5  # a request every half second, for a quarter of an hour
+        f.feed(b"INFO 05-04 22:50:%02d [loggers.py:123] Avg prompt throughput: %d.0 tokens/s\n" % (i % 60, i))
+        f.tick()
+    assert checks == 1
+    events = f.feed(b"ERROR 05-04 23:10:00 [core.py:1] RuntimeError: CUDA error: an illegal memory access\n")
+    clock.now += 3
+    events += f.tick()
+    assert checks == 2 and [e.kind for e in events] == ["unrecognized"]
+
+
 def test_hang_after_option() -> None:
     assert set(parse_hang_after(["30"]).values()) == {30.0}
     limits = parse_hang_after(["compile=1200"])
@@ -151,6 +180,32 @@ def test_file_follower_survives_rotation_and_truncation(tmp_path: Path) -> None:
     path.write_bytes(b"x\n")  # truncated to less than was read, then rewritten
     assert take(1) == [b"x\n"]
     assert any("replaced" in n for n in notices) and any("truncated" in n for n in notices)
+
+
+@needs_corpus
+def test_a_big_file_is_read_at_both_ends_with_exact_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "big.log"
+    filler = [b"INFO 05-04 22:50:00 [loggers.py:123] Avg prompt throughput: 0.0 tokens/s, request %d\n" % i
+              for i in range(20_000)]
+    failure = corpus_lines("beyond-port-in-use-1.log")
+    path.write_bytes(b"".join(corpus_lines("seed-none-9.log") + filler + failure))
+    source = FileFollower(path, poll_s=0.01, big=256 << 10)
+    f = Follower(default_classifier(), str(path))
+    events = []
+    for item in source.lines():
+        if item is None:
+            break
+        if isinstance(item, int):
+            assert 15_000 < item < 20_000  # most of the filler was counted, not read
+            f.skip(item)
+        else:
+            events += f.feed(item)
+    events += f.finish()
+    (ev,) = [e for e in events if e.diagnosis is not None]
+    assert ev.diagnosis is not None and ev.diagnosis.id == "port-in-use"
+    text = path.read_text(encoding="utf-8").splitlines()
+    for e in ev.diagnosis.evidence:
+        assert e.text in text[e.line - 1]  # the line numbers are those of the file
 
 
 class Running:

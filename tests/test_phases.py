@@ -57,7 +57,8 @@ INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)
 INFO 12-13 02:11:08 metrics.py:449] Avg prompt throughput: 0.0 tokens/s, Avg generation throughput: 0.0 tokens/s, Running: 0 reqs, Swapped: 0 reqs, Pending: 0 reqs, GPU KV cache usage: 0.0%, CPU KV cache usage: 0.0%.
 """
 
-# vLLM V1 (2026 release, single GPU, docker) -- a healthy start with torch.compile and CUDA graphs.
+# vLLM V1 (2026 release, single GPU, docker) -- a healthy start with torch.compile and CUDA graphs; the uvicorn lines
+# are those of the same release's 0.20 log (fixtures/healthy/healthy-v1-0.20-compose-timestamps-gencfg.log).
 V1 = """\
 (EngineCore pid=134) INFO 07-02 21:27:44 [parallel_state.py:1588] world_size=1 rank=0 local_rank=0 distributed_init_method=tcp://172.18.0.2:47525 backend=nccl
 (EngineCore pid=134) INFO 07-02 21:27:53 [gpu_model_runner.py:5160] Starting to load model nvidia/Qwen3.6-27B-NVFP4...
@@ -78,6 +79,9 @@ V1 = """\
 (APIServer pid=1) INFO 07-02 21:37:45 [api_server.py:623] Starting vLLM server on http://0.0.0.0:8000
 (APIServer pid=1) INFO 07-02 21:37:45 [launcher.py:37] Available routes are:
 (APIServer pid=1) INFO 07-02 21:37:45 [launcher.py:46] Route: /v1/chat/completions, Methods: POST
+(APIServer pid=1) INFO:     Started server process [1]
+(APIServer pid=1) INFO:     Waiting for application startup.
+(APIServer pid=1) INFO:     Application startup complete.
 (APIServer pid=1) INFO:     172.18.0.3:45834 - "POST /v1/chat/completions HTTP/1.1" 200 OK
 (APIServer pid=1) INFO 07-02 21:38:56 [loggers.py:273] Engine 000: Avg prompt throughput: 5.3 tokens/s, Avg generation throughput: 6.8 tokens/s, Running: 1 reqs, Waiting: 0 reqs, GPU KV cache usage: 0.4%, Prefix cache hit rate: 0.0%
 """

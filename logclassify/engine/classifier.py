@@ -26,7 +26,7 @@ MIN_EVIDENCE = 3  # below this many failure lines, add frames / facts as context
 MAX_MARKDOWN_BYTES = 64 << 20
 NOTE_CONFIDENCE = 0.6  # a rule whose `confirm` evidence is missing is only this sure, and only a note
 # Lines worth keeping even when no rule names them: failures the unknown-error finder reports.
-FAILURE_LITERALS = ("Traceback (most recent call last)", "ERROR", "CRITICAL", "Error: ", "Exception: ", "Killed")
+FAILURE_LITERALS = ("Traceback (most recent call last)", "Fatal Python error", "ERROR", "CRITICAL", "Error: ", "Exception: ", "Killed")
 
 
 def load_rules(*dirs: str | os.PathLike[str], builtin: bool = True) -> list[CompiledRule]:
@@ -65,7 +65,11 @@ class Classifier:
         return self.classify_chunks(chunks_from(data), source=source)
 
     def classify_path(self, path: str | os.PathLike[str], *, input_format: InputFormat = "auto") -> Report:
-        """Classify a file (plain or gzip) or `-` for stdin. Raises `InputError` when it cannot be read."""
+        """Classify a file (plain or gzip) or `-` for stdin. Raises `InputError` when it cannot be read.
+
+        With `input_format="auto"`, a `.md` file, or stdin that has ``` fences, is read as a Markdown issue body;
+        any other file is read as a log, whatever it contains (pasted logs carry stray fences and prose).
+        """
         name = "<stdin>" if str(path) == "-" else str(path)
         stream = open_binary(path)
         try:
@@ -73,7 +77,7 @@ class Classifier:
             markdown = input_format == "markdown" or (
                 input_format == "auto" and name.lower().endswith((".md", ".markdown"))
             )
-            if input_format == "auto" and not markdown:
+            if input_format == "auto" and not markdown and str(path) == "-":  # a piped issue body
                 chunks, markdown = _sniff_markdown(chunks)
             if markdown:
                 text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")

@@ -12,6 +12,7 @@ regex and `contains` literals, exception patterns, title), so a new rule needs n
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sys
 from collections.abc import Iterator, Sequence
@@ -67,7 +68,7 @@ _WRAPPERS: tuple[regex.Pattern[str], ...] = (
     regex.compile(r"^(?:Exception|Error) raised from \w+: (?P<inner>.+)", regex.DOTALL),
 )
 # Exceptions that only say "the real error is elsewhere": use another traceback when there is one.
-_WRAPPER_TYPES = frozenset({"RayTaskError", "EngineDeadError", "EngineGenerateError", "ChildProcessError"})
+_WRAPPER_TYPES = frozenset({"RayTaskError", "EngineDeadError", "EngineGenerateError"})
 _SEE_ABOVE = regex.compile(r"see (?:the )?root cause above|check the stack trace above|see stack trace above",
                            regex.IGNORECASE)
 # Not failures: a user stopping the server, a clean exit.
@@ -235,6 +236,7 @@ def salient_error(ctx: Context) -> Salient | None:
 # -- nearest known causes ---------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)  # rules are few and fixed: derive each pattern's text once
 def _literal_runs(pattern: str) -> str:
     """The fixed text of a regex, runs joined by spaces: `CUDA error: (?P<x>.*) no kernel` -> `CUDA error:  no kernel`."""
     try:

@@ -143,9 +143,9 @@ _MARKERS: tuple[_Marker, ...] = (
     _m("api_server", "progress", "Waiting for application startup"),
     # serving
     _m("serving", "start", "Uvicorn running on"),
-    _m("serving", "progress", "Avg prompt throughput"),
     _m("serving", "progress", "Processed prompts"),
-    _m("serving", "progress", 'HTTP/1.1" 2', r'"(?:GET|POST) /v1/\S* HTTP/1\.1" 2\d\d'),
+    # Not "Avg prompt throughput" or access-log lines: a busy server prints millions of them, and every literal
+    # here makes the prefilter keep those lines.
 )
 
 # A new startup in the same log (restarted container, second run appended): start a fresh timeline.
@@ -172,6 +172,10 @@ _EXC_LINE = regex.compile(
     r"|^\s*(?:Error|ERROR|FATAL|Fatal error)\s*:"
 )
 _ERROR_LEVELS = frozenset({"ERROR", "CRITICAL", "FATAL"})
+# Cheap test before the error / interruption patterns: a line that can be neither is skipped.
+_MAYBE_BAD = regex.compile(
+    r"error|exception|critical|fatal|traceback|interrupt|\^C|\bSIG|killed|terminated|signal", regex.IGNORECASE
+)
 _WRAPPED_ERROR = regex.compile(
     r"(?:^|[\s|\[(])(?:ERROR|CRITICAL|FATAL)(?:\s+\d\d-\d\d \d\d:|\s*\||\]|:\s)"
     r"|(?:^|[\s|:\]])(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception):\s"
@@ -255,6 +259,8 @@ LITERALS: tuple[str, ...] = tuple(
     )
 )
 """Literal substrings: every line that phases / hang evidence rely on contains at least one."""
+
+_ANY_LITERAL = regex.compile("|".join(regex.escape(lit) for lit in sorted(LITERALS, key=len, reverse=True)))
 
 # --------------------------------------------------------------------------------------------------------------------
 # Time
@@ -383,7 +389,6 @@ class _State:
     current: _P | None = None
     parent: _P | None = None  # load_weights while a download nested in it runs
     ready_at: int | None = None  # index of "init engine ... took"
-    error_seen: bool = False  # an error after the first phase began
     config: _Config = field(default_factory=_Config)
     max_rank: int = -1
 
@@ -421,8 +426,10 @@ def _match_marker(msg: str) -> tuple[_Marker, float | None] | None:
 
 def _read_config(cfg: _Config, ln: LogLine) -> None:
     msg = ln.message
-    if (ln.process and "EngineCore" in ln.process) or _V1.search(msg):
+    if not cfg.v1 and ((ln.process and "EngineCore" in ln.process) or _V1.search(msg)):
         cfg.v1 = True
+    if "eager" not in msg and "model" not in msg and "compilation_config" not in msg:
+        return
     if _EAGER.search(msg):
         cfg.eager = True
     if _NO_COMPILE.search(msg):
@@ -461,10 +468,14 @@ def _scan(lines: Sequence[LogLine]) -> _State:
     st = _State()
     for i, ln in enumerate(lines):
         msg = ln.message
-        if _RESTART.search(msg) and st.phases and (st.max_rank >= _RANK["compile"] or st.error_seen):
+        if not _ANY_LITERAL.search(msg):
+            continue  # most lines the engine selects are for other rules
+        if (
+            st.phases
+            and _RESTART.search(msg)
+            and (st.max_rank >= _RANK["compile"] or _first_error(lines[:i], st.phases[0].start) is not None)
+        ):
             st = _State()
-        elif st.phases and (_is_error(ln) or _TRACEBACK.search(msg)):
-            st.error_seen = True
         _read_config(st.config, ln)
         hit = _match_marker(msg)
         if hit is None:
@@ -566,6 +577,8 @@ def _first_error(lines: Sequence[LogLine], start: int) -> int | None:
     pending_tb: int | None = None
     for i in range(max(0, start), len(lines)):
         ln = lines[i]
+        if not _MAYBE_BAD.search(ln.text):
+            continue
         if _is_interrupt(ln):
             return None
         if _TRACEBACK.search(ln.message):
@@ -598,7 +611,7 @@ def _diff(t0: str | None, t1: str | None) -> float | None:
 def _tqdm_elapsed(lines: Sequence[LogLine], start: int) -> float | None:
     best: float | None = None
     for ln in lines[max(0, start) :]:
-        if "%" not in ln.message:
+        if "%|" not in ln.message and "% Completed |" not in ln.message:
             continue
         for m in _TQDM.finditer(ln.message):
             el = _hms(m["el"])
@@ -764,7 +777,7 @@ class _Bar:
 def _bars(lines: Sequence[LogLine], start: int) -> list[_Bar]:
     out: list[_Bar] = []
     for ln in lines[max(0, start) :]:
-        if "%" not in ln.message:
+        if "%|" not in ln.message and "% Completed |" not in ln.message:
             continue
         for m in _TQDM.finditer(ln.message):
             desc = m["desc"].strip().lstrip("\r")
@@ -880,7 +893,7 @@ def _waiting(lines: Sequence[LogLine], start: int) -> Fact | None:
 
 
 def _retrying(lines: Sequence[LogLine], start: int) -> Fact | None:
-    hits = [ln for ln in lines[max(0, start) :] if _RETRY.search(ln.message)]
+    hits = [ln for ln in lines[max(0, start) :] if "download" in ln.message and _RETRY.search(ln.message)]
     if not hits:
         return None
     return _fact("hang.retrying", f"download retried {len(hits)} time(s) (connection dropped or timed out)", hits[-1])
@@ -893,7 +906,7 @@ def _interrupted(lines: Sequence[LogLine], timeline: list[Phase]) -> Fact | None
     first = _index_of(lines, startup[-1].start_line)
     for i in range(first, len(lines)):
         ln = lines[i]
-        if not _is_interrupt(ln):
+        if not _MAYBE_BAD.search(ln.text) or not _is_interrupt(ln):
             continue
         if _first_error(lines[:i], first) is not None:
             return None  # it failed before it was interrupted

@@ -16,7 +16,12 @@ import regex
 from logclassify.read.logline import LogLine
 
 _HEADER = "Traceback (most recent call last):"
-_FRAME = regex.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
+# `File "x.py", line 3, in f` in tracebacks; `File "x.py", line 3 in f` in faulthandler's crash dumps.
+_FRAME = regex.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:,? in (?P<func>.+?))?\s*$')
+# A crash (segfault, abort) dumped by faulthandler: the error, then each thread's stack, innermost call first.
+_FATAL = regex.compile(r"^Fatal Python error: (?P<msg>.+)$")
+_FAULT_STACK = regex.compile(r"^(?:(?P<current>Current thread)|Thread) 0x[0-9a-fA-F]+ \(most recent call first\):$"
+                             r"|^Stack \(most recent call first\):$")
 _CHAIN = {
     "During handling of the above exception, another exception occurred:": "context",
     "The above exception was the direct cause of the following exception:": "cause",
@@ -84,6 +89,8 @@ class _State:
     pending_chain: str | None = None
     message_lines: int = 0
     blank_pending: bool = False
+    fatal: ExceptionInfo | None = None  # a "Fatal Python error" waiting for its stack dump
+    fatal_current: bool = False  # the stack being read is the crashing thread's
 
 
 class _Parser:
@@ -94,7 +101,12 @@ class _Parser:
     def reset(self) -> None:
         """A gap in the input: nothing continues across it."""
         for key in list(self.states):
-            self._finish(self.states[key])
+            st = self.states[key]
+            if st.fatal is not None:  # a crash whose dump was cut off still counts
+                self._take_fault_frames(st)
+                self.tracebacks.append(Traceback([st.fatal], st.fatal.process))
+                st.fatal = None
+            self._finish(st)
         self.states.clear()
 
     def feed(self, line: LogLine) -> None:
@@ -132,6 +144,14 @@ class _Parser:
     def _step(self, st: _State, line: LogLine) -> None:
         msg = line.message
         stripped = msg.strip()
+        if st.mode == "fault":
+            if self._fault_step(st, line, msg, stripped):
+                return
+        fatal = _FATAL.match(stripped)
+        if fatal is not None:
+            self._finish(st)
+            st.fatal = ExceptionInfo("FatalPythonError", fatal["msg"], line.number, stripped, process=line.process)
+            return
         if st.mode == "message":
             if self._continue_message(st, msg, stripped):
                 return
@@ -142,6 +162,11 @@ class _Parser:
             self._finish(st) if st.mode != "idle" else None
             st.mode = "frames"
             st.frames = []
+            return
+        if st.fatal is not None and _FAULT_STACK.match(stripped):
+            st.mode = "fault"
+            st.frames = []
+            st.fatal_current = "Current thread" in stripped
             return
         if stripped in _CHAIN:
             if st.mode != "idle":
@@ -179,6 +204,36 @@ class _Parser:
             return
         if stripped and st.pending_chain is not None and not msg[:1].isspace():
             st.pending_chain = None
+
+    def _fault_step(self, st: _State, line: LogLine, msg: str, stripped: str) -> bool:
+        """Read faulthandler's stack dump; the crashing thread's frames (innermost last) go to the fatal error."""
+        fatal = st.fatal
+        assert fatal is not None
+        fm = _FRAME.match(msg)
+        if fm is not None:
+            frame = Frame(fm["file"], int(fm["line"]), (fm["func"] or "").strip(), None, line.number)
+            if st.fatal_current or not fatal.frames:
+                st.frames.insert(0, frame)
+            return True
+        if not stripped or stripped.startswith("Extension modules:"):
+            return True
+        header = _FAULT_STACK.match(stripped)
+        if header is not None:
+            self._take_fault_frames(st)
+            st.fatal_current = header["current"] is not None
+            return True
+        self._take_fault_frames(st)
+        st.mode = "idle"
+        st.fatal = None
+        self.tracebacks.append(Traceback([fatal], fatal.process))
+        return False
+
+    @staticmethod
+    def _take_fault_frames(st: _State) -> None:
+        fatal = st.fatal
+        if fatal is not None and st.frames and (st.fatal_current or not fatal.frames):
+            fatal.frames = st.frames
+        st.frames = []
 
     def _continue_message(self, st: _State, msg: str, stripped: str) -> bool:
         """Whether this line continues the current exception's message (multi-line messages)."""

@@ -49,7 +49,7 @@ def _unrecognized(u: Unrecognized) -> list[str]:
     """An unknown failure: what it is, its fingerprint (to find duplicates), look-alike causes as hints only."""
     out = ["### Unrecognised failure", "", f"No known cause matches this error (line {u.line}):", ""]
     out.extend(_fence([u.error]))
-    out += ["", f"**Fingerprint:** `{u.fingerprint}` (the same failure on other machines and versions has the same one)", ""]
+    out += ["", f"**Fingerprint:** `{u.fingerprint}` (shared by every report of this failure, on any machine or version)", ""]
     if u.evidence:
         out += ["<details><summary>Evidence</summary>", ""]
         out.extend(_fence([f"{e.line:>6} | {e.text}" for e in u.evidence]))
