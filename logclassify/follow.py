@@ -3,9 +3,11 @@
 An operator wants each diagnosis once, as soon as it is certain, not a report when the log ends (it never does).
 So the lines read so far are classified again (a bounded head + tail window, with the same engine as a file) when a
 traceback has just completed, when the input has been quiet for `settle_s`, or at the latest every `max_delay_s`
-while lines keep coming. What was printed is remembered by (rule id, first evidence line, severity) or (fingerprint,
-line), so nothing is printed twice. A log that merely stops inside a startup phase is the normal state of a live
-server, so the startup-hang rules only speak once that phase has been silent longer than its `hang_after` limit.
+while lines keep coming; but only once a line that can change the answer arrived (a literal some rule looks for, in
+a shape not seen before), so a busy serving log costs little. What was printed is remembered by (rule id, first
+evidence line, severity) or (fingerprint, line): nothing is printed twice. A log that stops inside a startup phase is
+the normal state of a live server, so hang rules speak only once it has been silent longer than `hang_after`, and
+rules with a `none` condition (a later line could refute them) wait for a quiet moment.
 """
 
 from __future__ import annotations
