@@ -31,6 +31,7 @@ Examples:
   logclassify issue.md                   a GitHub issue body: the logs in its code blocks
   logclassify --format json server.log   for scripts (jsonl: one object per line)
   logclassify --exit-code server.log     exit 1 when a cause is found
+  journalctl -f -u vllm | logclassify --follow -    watch a live server
 \b
 More:
   logclassify rules list                 the known causes

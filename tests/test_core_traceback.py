@@ -146,7 +146,10 @@ def test_gap_between_segments_resets_state() -> None:
     lines = [rec for i, raw in enumerate(SIMPLE.split("\n"), 1) for rec in normalize_line(i, raw)]
     first, second = lines[:3], lines[5:]  # the header and first frame, then (after a gap) the end
     tbs = parse_tracebacks([first, second])
-    assert all(not tb.final.frames or tb.final.frames[0].line != 2 for tb in tbs)
+    runtime = next(tb.final for tb in tbs if tb.final.type == "RuntimeError")
+    assert all(f.line != 2 for f in runtime.frames)  # frames before the gap do not join the exception after it
+    cut = next(tb.final for tb in tbs if tb.final.type == "")
+    assert [f.line for f in cut.frames] == [2]  # they are kept as a traceback cut before its exception
 
 
 def test_prose_is_not_an_exception() -> None:

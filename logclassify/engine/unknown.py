@@ -186,6 +186,8 @@ def _from_tracebacks(ctx: Context) -> Salient | None:
     candidates: list[ExceptionInfo] = []
     for tb in ctx.tracebacks:
         exc = _exception_of(tb)
+        if not exc.type:  # a traceback cut before its exception line: the lines below handle that
+            continue
         if exc.short_type in _BENIGN or levels.get(exc.line) in _QUIET_LEVELS:
             continue
         if not (exc.frames or len(tb.exceptions) > 1 or exc.short_type.endswith(("Error", "Exception"))):

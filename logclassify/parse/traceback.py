@@ -118,6 +118,12 @@ class _Parser:
     def _finish(self, st: _State) -> None:
         if st.current is not None:
             self._close_exception(st, st.current)
+        elif st.mode == "frames" and st.frames:
+            # A traceback pasted without its exception line: keep its frames, under an unnamed exception.
+            last = st.frames[-1]
+            cut = ExceptionInfo("", "", last.line, "", st.frames, process=None)
+            st.pending_chain = None
+            self.tracebacks.append(Traceback([cut], None))
         st.mode = "idle"
         st.frames = []
         st.current = None

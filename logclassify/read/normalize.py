@@ -52,8 +52,9 @@ _PREFIXES: list[regex.Pattern[str]] = [
         r"\((?P<tag>(?:[A-Za-z_][\w.-]*(?: |, ?)?)?(?:(?:pid|ip|rank|tp|pp|dp|node)=[^,()\s]+(?:, ?| )?)+"
         r"|raylet|gcs_server|autoscaler|monitor|dashboard)\)\s?"
     ),
-    # torch.distributed rank prefix:  [rank0]:
+    # torch.distributed rank prefix:  [rank0]:   and a service name in brackets:  [vllm]:
     regex.compile(r"\[(?P<tag>rank\d+)\]: ?"),
+    regex.compile(r"\[[A-Za-z][\w.-]{0,30}\]: "),
     # glog-style prefix from torch/c10d:  [W1022 12:34:56.789 123 ProcessGroupNCCL.cpp:4115]  or [W socket.cpp:663]
     regex.compile(r"\[(?P<glevel>[IWEF])(?:\d{4} \d\d:\d\d:\d\d(?:\.\d+)? +\d+ )?\s*(?P<origin>[\w./-]+:\d+)\] ?"),
     # vLLM:  INFO 06-10 21:32:17 [file.py:88]   INFO 06-10 21:32:17.123 [file.py:88]   older:  INFO 06-10 21:32:17 file.py:88]
