@@ -56,7 +56,7 @@ def header(report: Report) -> str:
 
 
 def _wrap(label: str, text: str, width: int, indent: int = 8) -> list[str]:
-    body = textwrap.wrap(" ".join(text.split()), width=width - indent) or [""]
+    body = textwrap.wrap(" ".join(text.split()), width=width - indent, break_on_hyphens=False) or [""]
     out = [f"  {label:<{indent - 2}}{body[0]}"]
     out.extend(" " * indent + b for b in body[1:])
     return out
@@ -81,7 +81,7 @@ def _diagnosis(d: Diagnosis, s: _Style, width: int, show_all: bool) -> list[str]
     out.extend(_wrap("why", d.cause, width))
     for i, step in enumerate(d.fix, 1):
         label = "fix" if i == 1 else ""
-        lines = textwrap.wrap(" ".join(step.split()), width=width - 11) or [""]
+        lines = textwrap.wrap(" ".join(step.split()), width=width - 11, break_on_hyphens=False) or [""]
         out.append(f"  {label:<6}{i}. {s(lines[0], bold=True) if _is_command(lines[0]) else lines[0]}")
         out.extend(" " * 11 + ln for ln in lines[1:])
     for i, url in enumerate(d.docs):
