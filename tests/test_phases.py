@@ -351,3 +351,54 @@ def test_parse_time_differences(a: str, b: str, diff: float) -> None:
 def test_parse_time_rejects_garbage() -> None:
     assert parse_time("") is None
     assert parse_time("not a time") is None
+
+
+@pytest.mark.parametrize(
+    ("line", "interrupt"),
+    [
+        ("KeyboardInterrupt", True),
+        ("^CTraceback (most recent call last):", True),
+        ("INFO 08-19 18:52:40 [launcher.py:80] Received SIGTERM, shutting down.", True),
+        ("./serve.sh: line 3: 48121 Killed                  python -m vllm.entrypoints.openai.api_server", True),
+        ("Killed", True),
+        (
+            "W0714 23:06:54.603780 torch/distributed/elastic/multiprocessing/api.py:858] Sending process 1234 closing signal SIGTERM",
+            False,
+        ),
+        ("(raylet) SIGTERM handler is not set because current thread is not the main thread.", False),
+        ("INFO 07-17 23:41:30 multiproc_worker_utils.py:120] Killing local vLLM worker processes", False),
+    ],
+)
+def test_interrupt_lines(line: str, interrupt: bool) -> None:
+    (ln,) = _lines(line)[:1]
+    assert phases._is_interrupt(ln) is interrupt
+
+
+def test_zero_progress_for_minutes_is_stuck_and_retries_are_evidence() -> None:
+    text = """\
+INFO 05-17 10:02:11 weight_utils.py:251] Using model weights format ['*.safetensors']
+Fetching 17 files:   0%|          | 0/17 [07:41<?, ?it/s]
+WARNING 05-17 10:09:52 file_download.py:1688] Error while downloading from https://cdn-lfs.hf.co/repos/7a/3b/model-00003-of-00017.safetensors: HTTPSConnectionPool(host='cdn-lfs.hf.co', port=443): Read timed out.
+Trying to resume download...
+"""
+    lines = _lines(text)
+    tl = build_timeline(lines)
+    end = ending_phase(lines, tl)
+    assert end is not None and end.name == "download"
+    facts = {f.name: f.value for f in hang_evidence(lines, tl)}
+    assert "0/17 after 8 min" in facts["hang.stuck_progress"]
+    assert "retried" in facts["hang.retrying"]
+
+
+def test_other_ranks_start_lines_do_not_end_the_download() -> None:
+    text = """\
+INFO 01-31 10:27:32 model_runner.py:1110] Starting to load model meta-llama/Meta-Llama-3-70B...
+INFO 01-31 10:27:32 weight_utils.py:251] Using model weights format ['*.safetensors']
+(VllmWorkerProcess pid=1152873) INFO 01-31 10:27:33 model_runner.py:1110] Starting to load model meta-llama/Meta-Llama-3-70B...
+(VllmWorkerProcess pid=1152873) INFO 01-31 10:27:33 weight_utils.py:251] Using model weights format ['*.safetensors']
+"""
+    lines = _lines(text)
+    tl = build_timeline(lines)
+    assert _names(tl) == [("download", "running")]
+    end = ending_phase(lines, tl)
+    assert end is not None and end.name == "download" and end.start_line == 1

@@ -149,8 +149,8 @@ _MARKERS: tuple[_Marker, ...] = (
 )
 
 # A new startup in the same log (restarted container, second run appended): start a fresh timeline.
-_RESTART_LITERALS = ("LLM engine (v", "vLLM API server version", "non-default args:")
-_RESTART = regex.compile(r"Initializing an? (?:V[01] )?LLM engine \(v|vLLM API server version|non-default args:")
+_RESTART_LITERALS = ("LLM engine (v", "LLM engine with config", "vLLM API server version", "non-default args:")
+_RESTART = regex.compile(r"Initializing an? (?:V[01] )?LLM engine (?:\(v|with config)|vLLM API server version|non-default args:")
 
 # Configuration read from the engine/args lines.
 _CONFIG_LITERALS = ("Cudagraph is disabled", "--enforce-eager", "enforce_eager")
@@ -191,9 +191,14 @@ _INTERRUPT_LITERALS = (
     "received signal",
     "Received signal",
 )
+# Someone stopped it: Ctrl-C, a SIGTERM/SIGINT the process reports receiving, the shell's "Killed"/"Terminated".
+# Not torch elastic's "Sending process N closing signal SIGTERM" (it follows another rank's failure) nor Ray's
+# "SIGTERM handler is not set" warning.
 _INTERRUPT = regex.compile(
-    r"KeyboardInterrupt|\^C|\bSIG(?:TERM|INT|KILL)\b|(?:^|\s)Killed\b|(?:^|\s)Terminated\b|received signal \d+",
-    regex.IGNORECASE,
+    r"KeyboardInterrupt|\^C"
+    r"|(?i:(?:received|receiving|got|caught|catch)\s+(?:a\s+)?(?:signal\s+)?(?:SIG(?:TERM|INT|KILL)|\d+)\b)"
+    r"|(?i:\bSIG(?:TERM|INT)\b\s+received)"
+    r"|^\s*(?:Killed|Terminated)\s*$|\d+\s+(?:Killed|Terminated)\s"
 )
 
 # Hang evidence: periodic waiting messages. (literal, pattern, short name)
@@ -518,6 +523,8 @@ def _scan(lines: Sequence[LogLine]) -> _State:
                     _close(api, i, lines)
             continue
         # a phase not seen before
+        if name == "load_weights" and kind == "start" and cur is not None and cur.name == "download" and not cur.ended:
+            continue  # another rank's "Starting to load model" while the download runs
         if cur is not None and _RANK[name] < _RANK[cur.name]:
             nested = name == "download" and cur.name == "load_weights" and not cur.ended
             if not nested:
