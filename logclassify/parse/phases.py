@@ -66,6 +66,7 @@ _MARKERS: tuple[_Marker, ...] = (
     # format" is the download itself)
     _m("download", "end", "Time spent downloading weights", r"Time spent downloading weights for \S+: " + _SECS),
     _m("download", "start", "Using model weights format"),
+    _m("download", "start", "Falling back to regular HTTP download"),
     _m("download", "progress", ".safetensors:", r"\.safetensors\S*:\s*\d{1,3}%"),
     _m("download", "progress", ".bin:", r"\.bin:\s*\d{1,3}%"),
     _m("download", "progress", " files:", r"Fetching \d+ files:"),
