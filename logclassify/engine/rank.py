@@ -1,6 +1,7 @@
 """Order diagnoses root cause first, and fold the ones a cause explains under it.
 
-- A narrower rule (`X.variant`) folds its broader rule `X` when both fire.
+- A narrower rule (`X.variant`) folds its broader rule `X` when both fire (unless it is only a note and `X` an
+  alarm: then `X` folds the note).
 - A rule's `folds:` list names causes it explains (e.g. a full /dev/shm explains an NCCL system error).
 - `role: consequence` diagnoses (NCCL timeouts on the other ranks, a dead engine) fold under the headline cause.
 - Then: alarms before notes, causes before consequences, more severe first, higher priority first, and finally the
@@ -24,6 +25,20 @@ def _covers(pattern: str, rule_id: str) -> bool:
     return rule_id == pattern or rule_id.startswith(pattern + ".")
 
 
+def _related(narrow: Diagnosis, broad: Diagnosis) -> bool:
+    return "." in narrow.id and broad.id == narrow.id.split(".", 1)[0]
+
+
+def _explains(d: Diagnosis, other: Diagnosis, folds: Sequence[str]) -> bool:
+    """Whether `other` folds under `d`: d is its narrower variant (and not a mere note), d lists it in `folds`,
+    or other is a narrower variant that is only a note while d, its broader rule, is an alarm."""
+    if _related(d, other):
+        return not (d.severity is Severity.info and other.severity is not Severity.info)
+    if _related(other, d):
+        return other.severity is Severity.info and d.severity is not Severity.info
+    return any(_covers(p, other.id) for p in folds)
+
+
 def rank(found: Sequence[tuple[Diagnosis, int, Sequence[str]]]) -> list[Diagnosis]:
     """`found`: (diagnosis, rule priority, rule `folds`) for every rule that fired. Returns the top-level list."""
     ordered = sorted(found, key=lambda f: _key(f[0], f[1]))
@@ -42,8 +57,7 @@ def rank(found: Sequence[tuple[Diagnosis, int, Sequence[str]]]) -> list[Diagnosi
             continue
         targets = [x for x in by_id.values() if x is not d and x.id not in folded]
         for other in targets:
-            narrower = "." in d.id and other.id == d.id.split(".", 1)[0]
-            if narrower or any(_covers(p, other.id) for p in folds):
+            if _explains(d, other, folds):
                 fold(other, d)
     top = [d for d, _, _ in ordered if d.id not in folded]
     head = next((d for d in top if d.role == "cause" and d.severity is not Severity.info), None)
