@@ -17,9 +17,8 @@ import click
 
 from logclassify import __version__
 from logclassify.engine.classifier import Classifier, load_rules
-from logclassify.engine.loader import CompiledRule, RuleError, load_rule_dirs
+from logclassify.engine.loader import CompiledRule, RuleError, literal_warnings, load_rule_dirs
 from logclassify.models import Report
-from logclassify.read.sources import InputError
 
 FORMATS = ("text", "json", "jsonl", "markdown")
 
@@ -96,8 +95,11 @@ class _Out:
 
 
 @main.command("scan", epilog=EPILOG)
-@click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("inputs", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Classify many files in this many processes (0: one per CPU). Reports stay in input order.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is shown only on a terminal anyway).")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour the text output (auto: only on a terminal, and not with NO_COLOR set).")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True),
@@ -136,8 +138,11 @@ def scan(
     hang_after: tuple[str, ...] = (),
     no_redact: bool = False,
     redact_hosts: bool = False,
+    jobs: int = 1,
+    quiet: bool = False,
 ) -> None:
-    """Classify log files (plain or .gz), or stdin when no file or `-` is given."""
+    """Classify log files (plain or .gz) and folders of them (.log, .txt, .gz, recursively), or stdin when no
+    file or `-` is given."""
     if follow_path is not None:
         if inputs:
             _fail("--follow takes one input: logclassify --follow FILE (or -)")
@@ -150,18 +155,29 @@ def scan(
                        "Try 'logclassify --help' for the options and examples.", err=True)
             sys.exit(2)
         inputs = ("-",)
+    from logclassify import batch
+
     classifier = _classifier(rule_dirs, builtin=not no_builtin)
     out = _Out()
     use_color = _use_color(color)
     reports: list[Report] = []
     failed = False
-    for name in inputs:
-        try:
-            report = classifier.classify_path(name, input_format=input_format)  # type: ignore[arg-type]
-        except InputError as exc:
+    names = batch.expand_inputs(inputs)
+    bar = None
+    if batch.progress_wanted(fmt, quiet):
+        if len(names) > 1:
+            bar = batch.Progress(len(names), "files")
+        elif names and names[0] != "-":
+            bar = batch.Progress(batch.file_sizes(names), "bytes")
+            batch.attach_byte_progress(classifier, bar)
+    results = batch.classify_many(classifier, names, jobs=jobs, input_format=input_format, rule_dirs=rule_dirs,
+                                  builtin=not no_builtin, on_progress=bar.update if bar and len(names) > 1 else None)
+    for report, error in results:
+        if bar is not None:
+            bar.close()  # the bar is redrawn after this input's output
+        if error is not None:
             failed = True
-            click.echo(f"logclassify: {exc}", err=True)
-            report = Report(source=name, error=str(exc).split(": ", 1)[-1])
+            click.echo(f"logclassify: {error}", err=True)
         if run_probes and report.diagnoses:
             report = _apply_probes(report, probe_timeout)
         if not no_redact or redact_hosts:
@@ -173,8 +189,12 @@ def scan(
             out.write(render_jsonl(report))
         elif fmt in ("text", "markdown") and report.error is None:
             out.write(_render_one(report, fmt, use_color, show_all))
-            if len(inputs) > 1:
+            if len(names) > 1:
                 out.write("\n")
+    if bar is not None:
+        bar.close()
+    if fmt == "text" and len(names) > 1:
+        out.write(batch.summary(reports))
     if fmt == "json":
         from logclassify.render.jsonout import render_json
 
@@ -357,6 +377,9 @@ def rules_validate(dirs: tuple[str, ...]) -> None:
         for p in exc.problems:
             click.echo(p, err=True)
         sys.exit(2)
+    for rule in rules:
+        for note in literal_warnings(rule):
+            click.echo(f"{rule.path}: rule {rule.id}: warning: {note}", err=True)
     click.echo(f"{len(rules)} rules OK")
 
 

@@ -159,3 +159,12 @@ def test_extra_rules_folder_on_the_command_line(tmp_path: Path) -> None:
     log = write(tmp_path, "a.log", "my own failure\n")
     out = json.loads(run_cli("--rules", str(rules), "--format", "json", str(log)).stdout)
     assert out["diagnoses"][0]["id"] == "other.mine"
+
+
+def test_validate_warns_about_a_regex_the_scan_cannot_find(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "x.yaml").write_text("id: other.x\ntitle: A rule\nseverity: error\ncause: Something broke here.\n"
+                                  "fix: [Fix it.]\nmatch: {regex: '\\d+ Gi'}\n")
+    r = run_cli("rules", "validate", str(rules))
+    assert r.returncode == 0 and b"warning: regex" in r.stderr and b"no literal" in r.stderr

@@ -11,7 +11,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from logclassify.engine.match import LogEndsIn, Literals, Matcher, compile_condition, keep_literals, walk
+from logclassify.engine.literals import MIN_LITERAL
+from logclassify.engine.match import LineRegex, Literals, LogEndsIn, Matcher, compile_condition, keep_literals, walk
 from logclassify.engine.schema import Rule
 
 
@@ -133,3 +134,13 @@ def load_rule_dirs(dirs: Iterable[Path]) -> list[CompiledRule]:
     if problems:
         raise RuleError(problems)
     return compiled
+
+
+def literal_warnings(rule: CompiledRule) -> list[str]:
+    """Conditions the one-pass scan cannot find by themselves: their lines are seen only near other hits."""
+    out = []
+    for m in (*walk(rule.matcher), *(walk(rule.confirm) if rule.confirm else ())):
+        if isinstance(m, LineRegex) and not m.literals():
+            out.append(f"regex {m.source!r} contains no literal of {MIN_LITERAL}+ characters; "
+                       "its lines are only seen near other matches (anchor it on distinctive text)")
+    return out
