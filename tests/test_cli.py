@@ -165,6 +165,6 @@ def test_validate_warns_about_a_regex_the_scan_cannot_find(tmp_path: Path) -> No
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "x.yaml").write_text("id: other.x\ntitle: A rule\nseverity: error\ncause: Something broke here.\n"
-                                  "fix: [Fix it.]\nmatch: {regex: '\\d+ Gi'}\n")
+                                  "fix: [Fix it.]\nmatch: {regex: '\\d+ G'}\n")
     r = run_cli("rules", "validate", str(rules))
     assert r.returncode == 0 and b"warning: regex" in r.stderr and b"no literal" in r.stderr
