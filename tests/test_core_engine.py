@@ -307,3 +307,16 @@ def test_mixed_case_sensitivity_in_an_any_group_still_finds_the_rule(tmp_path: P
     """)
     r = only(tmp_path).classify("QuantizationUnsupportedError: no\n")
     assert [d.id for d in r.diagnoses] == ["quantization-unsupported"]
+
+
+def test_scope_line_sees_the_prefixes(tmp_path: Path) -> None:
+    write_rule(tmp_path, "nccl-system-error-init", """\
+    all:
+      - contains: 'unhandled system error'
+      - regex: 'RayWorkerWrapper'
+        scope: line
+    """)
+    c = only(tmp_path)
+    line = "(RayWorkerWrapper pid=1, ip=10.0.0.7) ERROR 06-25 15:28:30 worker_base.py:148] RuntimeError: unhandled system error\n"
+    assert [d.id for d in c.classify(line).diagnoses] == ["nccl-system-error-init"]
+    assert c.classify("RuntimeError: unhandled system error\n").diagnoses == []

@@ -214,7 +214,7 @@ def test_compile_really_compiles_on_cpu(torch_cpu: object, tmp_path: Path, monke
     result = run_probe("compile", timeout=300)
     assert result.status is ProbeStatus.passed, result.reason
     assert result.details["device"] == "cpu"
-    assert result.details["max_abs_error"] < 1e-3
+    assert result.details["max_abs_error"] < 0.05  # x @ w reaches ~20: the probe checks rtol=atol=1e-3
     assert any((tmp_path / "inductor").rglob("*.py"))
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Literal
 
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
-from logclassify.engine.match import Context, Hit, Literals
+from logclassify.engine.match import All, AnyOf, Context, Hit, LineRegex, Literals, Matcher, NoneOf
 from logclassify.engine.rank import rank
-from logclassify.engine.scan import Scanner, Selection, build_pattern
+from logclassify.engine.scan import ANCHOR, MARKER, TRACEBACK, Scanner, Selection, Trigger
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.models import Diagnosis, Evidence, Report, Severity
 from logclassify.parse import environment, phases
@@ -26,13 +26,45 @@ MIN_EVIDENCE = 3  # below this many failure lines, add frames / facts as context
 MAX_MARKDOWN_BYTES = 64 << 20
 NOTE_CONFIDENCE = 0.6  # a rule whose `confirm` evidence is missing is only this sure, and only a note
 # Lines worth keeping even when no rule names them: failures the unknown-error finder reports.
-FAILURE_LITERALS = ("Traceback (most recent call last)", "Fatal Python error", "ERROR", "CRITICAL", "Error: ", "Exception: ", "Killed")
+FAILURE_LITERALS = (
+    "Traceback (most recent call last)", "Fatal Python error", "ERROR", "CRITICAL", "Error: ", "Exception: ", "Killed",
+)
 
 
 def load_rules(*dirs: str | os.PathLike[str], builtin: bool = True) -> list[CompiledRule]:
     """Rules from the given folders, on top of the built-in ones unless `builtin=False`."""
     paths = ([builtin_rules_dir()] if builtin else []) + [Path(d) for d in dirs]
-    return load_rule_dirs(paths)
+    from logclassify.engine.loader import rule_files
+    from logclassify.engine.rulecache import load_cached
+
+    return load_cached(paths, rule_files, lambda: load_rule_dirs(paths))  # type: ignore[no-any-return]
+
+
+def scan_triggers(rules: Sequence[CompiledRule]) -> list[Trigger]:
+    """What the one-pass scan looks for: every text condition of every rule, failure words, fact/phase markers."""
+    out: dict[Trigger, None] = {}
+    for lit in FAILURE_LITERALS:
+        out[Trigger((lit,), kind=TRACEBACK if lit.startswith("Traceback") else ANCHOR)] = None
+
+    def walk(m: Matcher) -> None:
+        if isinstance(m, (All, AnyOf, NoneOf)):
+            for c in m.children:
+                walk(c)
+            return
+        for lit in m.literals() or ():
+            if not lit.alternatives:
+                continue
+            alts = tuple(sorted(lit.alternatives))
+            source = m.source if isinstance(m, LineRegex) and m.literal is None else None
+            out[Trigger(alts, source, lit.ignore_case)] = None
+
+    for r in rules:
+        walk(r.matcher)
+        if r.confirm is not None:
+            walk(r.confirm)
+    markers = (*fact_literals(), *phases.LITERALS, *environment.LITERALS)
+    out[Trigger(tuple(dict.fromkeys(markers)), kind=MARKER)] = None
+    return list(out)
 
 
 class Classifier:
@@ -40,14 +72,7 @@ class Classifier:
 
     def __init__(self, rules: Sequence[CompiledRule] | None = None) -> None:
         self.rules: tuple[CompiledRule, ...] = tuple(rules if rules is not None else load_rules())
-        sensitive: set[str] = set(FAILURE_LITERALS) | set(fact_literals()) | set(phases.LITERALS)
-        sensitive |= set(environment.LITERALS)
-        insensitive: set[str] = set()
-        for r in self.rules:
-            for lit in r.keep:
-                if lit.alternatives:
-                    (insensitive if lit.ignore_case else sensitive).update(lit.alternatives)
-        self.scanner = Scanner(build_pattern(sensitive, insensitive))
+        self.scanner = Scanner(scan_triggers(self.rules))
 
     # -- inputs -------------------------------------------------------------------------------------------
     def classify(
@@ -82,6 +107,10 @@ class Classifier:
             if markdown:
                 text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
                 return self.classify_chunks(chunks_from(log_lines_of_markdown(text)), source=name)
+            if str(path) != "-":  # a large plain file: scanned in parallel byte ranges
+                selection = self.scanner.select_file(path)
+                if selection is not None:
+                    return self.classify_selection(selection, source=name)
             return self.classify_chunks(chunks, source=name)
         finally:
             if str(path) != "-":
@@ -109,7 +138,7 @@ class Classifier:
             ending=ending,
             text_by_line={ln.number: ln.text for ln in reversed(lines)},
         )
-        candidates = _Candidates("\n".join(ln.message for ln in lines))
+        candidates = _Candidates("\n".join(ln.text for ln in lines))  # the whole lines: `scope: line` looks there
         found: list[tuple[Diagnosis, int, Sequence[str]]] = []
         # Rules about where the log ends go last: a known cause that fired after the phase began is the error
         # that followed it, so the log did not stop in that phase.

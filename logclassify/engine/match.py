@@ -89,7 +89,8 @@ def _search(pattern: regex.Pattern[str], text: str, ctx: Context) -> regex.Match
 
 
 class LineRegex(Matcher):
-    def __init__(self, pattern: str, ignore_case: bool, literal: bool = False) -> None:
+    def __init__(self, pattern: str, ignore_case: bool, literal: bool = False, on: str = "message") -> None:
+        self.whole_line = on == "line"
         flags = regex.V0 | (regex.IGNORECASE if ignore_case else 0)
         self.source = regex.escape(pattern) if literal else pattern
         self.pattern = regex.compile(self.source, flags)
@@ -108,7 +109,7 @@ class LineRegex(Matcher):
         lit = self.literal
         alts = self._lits.alternatives
         for line in ctx.lines:
-            msg = line.message
+            msg = line.text if self.whole_line else line.message
             if lit is not None and not self.ignore_case:
                 if lit in msg:
                     hits.append(Hit(line.number, line.text, message=line.message))
@@ -349,9 +350,9 @@ class NoneOf(Matcher):
 def compile_condition(cond: schema.Condition) -> Matcher:
     """Turn a validated condition into its matcher."""
     if isinstance(cond, schema.RegexCond):
-        return LineRegex(cond.regex, cond.ignore_case)
+        return LineRegex(cond.regex, cond.ignore_case, on=cond.scope)
     if isinstance(cond, schema.ContainsCond):
-        return LineRegex(cond.contains, cond.ignore_case, literal=True)
+        return LineRegex(cond.contains, cond.ignore_case, literal=True, on=cond.scope)
     if isinstance(cond, schema.ExceptionCond):
         return ExceptionMatch(cond.exception)
     if isinstance(cond, schema.FrameCond):

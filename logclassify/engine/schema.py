@@ -43,6 +43,9 @@ class RegexCond(_Strict):
 
     regex: str
     ignore_case: bool = False
+    scope: Literal["message", "line"] = Field(
+        default="message", description="message: the text after the log prefixes; line: the whole line, prefixes too"
+    )
 
     @model_validator(mode="after")
     def _compile(self) -> RegexCond:
@@ -55,6 +58,7 @@ class ContainsCond(_Strict):
 
     contains: str = Field(min_length=3)
     ignore_case: bool = False
+    scope: Literal["message", "line"] = "message"
 
 
 class ExceptionSpec(_Strict):

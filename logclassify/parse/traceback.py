@@ -150,9 +150,8 @@ class _Parser:
     def _step(self, st: _State, line: LogLine) -> None:
         msg = line.message
         stripped = msg.strip()
-        if st.mode == "fault":
-            if self._fault_step(st, line, msg, stripped):
-                return
+        if st.mode == "fault" and self._fault_step(st, line, msg, stripped):
+            return
         fatal = _FATAL.match(stripped)
         if fatal is not None:
             self._finish(st)

@@ -51,7 +51,9 @@ class _Reporter:
         if self.state_dir is not None:
             protocol.write_result(self.state_dir, self.rank, result)
         else:
-            print(json.dumps(result, default=str), flush=True)
+            # One write per result: ranks share stdout under torchrun, and print() may split text and newline.
+            sys.stdout.flush()
+            os.write(sys.stdout.fileno(), (json.dumps(result, default=str) + "\n").encode())
         return True
 
 

@@ -50,9 +50,17 @@ def _cut_long(buf: bytes) -> int:
 
 def _break_long_lines(buf: bytes) -> bytes:
     """Insert a newline into every stretch of more than MAX_LINE bytes without one (a few steps per chunk)."""
-    pieces: list[bytes] = []
     pos = 0
     size = len(buf)
+    while size - pos > MAX_LINE:  # the common case, checked without copying: no line that long
+        nl = buf.rfind(b"\n", pos, pos + MAX_LINE + 1)
+        if nl < 0:
+            break
+        pos = nl + 1
+    else:
+        return buf
+    pieces: list[bytes] = []
+    pos = 0
     while size - pos > MAX_LINE:
         nl = buf.rfind(b"\n", pos, pos + MAX_LINE + 1)
         if nl >= 0:
@@ -82,6 +90,14 @@ def iter_chunks(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[byte
             raise InputError(f"read error: {exc}") from None
         if not block:
             break
+        if not block.endswith(b"\n"):
+            # complete the last line (bounded): one copy per chunk instead of carrying a partial line over
+            try:
+                rest = stream.readline(MAX_LINE + 1)
+            except (OSError, EOFError) as exc:
+                raise InputError(f"read error: {exc}") from None
+            if rest:
+                block += rest
         buf = pending + block if pending else block
         end = buf.rfind(b"\n")
         if end < 0:
@@ -91,8 +107,12 @@ def iter_chunks(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[byte
                 buf = buf[cut:]
             pending = buf
             continue
-        pending = buf[end + 1 :]
-        yield _break_long_lines(buf[: end + 1]) if end >= MAX_LINE else buf[: end + 1]
+        if end + 1 < len(buf):
+            pending = buf[end + 1 :]
+            buf = buf[: end + 1]
+        else:
+            pending = b""
+        yield _break_long_lines(buf) if end >= MAX_LINE else buf
         while len(pending) > MAX_LINE:
             cut = _cut_long(pending)
             yield pending[:cut] + b"\n"
