@@ -91,6 +91,7 @@ def test_v0_startup_timeline() -> None:
     lines = _lines(V0_06)
     tl = build_timeline(lines)
     assert _names(tl) == [
+        ("init", "done"),
         ("download", "done"),
         ("load_weights", "done"),
         ("profile", "done"),
@@ -110,7 +111,7 @@ def test_v0_startup_timeline() -> None:
 def test_v1_startup_timeline() -> None:
     lines = _lines(V1)
     tl = build_timeline(lines)
-    assert [p.name for p in tl] == ["load_weights", "compile", "profile", "cuda_graphs", "api_server", "serving"]
+    assert [p.name for p in tl] == ["init", "load_weights", "compile", "profile", "cuda_graphs", "api_server", "serving"]
     by = {p.name: p for p in tl}
     assert by["load_weights"].duration_s == pytest.approx(129.69, abs=0.01)
     assert by["compile"].duration_s == 75.32
@@ -402,3 +403,14 @@ INFO 01-31 10:27:32 weight_utils.py:251] Using model weights format ['*.safetens
     assert _names(tl) == [("download", "running")]
     end = ending_phase(lines, tl)
     assert end is not None and end.name == "download" and end.start_line == 1
+
+
+def test_a_log_that_stops_while_the_engine_initialises_ends_in_init() -> None:
+    lines = _lines(
+        "INFO 08-08 10:00:01 llm_engine.py:176] Initializing an LLM engine (v0.5.4) with config: model='m', "
+        "tensor_parallel_size=1, enforce_eager=False\n"
+        "WARNING 08-08 10:00:03 selector.py:80] Flashinfer will be stuck on llama-2-7b\n"
+    )
+    tl = build_timeline(lines)
+    ending = ending_phase(lines, tl)
+    assert ending is not None and ending.name == "init"

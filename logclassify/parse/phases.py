@@ -25,10 +25,11 @@ from logclassify.models import Phase
 from logclassify.parse.facts import Fact
 from logclassify.read.logline import LogLine
 
-PHASES: tuple[str, ...] = ("download", "load_weights", "compile", "profile", "cuda_graphs", "api_server", "serving")
+PHASES: tuple[str, ...] = ("init", "download", "load_weights", "compile", "profile", "cuda_graphs", "api_server", "serving")
 """Phase names in startup order (V0 has no `compile`; V1 compiles inside its profiling run, before KV sizing)."""
 
 LABELS: dict[str, str] = {
+    "init": "initialising the engine and its workers",
     "download": "downloading weights",
     "load_weights": "loading weights",
     "compile": "compiling the model (torch.compile)",
@@ -62,6 +63,12 @@ def _m(phase: str, kind: str, literal: str, pattern: str | None = None) -> _Mark
 
 
 _MARKERS: tuple[_Marker, ...] = (
+    # engine and worker initialisation, before any weights are fetched: platform, distributed groups, attention backend
+    _m("init", "start", "LLM engine (v", r"Initializing an? (?:V[01] )?LLM engine \(v"),
+    _m("init", "start", "LLM engine with config", r"Initializing an? (?:V[01] )?LLM engine with config"),
+    _m("init", "start", "Started a local Ray instance"),
+    _m("init", "progress", "is assigned as DP rank"),
+    _m("init", "progress", "distributed_init_method="),
     # download (hub snapshot; vLLM hides hub progress bars in most releases, so silence after "Using model weights
     # format" is the download itself)
     _m("download", "end", "Time spent downloading weights", r"Time spent downloading weights for \S+: " + _SECS),
