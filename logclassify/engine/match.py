@@ -53,6 +53,18 @@ class Context:
     ending: Phase | None
     text_by_line: dict[int, str] = field(default_factory=dict)
     timeouts: int = 0
+    _haystacks: dict[tuple[bool, bool], tuple[str, list[str]]] = field(default_factory=dict)
+
+    def haystack(self, whole_line: bool, lower: bool) -> tuple[str, list[str]]:
+        """All lines joined (to rule a literal out in one search) and one by one, as a condition sees them."""
+        key = (whole_line, lower)
+        found = self._haystacks.get(key)
+        if found is None:
+            texts = [ln.text if whole_line else ln.message for ln in self.lines]
+            if lower:
+                texts = [t.lower() for t in texts]
+            found = self._haystacks[key] = ("\n".join(texts), texts)
+        return found
 
 
 @dataclass(frozen=True)
@@ -106,17 +118,21 @@ class LineRegex(Matcher):
 
     def evaluate(self, ctx: Context) -> Result:
         hits: list[Hit] = []
-        lit = self.literal
         alts = self._lits.alternatives
-        for line in ctx.lines:
-            msg = line.text if self.whole_line else line.message
-            if lit is not None and not self.ignore_case:
-                if lit in msg:
-                    hits.append(Hit(line.number, line.text, message=line.message))
+        lower = self._lits.ignore_case
+        blob, texts = ctx.haystack(self.whole_line, lower)
+        present = [a for a in alts if a in blob] if alts else None
+        if present is not None and not present:
+            return _FALSE  # none of its literals occurs anywhere: no line can match
+        lines = ctx.lines
+        for i, text in enumerate(texts):
+            if present is not None and not any(a in text for a in present):
                 continue
-            if alts is not None and not self._lits.ignore_case and not any(a in msg for a in alts):
+            line = lines[i]
+            if self.literal is not None and not self.ignore_case:
+                hits.append(Hit(line.number, line.text, message=line.message))
                 continue
-            m = _search(self.pattern, msg, ctx)
+            m = _search(self.pattern, line.text if self.whole_line else line.message, ctx)
             if m is not None:
                 hits.append(Hit(line.number, line.text, _captures(m), message=line.message))
         return Result(bool(hits), hits)
