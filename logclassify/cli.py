@@ -45,13 +45,28 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
+# Commands imported only when used, so a scan does not pay for them (probes import torch lazily in turn).
+_LAZY_COMMANDS = {"probe": "probe_command", "doctor": "doctor_command"}
+
+
 class _Main(click.Group):
     """A group whose default command is `scan`: `logclassify FILE` means `logclassify scan FILE`."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        known = set(self.commands) | set(_LAZY_COMMANDS)
+        if not args or (args[0] not in known and args[0] not in ("--help", "-h", "--version")):
             args = ["scan", *args]
         return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(_LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _LAZY_COMMANDS and cmd_name not in self.commands:
+            from logclassify.probes import cli as probes_cli
+
+            self.add_command(getattr(probes_cli, _LAZY_COMMANDS[cmd_name]), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_help(ctx, formatter)
@@ -423,17 +438,3 @@ def rules_test(fixtures: tuple[str, ...], rule_dirs: tuple[str, ...], verbose: b
     click.echo(f"\n{len(results)} fixtures, {len(results) - len(bad)} passed, {len(bad)} failed"
                + (f"; rules with fewer than 2 positive fixtures: {', '.join(few)}" if few else ""))
     sys.exit(1 if bad else 0)
-
-
-def _register_optional_commands(group: click.Group) -> None:
-    """probe and doctor live in logclassify.probes (torch is imported there only when a probe runs)."""
-    try:
-        from logclassify.probes.cli import doctor_command, probe_command
-    except ImportError:
-        return
-    group.add_command(probe_command, "probe")
-    group.add_command(doctor_command, "doctor")
-
-
-_register_optional_commands(main)
-
