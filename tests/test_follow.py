@@ -24,7 +24,7 @@ from logclassify import default_classifier
 from logclassify.follow import FileFollower, Follower, FollowOptions, parse_hang_after
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "data" / "corpus"  # a copy of ../shared/corpus: real logs, sources in cases.jsonl
 needs_corpus = pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus is not available")
 JOURNAL_REMOTE = next((p for p in ("/lib/systemd/systemd-journal-remote", "/usr/lib/systemd/systemd-journal-remote")
                        if os.access(p, os.X_OK)), None)

@@ -18,7 +18,7 @@ from logclassify.engine.unknown import mask, nearest_causes, signatures
 from logclassify.render.markdown import render_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "data" / "corpus"  # a copy of ../shared/corpus: real logs, sources in cases.jsonl
 FIXTURES = ROOT / "fixtures"
 
 needs_corpus = pytest.mark.skipif(not (CORPUS / "cases.jsonl").exists(), reason="../shared/corpus is not available")
