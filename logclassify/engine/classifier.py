@@ -10,7 +10,7 @@ from typing import Literal
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
 from logclassify.engine.match import All, AnyOf, Context, Hit, LineRegex, Literals, Matcher, NoneOf
 from logclassify.engine.rank import rank
-from logclassify.engine.scan import ANCHOR, MARKER, TRACEBACK, Scanner, Selection, Trigger
+from logclassify.engine.scan import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Scanner, Selection, Trigger
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.models import Diagnosis, Evidence, Report, Severity
 from logclassify.parse import environment, phases
@@ -73,6 +73,11 @@ class Classifier:
     def __init__(self, rules: Sequence[CompiledRule] | None = None) -> None:
         self.rules: tuple[CompiledRule, ...] = tuple(rules if rules is not None else load_rules())
         self.scanner = Scanner(scan_triggers(self.rules))
+        required = [lit for r in self.rules for lit in r.required or ()]
+        self.literal_index = LiteralIndex(
+            (a for lit in required if not lit.ignore_case for a in lit.alternatives or ()),
+            (a for lit in required if lit.ignore_case for a in lit.alternatives or ()),
+        )
 
     # -- inputs -------------------------------------------------------------------------------------------
     def classify(
@@ -138,7 +143,8 @@ class Classifier:
             ending=ending,
             text_by_line={ln.number: ln.text for ln in reversed(lines)},
         )
-        candidates = _Candidates("\n".join(ln.text for ln in lines))  # the whole lines: `scope: line` looks there
+        # the whole lines: `scope: line` looks there
+        candidates = _Candidates("\n".join(ln.text for ln in lines), self.literal_index)
         found: list[tuple[Diagnosis, int, Sequence[str]]] = []
         # Rules about where the log ends go last: a known cause that fired after the phase began is the error
         # that followed it, so the log did not stop in that phase.
@@ -168,12 +174,20 @@ class Classifier:
 class _Candidates:
     """Whether a rule can match at all: each of its required literal sets must occur in the kept text."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, index: LiteralIndex | None = None) -> None:
         self.text = text
         self._lower: str | None = None
+        # the literals present, found in one pass when the index can (else each is looked for with `in`)
+        self._present = index.present(text) if index is not None else None
 
     def possible(self, required: Sequence[Literals]) -> bool:
+        present = self._present
         for lit in required:
+            if present is not None:
+                pool = present[1] if lit.ignore_case else present[0]
+                if not any(a == "" or a in pool for a in lit.alternatives or ()):
+                    return False
+                continue
             if lit.ignore_case:
                 if self._lower is None:
                     self._lower = self.text.lower()

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from logclassify.engine.literals import MIN_LITERAL
@@ -41,9 +39,10 @@ class CompiledRule:
 
 def builtin_rules_dir() -> Path:
     """The rules shipped with the package (inside the wheel), or the repository's rules/ in a source checkout."""
-    packaged = resources.files("logclassify") / "_rules"
+    # the package folder, as importlib.resources.files("logclassify") gives it, without importing importlib.resources
+    packaged = Path(__file__).parent.parent / "_rules"
     if packaged.is_dir():
-        return Path(str(packaged))
+        return packaged
     return Path(__file__).resolve().parent.parent.parent / "rules"
 
 
@@ -77,6 +76,8 @@ def _display(path: Path) -> str:
 
 
 def parse_rule_file(path: Path) -> tuple[Rule | None, list[str]]:
+    import yaml  # only when rules are (re)compiled: a run with cached rules does not need it
+
     where = _display(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

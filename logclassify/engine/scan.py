@@ -36,6 +36,7 @@ from typing import Any
 
 import regex
 
+from logclassify.lazyre import lazy
 from logclassify.read.logline import LogLine
 from logclassify.read.normalize import normalize_line
 from logclassify.read.sources import decode
@@ -125,31 +126,40 @@ def strip_anchors(pattern: str) -> str:
 
 
 class _Verifier:
-    """Decides whether a candidate line really matches an anchor trigger."""
+    """Decides whether a candidate line really matches an anchor trigger (its regex is compiled on first use)."""
 
-    __slots__ = ("pattern", "timeouts")
+    __slots__ = ("_compiled", "_pattern", "flags", "source", "timeouts")
 
     def __init__(self, trig: Trigger) -> None:
-        self.pattern: Any = None
+        self.source = trig.regex
+        self.flags = regex.V0 | (regex.IGNORECASE if trig.ignore_case else 0)
+        self._pattern: Any = None
+        self._compiled = trig.regex is None
         self.timeouts = 0
-        if trig.regex is not None:
-            flags = regex.V0 | (regex.IGNORECASE if trig.ignore_case else 0)
+
+    @property
+    def pattern(self) -> Any:
+        """The compiled regex, or None: no regex, one that does not compile, or one given up on after timeouts."""
+        if not self._compiled:
+            self._compiled = True
             try:
-                self.pattern = regex.compile(strip_anchors(trig.regex), flags)
+                self._pattern = regex.compile(strip_anchors(self.source or ""), self.flags)
             except regex.error:
-                self.pattern = None
+                self._pattern = None
+        return self._pattern
 
     def __call__(self, text: str) -> bool:
-        if self.pattern is None:
+        pattern = self.pattern
+        if pattern is None:
             return True
         if any(e in text for e in _ESCAPES_STR):
             return True
         try:
-            return self.pattern.search(text, timeout=VERIFY_TIMEOUT_S) is not None
+            return pattern.search(text, timeout=VERIFY_TIMEOUT_S) is not None
         except TimeoutError:
             self.timeouts += 1
             if self.timeouts >= MAX_TIMEOUTS:  # a pathological regex: its literals alone decide from now on
-                self.pattern = None
+                self._pattern = None
             return True
 
 
@@ -468,7 +478,7 @@ def _merge(parts: list[dict[str, Any]]) -> Selection:
     return Selection(segments=list(_segments(kept)), total_lines=offset, bytes_read=total_bytes)
 
 
-_EXCEPTION_LINE = regex.compile(
+_EXCEPTION_LINE = lazy(
     r"^\s*(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*(?:Error|Exception|Interrupt|Exit)|AssertionError)\b(?::|\s*$)"
 )
 
@@ -723,7 +733,7 @@ class _Hyperscan:
         self.lit_db = _compile(hyperscan, lit_exprs, lit_flags)
 
         # regex database: one expression per anchor trigger where Hyperscan accepts its regex, else its literals
-        def build(ok: Any) -> tuple[list[bytes], list[int], list[int], int, int]:
+        def build(ok: Any, assume_valid: bool = False) -> tuple[list[bytes], list[int], list[int], int, int]:
             exprs: list[bytes] = []
             flags: list[int] = []
             owner: list[int] = []
@@ -731,7 +741,7 @@ class _Hyperscan:
                 t = sc.triggers[i]
                 cf = caseless if t.ignore_case else 0
                 expr = None
-                if t.regex is not None and sc.verifiers[i].pattern is not None:
+                if t.regex is not None and (assume_valid or sc.verifiers[i].pattern is not None):
                     expr = strip_anchors(t.regex).encode()
                 if expr is not None and ok(expr, pf | cf):
                     exprs.append(expr)
@@ -752,12 +762,15 @@ class _Hyperscan:
                 flags.append(single)
             return exprs, flags, owner, mbase, ebase
 
-        exprs, flags, owner, mbase, ebase = build(lambda e, f: True)
+        # The key assumes every trigger regex compiles (so that a cached database needs none compiled); what
+        # is stored under it is built from the real outcome, a function of the same expressions.
+        exprs, flags, _, _, _ = build(lambda e, f: True, assume_valid=True)
         key = _key(hyperscan, exprs, flags)
         cached = _cache_load(hyperscan, f"rx-{key}")
         if cached is not None:
             self.rx_db, (self.rx_owner, self.rx_marker_base, self.rx_escape_base) = cached
             return
+        exprs, flags, owner, mbase, ebase = build(lambda e, f: True)
         try:
             db = _compile(hyperscan, exprs, flags, cache=False)
         except Exception:  # some regex Hyperscan cannot take even as a prefilter: those go by their literals
@@ -812,8 +825,13 @@ class _Hyperscan:
         return hits, markers
 
 
+# Each byte as Hyperscan reads it literally: letters and digits as they are, anything else as \xNN.
+_HS_BYTE = [bytes([c]) if (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) else b"\\x%02x" % c for c in range(256)]
+
+
 def _hs_escape(lit: bytes) -> bytes:
-    return b"".join(b"\\x%02x" % c if not (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) else bytes([c]) for c in lit)
+    table = _HS_BYTE
+    return b"".join([table[c] for c in lit])
 
 
 def _hs_ok(hyperscan: Any, expr: bytes, flags: int) -> bool:
@@ -827,7 +845,8 @@ def _hs_ok(hyperscan: Any, expr: bytes, flags: int) -> bool:
 def _key(hyperscan: Any, exprs: list[bytes], flags: list[int]) -> str:
     import hashlib
 
-    return hashlib.sha256(repr((getattr(hyperscan, "__version__", ""), exprs, flags)).encode()).hexdigest()[:32]
+    versions = (getattr(hyperscan, "__version__", ""), getattr(regex, "__version__", ""))
+    return hashlib.sha256(repr((versions, exprs, flags)).encode()).hexdigest()[:32]
 
 
 def _cache_load(hyperscan: Any, name: str) -> tuple[Any, Any] | None:
@@ -889,3 +908,51 @@ def _segments(kept: dict[int, bytes]) -> Iterator[list[LogLine]]:
         prev = n
     if segment:
         yield segment
+
+
+class LiteralIndex:
+    """Which of many literals occur in a text, found in one Hyperscan pass instead of one `in` per literal.
+
+    `present(text)` gives the case-sensitive literals found and the folded ones (given lowercased, matched ASCII
+    case-insensitively), or None where the answer must come from `in` tests: no Hyperscan, or a text that is not
+    pure ASCII (where `str.lower()` folds more than ASCII). The empty literal is never reported.
+    """
+
+    def __init__(self, exact: Iterable[str], folded: Iterable[str]) -> None:
+        self._lits = [(a, False) for a in sorted(set(exact)) if a] + [(a, True) for a in sorted(set(folded)) if a]
+        self._db: Any = None
+        self._hs: Any = None
+        self._tried = os.environ.get("LOGCLASSIFY_SCAN_BACKEND") == "python" or not self._lits
+        self._local = threading.local()
+
+    def _database(self) -> Any:
+        if not self._tried:
+            self._tried = True
+            try:
+                import hyperscan
+
+                one = hyperscan.HS_FLAG_SINGLEMATCH
+                exprs = [_hs_escape(a.encode()) for a, _ in self._lits]
+                flags = [one | (hyperscan.HS_FLAG_CASELESS if f else 0) for _, f in self._lits]
+                self._db, self._hs = _compile(hyperscan, exprs, flags), hyperscan
+            except Exception:  # not installed, or a database that cannot be built: `in` tests do it
+                self._db = None
+        return self._db
+
+    def present(self, text: str) -> tuple[set[str], set[str]] | None:
+        db = self._database()
+        if db is None or not text.isascii():
+            return None
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._hs.Scratch(db)
+        exact: set[str] = set()
+        folded: set[str] = set()
+        lits = self._lits
+
+        def on(i: int, _from: int, _to: int, _flags: int, _ctx: object) -> None:
+            lit, fold = lits[i]
+            (folded if fold else exact).add(lit)
+
+        db.scan(text.encode("ascii"), match_event_handler=on, scratch=scratch)
+        return exact, folded

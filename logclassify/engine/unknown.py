@@ -23,6 +23,7 @@ import regex
 
 from logclassify.engine import schema
 from logclassify.engine.match import Context
+from logclassify.lazyre import LazyPattern, lazy
 from logclassify.models import Diagnosis, Evidence, Severity, Suggestion, Unrecognized
 from logclassify.parse.traceback import ExceptionInfo, Traceback
 
@@ -41,58 +42,58 @@ MIN_SCORE = 0.55  # below this a "related" cause is noise
 _FRAMES_WHEN_VAGUE = 2  # innermost frames hashed when the message has fewer than two words
 
 # Order matters: whole structures (timestamps, IPs, paths) before the numbers inside them.
-_MASKS: tuple[tuple[regex.Pattern[str], str], ...] = (
-    (regex.compile(r"\^M|\r"), ""),
-    (regex.compile(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"), "<ts>"),
-    (regex.compile(r"\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b"), "<time>"),
-    (regex.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
-    (regex.compile(r"\b[a-z][a-z0-9+.-]*://\S+", regex.IGNORECASE), "<url>"),
-    (regex.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", regex.IGNORECASE), "<uuid>"),
-    (regex.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<ip>"),
-    (regex.compile(r"\[[0-9a-fA-F:]*:[0-9a-fA-F:]*\](?::\d+)?|\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b"), "<ip>"),
-    (regex.compile(r"\b[A-Za-z][\w-]*(?:\.[\w-]+)*:\d{2,5}\b"), "<addr>"),  # host:port
-    (regex.compile(r"(?:[A-Za-z]:)?(?:~|\.{1,2})?(?:[/\\][\w.@+~=-]+){2,}[/\\]?"), "<path>"),
-    (regex.compile(r"\b[\w.-]+/[\w.-]+\b"), "<name>"),  # org/model, relative paths
-    (regex.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b"), "<hex>"),
-    (regex.compile(r"(?:torch\.Size\()?\[\s*-?\d+(?:\s*,\s*-?\d+)*\s*\]\)?|\(\s*-?\d+(?:\s*,\s*-?\d+)+\s*,?\s*\)"), "<shape>"),
-    (regex.compile(r"\b(?:pid|tid|rank|local_rank|device|gpu|port)\s*[=:]?\s*\d+", regex.IGNORECASE), "<id>"),
-    (regex.compile(r"\bcuda:\d+\b"), "cuda:<n>"),
-    (regex.compile(r"[-+]?\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b"), "<n>"),
-    (regex.compile(r"[\"`\u2018\u2019\u201c\u201d]"), "'"),
-    (regex.compile(r"\s+"), " "),
+_MASKS: tuple[tuple[LazyPattern, str], ...] = (
+    (lazy(r"\^M|\r"), ""),
+    (lazy(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"), "<ts>"),
+    (lazy(r"\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b"), "<time>"),
+    (lazy(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+    (lazy(r"\b[a-z][a-z0-9+.-]*://\S+", regex.IGNORECASE), "<url>"),
+    (lazy(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", regex.IGNORECASE), "<uuid>"),
+    (lazy(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<ip>"),
+    (lazy(r"\[[0-9a-fA-F:]*:[0-9a-fA-F:]*\](?::\d+)?|\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b"), "<ip>"),
+    (lazy(r"\b[A-Za-z][\w-]*(?:\.[\w-]+)*:\d{2,5}\b"), "<addr>"),  # host:port
+    (lazy(r"(?:[A-Za-z]:)?(?:~|\.{1,2})?(?:[/\\][\w.@+~=-]+){2,}[/\\]?"), "<path>"),
+    (lazy(r"\b[\w.-]+/[\w.-]+\b"), "<name>"),  # org/model, relative paths
+    (lazy(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b"), "<hex>"),
+    (lazy(r"(?:torch\.Size\()?\[\s*-?\d+(?:\s*,\s*-?\d+)*\s*\]\)?|\(\s*-?\d+(?:\s*,\s*-?\d+)+\s*,?\s*\)"), "<shape>"),
+    (lazy(r"\b(?:pid|tid|rank|local_rank|device|gpu|port)\s*[=:]?\s*\d+", regex.IGNORECASE), "<id>"),
+    (lazy(r"\bcuda:\d+\b"), "cuda:<n>"),
+    (lazy(r"[-+]?\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b"), "<n>"),
+    (lazy(r"[\"`\u2018\u2019\u201c\u201d]"), "'"),
+    (lazy(r"\s+"), " "),
 )
 # vLLM re-raises a worker's error inside these; the inner message is the failure.
-_WRAPPERS: tuple[regex.Pattern[str], ...] = (
-    regex.compile(r"^Worker failed with error '(?P<inner>.+)', please check the stack trace above", regex.DOTALL),
-    regex.compile(r"^Error in model execution(?: \(input dumped to [^)]*\))?: (?P<inner>.+)", regex.DOTALL),
-    regex.compile(r"^(?:Exception|Error) raised from \w+: (?P<inner>.+)", regex.DOTALL),
+_WRAPPERS: tuple[LazyPattern, ...] = (
+    lazy(r"^Worker failed with error '(?P<inner>.+)', please check the stack trace above", regex.DOTALL),
+    lazy(r"^Error in model execution(?: \(input dumped to [^)]*\))?: (?P<inner>.+)", regex.DOTALL),
+    lazy(r"^(?:Exception|Error) raised from \w+: (?P<inner>.+)", regex.DOTALL),
 )
 # Exceptions that only say "the real error is elsewhere": use another traceback when there is one.
 _WRAPPER_TYPES = frozenset({"RayTaskError", "EngineDeadError", "EngineGenerateError"})
-_SEE_ABOVE = regex.compile(r"see (?:the )?root cause above|check the stack trace above|see stack trace above",
+_SEE_ABOVE = lazy(r"see (?:the )?root cause above|check the stack trace above|see stack trace above",
                            regex.IGNORECASE)
 # Not failures: a user stopping the server, a clean exit.
 _BENIGN = frozenset({"KeyboardInterrupt", "SystemExit", "CancelledError", "GeneratorExit", "StopIteration",
                      "BrokenPipeError"})
 _QUIET_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "WARN"})
-_EMBEDDED_EXC = regex.compile(
+_EMBEDDED_EXC = lazy(
     r"(?:^|(?<=[\s\]):]))(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Failure))(?:: (?P<msg>\S.*)|\s*$)"
 )
-_FAILURE_LINE = regex.compile(
+_FAILURE_LINE = lazy(
     r"^Killed\b|\bSegmentation fault\b|\bcore dumped\b|^Fatal Python error\b|\bBus error\b|\bOOMKilled\b"
     r"|\bexit(?:ed)? with (?:exit )?(?:code|status) -?[1-9]|\bexit code:? -?[1-9]|\bexitcode[=: ]+-?[1-9]"
     r"|returned non-zero exit status|\b(?:terminated|killed) by signal\b"
     r"|^Error\b:|^[\w.-]+: (?:[\w ]{0,20} )?error\b",
     regex.IGNORECASE,
 )
-_PY_WARNING = regex.compile(r"^\S+:\d+: \w*Warning: ")  # warnings.warn() output on stderr
-_WRAPPER_LINE = regex.compile(
+_PY_WARNING = lazy(r"^\S+:\d+: \w*Warning: ")  # warnings.warn() output on stderr
+_WRAPPER_LINE = lazy(
     r"^Exception in worker \S+ while processing method|^Error executing method \w+|^Worker \S+ died|EngineCore failed"
     r"|^Traceback|Engine core initialization failed|see (?:the )?root cause above",
     regex.IGNORECASE,
 )
-_HEADER = regex.compile(r"^\d+ validation errors? for \w+$|^Error raised in subprocess:?$")
-_TRACE_FRAGMENT = regex.compile(r'^\s|^File "|^Traceback \(|^\^+$')
+_HEADER = lazy(r"^\d+ validation errors? for \w+$|^Error raised in subprocess:?$")
+_TRACE_FRAGMENT = lazy(r'^\s|^File "|^Traceback \(|^\^+$')
 
 
 # -- fingerprint ------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import regex
 
+from logclassify.lazyre import lazy
 from logclassify.parse.facts import Fact
 from logclassify.read.logline import LogLine
 
@@ -31,7 +32,7 @@ _KEYS: tuple[tuple[str, str, str], ...] = (
 )
 LITERALS: tuple[str, ...] = (*(key for _, key, _ in _KEYS if len(key) > 3), "[pip3] ", "[pip] ", "[conda] ")
 _LINES = tuple(
-    (name, key, regex.compile(rf"^\s*{regex.escape(key)}\s*:\s*{value}(?:\s.*)?$")) for name, key, value in _KEYS
+    (name, key, lazy(rf"^\s*{regex.escape(key)}\s*:\s*{value}(?:\s.*)?$")) for name, key, value in _KEYS
 )
 # `[pip3] nvidia-nccl-cu12==2.21.5` and friends: package versions that matter for diagnosis.
 _PACKAGES = {
@@ -43,8 +44,8 @@ _PACKAGES = {
     "flashinfer-python": "flashinfer_version",
     "xformers": "xformers_version",
 }
-_PIP = regex.compile(r"^\s*\[(?:pip3?|conda)\]\s+([\w.-]+)\s*(?:==|\s+)\s*(\d[\w.+-]*)")
-_NOT_A_VALUE = regex.compile(r"^(?:N/?A|Could not collect|None)\b", regex.IGNORECASE)
+_PIP = lazy(r"^\s*\[(?:pip3?|conda)\]\s+([\w.-]+)\s*(?:==|\s+)\s*(\d[\w.+-]*)")
+_NOT_A_VALUE = lazy(r"^(?:N/?A|Could not collect|None)\b", regex.IGNORECASE)
 
 
 def environment_facts(lines: Iterable[LogLine]) -> list[Fact]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import regex
 
+from logclassify.lazyre import LazyPattern, lazy
 from logclassify.read.logline import LogLine
 
 
@@ -29,12 +30,12 @@ class Fact:
 class _Extractor:
     name: str
     literals: tuple[str, ...]
-    pattern: regex.Pattern[str]
+    pattern: LazyPattern
     value: str | None = None  # a fixed value instead of the captured group
 
 
 def _x(name: str, literals: tuple[str, ...], pattern: str, value: str | None = None, flags: int = 0) -> _Extractor:
-    return _Extractor(name, literals, regex.compile(pattern, flags), value)
+    return _Extractor(name, literals, lazy(pattern, flags), value)
 
 
 _VERSION = r"v?(\d+\.\d+(?:\.\d+)?(?:[.+-]?(?:post|dev|rc|a|b)\d*)*(?:\+[\w.]+)?)"
@@ -76,7 +77,7 @@ EXTRACTORS: tuple[_Extractor, ...] = (
 
 # Environment variables that matter for diagnosis, seen set in the log (env dumps, commands, docker -e).
 _ENV_LITERALS = ("VLLM_", "NCCL_", "CUDA_", "GLOO_", "TORCH_", "HF_", "HOST_IP", "PYTORCH_")
-_ENV = regex.compile(
+_ENV = lazy(
     r"(?<![\w-])(?P<name>(?:VLLM|NCCL|CUDA|GLOO|TORCH|HF|PYTORCH)_[A-Z0-9_]+|HOST_IP)"
     r"(?:=|: ?|\s*=\s*)(?P<quote>['\"]?)(?P<value>[^\s,;'\")\]}]+)(?P=quote)"
 )
@@ -91,7 +92,7 @@ _ENV_WARNINGS = (
     ),
 )
 # Sentences that mention a variable without it being set: hints, suggestions, deprecation notices.
-_NOT_A_SETTING = regex.compile(
+_NOT_A_SETTING = lazy(
     r"consider passing|For debugging|you can set|you may set|please set|try setting|set the env(?:ironment)? var|"
     r"can be set by|Please use|instead to set|is deprecated|to turn on|environment variable [`'\"]?\w+[`'\"]? to",
     regex.IGNORECASE,

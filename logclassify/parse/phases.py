@@ -18,12 +18,17 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import regex
 
+from logclassify.lazyre import LazyPattern, lazy
 from logclassify.models import Phase
 from logclassify.parse.facts import Fact
 from logclassify.read.logline import LogLine
+
+if TYPE_CHECKING:
+    from logclassify.engine.scan import LiteralIndex
 
 PHASES: tuple[str, ...] = ("init", "download", "load_weights", "compile", "profile", "cuda_graphs", "api_server", "serving")
 """Phase names in startup order (V0 has no `compile`; V1 compiles inside its profiling run, before KV sizing)."""
@@ -54,12 +59,11 @@ class _Marker:
     phase: str
     kind: str
     literal: str
-    pattern: regex.Pattern[str]
+    pattern: LazyPattern | None  # None: the literal alone is the marker
 
 
 def _m(phase: str, kind: str, literal: str, pattern: str | None = None) -> _Marker:
-    pat = pattern if pattern is not None else regex.escape(literal)
-    return _Marker(phase, kind, literal, regex.compile(pat))
+    return _Marker(phase, kind, literal, lazy(pattern) if pattern is not None else None)
 
 
 _MARKERS: tuple[_Marker, ...] = (
@@ -158,33 +162,33 @@ _MARKERS: tuple[_Marker, ...] = (
 
 # A new startup in the same log (restarted container, second run appended): start a fresh timeline.
 _RESTART_LITERALS = ("LLM engine (v", "LLM engine with config", "vLLM API server version", "non-default args:")
-_RESTART = regex.compile(r"Initializing an? (?:V[01] )?LLM engine (?:\(v|with config)|vLLM API server version|non-default args:")
+_RESTART = lazy(r"Initializing an? (?:V[01] )?LLM engine (?:\(v|with config)|vLLM API server version|non-default args:")
 
 # Configuration read from the engine/args lines.
 _CONFIG_LITERALS = ("Cudagraph is disabled", "--enforce-eager", "enforce_eager")
-_EAGER = regex.compile(
+_EAGER = lazy(
     r"(?<!')enforce_eager=True|'enforce_eager': True|Cudagraph is disabled under eager mode"
     r"|(?:vllm serve|api_server|LLM\().*(?:\s--enforce-eager(?=\s|$)|enforce_eager\s*=\s*True)"
 )
-_NO_COMPILE = regex.compile(r"""compilation_config=\{["']level["']:\s*0\b|CompilationMode\.NONE|'compilation_config': 0\b""")
-_V1 = regex.compile(r"V1 LLM engine|EngineCore")
-_MODEL = regex.compile(
+_NO_COMPILE = lazy(r"""compilation_config=\{["']level["']:\s*0\b|CompilationMode\.NONE|'compilation_config': 0\b""")
+_V1 = lazy(r"V1 LLM engine|EngineCore")
+_MODEL = lazy(
     r"Starting to load model (?P<m>\S+?)(?:\.\.\.)?\s*$|(?<![\w_])model='(?P<m2>[^']*)'|'model': '(?P<m3>[^']*)'"
 )
 
 # Errors and interruptions.
 _ERROR_LITERALS = ("Traceback (most recent call last)", "Error:", "Exception:", "AssertionError", "ERROR", "CRITICAL")
-_TRACEBACK = regex.compile(r"^\s*Traceback \(most recent call last\)")
-_EXC_LINE = regex.compile(
+_TRACEBACK = lazy(r"^\s*Traceback \(most recent call last\)")
+_EXC_LINE = lazy(
     r"^\s*(?:[A-Za-z_][\w]*\.)*(?:[A-Z]\w*(?:Error|Exception)|AssertionError)\b(?::|\s*$)"
     r"|^\s*(?:Error|ERROR|FATAL|Fatal error)\s*:"
 )
 _ERROR_LEVELS = frozenset({"ERROR", "CRITICAL", "FATAL"})
 # Cheap test before the error / interruption patterns: a line that can be neither is skipped.
-_MAYBE_BAD = regex.compile(
+_MAYBE_BAD = lazy(
     r"error|exception|critical|fatal|traceback|interrupt|\^C|\bSIG|killed|terminated|signal", regex.IGNORECASE
 )
-_WRAPPED_ERROR = regex.compile(
+_WRAPPED_ERROR = lazy(
     r"(?:^|[\s|\[(])(?:ERROR|CRITICAL|FATAL)(?:\s+\d\d-\d\d \d\d:|\s*\||\]|:\s)"
     r"|(?:^|[\s|:\]])(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception):\s"
 )
@@ -202,7 +206,7 @@ _INTERRUPT_LITERALS = (
 # Someone stopped it: Ctrl-C, a SIGTERM/SIGINT the process reports receiving, the shell's "Killed"/"Terminated".
 # Not torch elastic's "Sending process N closing signal SIGTERM" (it follows another rank's failure) nor Ray's
 # "SIGTERM handler is not set" warning.
-_INTERRUPT = regex.compile(
+_INTERRUPT = lazy(
     r"KeyboardInterrupt|\^C"
     r"|(?i:(?:received|receiving|got|caught|catch)\s+(?:a\s+)?(?:signal\s+)?(?:SIG(?:TERM|INT|KILL)|\d+)\b)"
     r"|(?i:\bSIG(?:TERM|INT)\b\s+received)"
@@ -210,50 +214,50 @@ _INTERRUPT = regex.compile(
 )
 
 # Hang evidence: periodic waiting messages. (literal, pattern, short name)
-_WAITING: tuple[tuple[str, regex.Pattern[str], str], ...] = (
+_WAITING: tuple[tuple[str, LazyPattern, str], ...] = (
     (
         "No available shared memory broadcast block",
-        regex.compile(r"No available shared memory broadcast block found in (?P<n>\d+) second"),
+        lazy(r"No available shared memory broadcast block found in (?P<n>\d+) second"),
         "No available shared memory broadcast block found",
     ),
     (
         "No available block found in",
-        regex.compile(r"No available block found in (?P<n>\d+) second"),
+        lazy(r"No available block found in (?P<n>\d+) second"),
         "No available block found (shared memory broadcast)",
     ),
     (
         "core engine proc(s)",
-        regex.compile(r"Waiting for \d+ local, \d+ remote core engine proc\(s\) to (?:start|connect)"),
+        lazy(r"Waiting for \d+ local, \d+ remote core engine proc\(s\) to (?:start|connect)"),
         "Waiting for core engine proc(s) to start",
     ),
     (
         "Waiting for output from MQLLMEngine",
-        regex.compile(r"Waiting for output from MQLLMEngine"),
+        lazy(r"Waiting for output from MQLLMEngine"),
         "Waiting for output from MQLLMEngine",
     ),
     (
         "to acquire lock on",
-        regex.compile(r"(?i)still waiting to acquire lock on \S+(?: \(elapsed: (?P<el>[\d.]+) seconds\))?"),
+        lazy(r"(?i)still waiting to acquire lock on \S+(?: \(elapsed: (?P<el>[\d.]+) seconds\))?"),
         "Still waiting to acquire lock (Hugging Face download lock)",
     ),
     (
         "Waiting for creating a placement group",
-        regex.compile(r"Waiting for creating a placement group of specs for (?P<n>\d+) seconds"),
+        lazy(r"Waiting for creating a placement group of specs for (?P<n>\d+) seconds"),
         "Waiting for creating a Ray placement group",
     ),
     (
         "Waiting in store based barrier",
-        regex.compile(r"Waiting in store based barrier to initialize process group"),
+        lazy(r"Waiting in store based barrier to initialize process group"),
         "Waiting in store based barrier",
     ),
 )
-_RETRY = regex.compile(r"Trying to resume download|Error while downloading from \S+")
+_RETRY = lazy(r"Trying to resume download|Error while downloading from \S+")
 _RETRY_LITERALS = ("Error while downloading from",)
 
 # tqdm progress bars, standard ("desc:  61%|███   | 41/67 [00:06<00:04,  6.30it/s]") and vLLM's
 # ("Loading safetensors checkpoint shards:  19% Completed | 12/62 [01:05<04:16,  5.13s/it]").
 _TQDM_LITERALS = ("%|", "% Completed |")
-_TQDM = regex.compile(
+_TQDM = lazy(
     r"(?P<desc>[^\r%|:]{0,120}?):\s*(?P<pct>\d{1,3})%\s*(?:Completed\s*)?\|(?:[^|\[\r]*\|)?\s*"
     r"(?P<n>\d+(?:\.\d+)?)(?P<nu>[kMGTP]?i?B?)/(?P<total>\d+(?:\.\d+)?)(?P<tu>[kMGTP]?i?B?)\s*"
     r"\[(?P<el>[\d:]+)<(?P<rem>[\d:?]+)(?:,\s*(?P<rate>[^\]\r]*))?\]"
@@ -273,7 +277,6 @@ LITERALS: tuple[str, ...] = tuple(
 )
 """Literal substrings: every line that phases / hang evidence rely on contains at least one."""
 
-_ANY_LITERAL = regex.compile("|".join(regex.escape(lit) for lit in sorted(LITERALS, key=len, reverse=True)))
 
 # --------------------------------------------------------------------------------------------------------------------
 # Time
@@ -284,19 +287,19 @@ _DAY_S = 86400.0
 # Day of year in a leap year, so that year-less dates from any year subtract correctly (Feb 29 exists).
 _CUM_DAYS = [0, 0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335]
 
-_T_ISO = regex.compile(
+_T_ISO = lazy(
     r"(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})[T ](?P<h>\d{1,2}):(?P<mi>\d{2}):(?P<s>\d{2})(?:[.,](?P<f>\d+))?"
     r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?"
 )
-_T_MD = regex.compile(
+_T_MD = lazy(
     r"(?<![\d-])(?P<mo>\d{1,2})[-/](?P<d>\d{1,2})[ T](?P<h>\d{1,2}):(?P<mi>\d{2}):(?P<s>\d{2})(?:[.,](?P<f>\d+))?"
 )
-_T_MON = regex.compile(
+_T_MON = lazy(
     r"(?P<mon>[A-Za-z]{3})\s+(?P<d>\d{1,2})\s+(?:(?P<y>\d{4})\s+)?(?P<h>\d{1,2}):(?P<mi>\d{2}):(?P<s>\d{2})"
     r"(?:[.,](?P<f>\d+))?"
 )
-_T_DMY = regex.compile(r"(?P<d>\d{1,2})/(?P<mon>[A-Za-z]{3})/(?P<y>\d{4})[: ](?P<h>\d{1,2}):(?P<mi>\d{2}):(?P<s>\d{2})")
-_T_HMS = regex.compile(r"(?<![\d:])(?P<h>\d{1,2}):(?P<mi>\d{2}):(?P<s>\d{2})(?:[.,](?P<f>\d+))?(?![\d:])")
+_T_DMY = lazy(r"(?P<d>\d{1,2})/(?P<mon>[A-Za-z]{3})/(?P<y>\d{4})[: ](?P<h>\d{1,2}):(?P<mi>\d{2}):(?P<s>\d{2})")
+_T_HMS = lazy(r"(?<![\d:])(?P<h>\d{1,2}):(?P<mi>\d{2}):(?P<s>\d{2})(?:[.,](?P<f>\d+))?(?![\d:])")
 
 
 def _frac(f: str | None) -> float:
@@ -406,7 +409,7 @@ class _State:
     max_rank: int = -1
 
 
-_LEADING_TS = regex.compile(r"^\s*\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?)")
+_LEADING_TS = lazy(r"^\s*\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?)")
 
 
 def _ts(ln: LogLine) -> str | None:
@@ -426,10 +429,12 @@ def _time_before(lines: Sequence[LogLine], i: int) -> str | None:
     return None
 
 
-def _match_marker(msg: str) -> tuple[_Marker, float | None] | None:
-    for mk in _MARKERS:
+def _match_marker(msg: str, markers: Sequence[_Marker] = _MARKERS) -> tuple[_Marker, float | None] | None:
+    for mk in markers:
         if mk.literal not in msg:
             continue
+        if mk.pattern is None:
+            return mk, None
         m = mk.pattern.search(msg)
         if m:
             secs = m.groupdict().get("secs")
@@ -477,11 +482,30 @@ def _close(p: _P, i: int, lines: Sequence[LogLine]) -> None:
         p.ended = True
 
 
+_INDEX: list[LiteralIndex] = []
+
+
+def _literal_index() -> LiteralIndex:
+    """LITERALS found in one pass over a text (see `engine.scan.LiteralIndex`)."""
+    if not _INDEX:
+        from logclassify.engine.scan import LiteralIndex
+
+        _INDEX.append(LiteralIndex(LITERALS, ()))
+    return _INDEX[0]
+
+
 def _scan(lines: Sequence[LogLine]) -> _State:
     st = _State()
+    # Only the literals (and markers) present somewhere in the input can be on a line: test those alone per line.
+    whole = "\n".join(ln.message for ln in lines)
+    found = _literal_index().present(whole)
+    present = tuple(lit for lit in LITERALS if (lit in found[0] if found is not None else lit in whole))
+    if not present:
+        return st
+    markers = tuple(mk for mk in _MARKERS if mk.literal in present)
     for i, ln in enumerate(lines):
         msg = ln.message
-        if not _ANY_LITERAL.search(msg):
+        if not any(lit in msg for lit in present):
             continue  # most lines the engine selects are for other rules
         if (
             st.phases
@@ -490,7 +514,7 @@ def _scan(lines: Sequence[LogLine]) -> _State:
         ):
             st = _State()
         _read_config(st.config, ln)
-        hit = _match_marker(msg)
+        hit = _match_marker(msg, markers)
         if hit is None:
             continue
         mk, secs = hit

@@ -11,31 +11,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import regex
-
+from logclassify.lazyre import lazy
 from logclassify.read.logline import LogLine
 
 _HEADER = "Traceback (most recent call last):"
 # `File "x.py", line 3, in f` in tracebacks; `File "x.py", line 3 in f` in faulthandler's crash dumps.
-_FRAME = regex.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:,? in (?P<func>.+?))?\s*$')
+_FRAME = lazy(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:,? in (?P<func>.+?))?\s*$')
 # A crash (segfault, abort) dumped by faulthandler: the error, then each thread's stack, innermost call first.
-_FATAL = regex.compile(r"^Fatal Python error: (?P<msg>.+)$")
-_FAULT_STACK = regex.compile(r"^(?:(?P<current>Current thread)|Thread) 0x[0-9a-fA-F]+ \(most recent call first\):$"
+_FATAL = lazy(r"^Fatal Python error: (?P<msg>.+)$")
+_FAULT_STACK = lazy(r"^(?:(?P<current>Current thread)|Thread) 0x[0-9a-fA-F]+ \(most recent call first\):$"
                              r"|^Stack \(most recent call first\):$")
 _CHAIN = {
     "During handling of the above exception, another exception occurred:": "context",
     "The above exception was the direct cause of the following exception:": "cause",
 }
 # After frames, any `dotted.Name: message` or bare `Name` line ends the traceback.
-_EXC_AFTER_FRAMES = regex.compile(
+_EXC_AFTER_FRAMES = lazy(
     r"^(?P<type>[A-Za-z_][\w.]*(?:\([\w.]+\))?)(?::(?: (?P<msg>.*)|\s*$)|$)"
 )
 # Outside a traceback, only lines that clearly name an exception type count.
-_BARE_EXC = regex.compile(
+_BARE_EXC = lazy(
     r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Failed|Timeout)(?:\([\w.]+\))?)"
     r": (?P<msg>\S.*)$"
 )
-_CARET = regex.compile(r"^\s*[\^~]+\s*$")
+_CARET = lazy(r"^\s*[\^~]+\s*$")
 _MAX_MESSAGE_LINES = 40
 
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import regex
 
+from logclassify.lazyre import lazy
 from logclassify.read.normalize import looks_like_log_line
 
-_FENCE = regex.compile(r"^\s{0,3}(`{3,}|~{3,})")
-_DETAILS_OPEN = regex.compile(r"<details\b", regex.IGNORECASE)
-_DETAILS_CLOSE = regex.compile(r"</details\s*>", regex.IGNORECASE)
-_HTML_TAG_LINE = regex.compile(r"^\s*</?(?:details|summary)\b[^>]*>.*$", regex.IGNORECASE)
+_ANY_FENCE = lazy(r"(?m)^\s{0,3}(?:```|~~~)")
+_FENCE = lazy(r"^\s{0,3}(`{3,}|~{3,})")
+_DETAILS_OPEN = lazy(r"<details\b", regex.IGNORECASE)
+_DETAILS_CLOSE = lazy(r"</details\s*>", regex.IGNORECASE)
+_HTML_TAG_LINE = lazy(r"^\s*</?(?:details|summary)\b[^>]*>.*$", regex.IGNORECASE)
 
 
 def looks_like_markdown(text: str) -> bool:
     """True when the text has a fenced code block or a <details> block: an issue body, not a raw log."""
     head = text[:200_000]
-    return bool(regex.search(r"(?m)^\s{0,3}(?:```|~~~)", head)) or "<details" in head.lower()
+    fenced = ("```" in head or "~~~" in head) and _ANY_FENCE.search(head) is not None
+    return fenced or "<details" in head.lower()
 
 
 def log_lines_of_markdown(text: str) -> str:

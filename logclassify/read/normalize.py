@@ -17,76 +17,88 @@ from datetime import datetime, timezone
 
 import regex
 
+from logclassify.lazyre import LazyPattern, lazy
 from logclassify.read.logline import LogLine
 
 # Colour and control sequences: real ESC, and the forms pasted logs carry as text (^[[, #033[, \033[, \x1b[, \u001b[).
-_ANSI = regex.compile(
+_ANSI = lazy(
     r"(?:\x1b|\^\[|#033|\\033|\\x1b|\\u001b|\\e)\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]"
     r"|(?:\x1b|\^\[)?_bk;t=\d+(?:\x07|\^G)?|[\x00\x07\x08]"
 )
+# One of these is in every match of _ANSI (a backslash for the escapes pasted as text).
+_ANSI_NEEDS = ("\x1b", "^[", "#033", "\\", "_bk;t=", "\x00", "\x07", "\x08")
 # Record separators that lost their meaning: CR (real or syslog's #015), syslog's #012 for LF.
-_SPLIT_CONTROL = regex.compile(r"\r\n?|#015|#012")
+_SPLIT_CONTROL = lazy(r"\r\n?|#015|#012")
 # A vLLM record or a traceback that starts in the middle of a line (a paste that lost its newlines).
-_EMBEDDED_RECORD = regex.compile(
+_EMBEDDED_RECORD = lazy(
     r"(?<=\S)\s+(?=(?:\([A-Za-z_][\w.-]* pid=\d+[^)]*\) )?(?:INFO|WARNING|ERROR|DEBUG|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d"
     r"|Traceback \(most recent call last\):)"
 )
+# What an embedded record starts with; it follows a non-space and a space, so it is found at index 2 or later.
+_EMBEDDED_STARTS = ("INFO ", "WARNING ", "ERROR ", "DEBUG ", "CRITICAL ", "Traceback (most recent call last):")
+
+
+def _maybe_embedded(text: str) -> bool:
+    return any(text.find(start, 2) >= 0 for start in _EMBEDDED_STARTS)
+
 
 # Each prefix: a compiled pattern anchored at the start, with optional named groups level/ts/tag/origin.
-_PREFIXES: list[regex.Pattern[str]] = [
+_PREFIXES: list[LazyPattern] = [
     # journalctl -o short-iso:  2024-06-10T21:32:17+0000 host unit[123]:
-    regex.compile(
+    lazy(
         r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)) [\w.-]+ [^\s:\[]+(?:\[\d+\])?: "
     ),
     # journalctl -o short:  Jun 10 21:32:17 host unit[123]:
-    regex.compile(r"(?P<ts>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?) [\w.-]+ [^\s:\[]+(?:\[\d+\])?: "),
+    lazy(r"(?P<ts>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?) [\w.-]+ [^\s:\[]+(?:\[\d+\])?: "),
     # Buildkite: [2024-06-10T21:32:17Z]
-    regex.compile(r"\[(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?)\] "),
+    lazy(r"\[(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?)\] "),
     # docker logs -t / kubectl logs --timestamps, then CRI's stream and tag:  2024-...Z stdout F
-    regex.compile(r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+(?:(?:stdout|stderr) [FP] )?"),
+    lazy(r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+(?:(?:stdout|stderr) [FP] )?"),
     # docker compose:  vllm-1  |     and kubectl --prefix:  [pod/vllm-0/vllm]
-    regex.compile(r"[\w.-]+(?:[-_]\d+)?\s+\| ?"),
-    regex.compile(r"\[pod/[^\]\s]+\] "),
+    lazy(r"[\w.-]+(?:[-_]\d+)?\s+\| ?"),
+    lazy(r"\[pod/[^\]\s]+\] "),
     # Ray and vLLM process tags: (VllmWorker rank=1 pid=9) (RayWorkerWrapper pid=1, ip=10.0.0.2) (EngineCore_0 pid=7)
-    regex.compile(
+    lazy(
         r"\((?P<tag>(?:[A-Za-z_][\w.-]*(?: |, ?)?)?(?:(?:pid|ip|rank|tp|pp|dp|node)=[^,()\s]+(?:, ?| )?)+"
         r"|raylet|gcs_server|autoscaler|monitor|dashboard)\)\s?"
     ),
     # torch.distributed rank prefix:  [rank0]:   and a service name in brackets:  [vllm]:
-    regex.compile(r"\[(?P<tag>rank\d+)\]: ?"),
-    regex.compile(r"\[[A-Za-z][\w.-]{0,30}\]: "),
+    lazy(r"\[(?P<tag>rank\d+)\]: ?"),
+    lazy(r"\[[A-Za-z][\w.-]{0,30}\]: "),
     # glog-style prefix from torch/c10d:  [W1022 12:34:56.789 123 ProcessGroupNCCL.cpp:4115]  or [W socket.cpp:663]
-    regex.compile(r"\[(?P<glevel>[IWEF])(?:\d{4} \d\d:\d\d:\d\d(?:\.\d+)? +\d+ )?\s*(?P<origin>[\w./-]+:\d+)\] ?"),
+    lazy(r"\[(?P<glevel>[IWEF])(?:\d{4} \d\d:\d\d:\d\d(?:\.\d+)? +\d+ )?\s*(?P<origin>[\w./-]+:\d+)\] ?"),
     # vLLM:  INFO 06-10 21:32:17 [file.py:88]   INFO 06-10 21:32:17.123 [file.py:88]   older:  INFO 06-10 21:32:17 file.py:88]
-    regex.compile(
+    lazy(
         r"(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL) (?P<ts>\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) "
         r"(?:\[(?P<origin>[\w./<>-]+:\d+)\]|(?P<origin>[\w./<>-]+:\d+)\]) ?"
     ),
     # Python logging with a date (ray, transformers):  2024-06-10 21:32:17,123\tINFO worker.py:1234 --
-    regex.compile(
+    lazy(
         r"(?:\[)?(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?)\]?[\t ]+"
         r"\[?(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]?"
         r"(?: (?P<origin>[\w./-]+:\d+) --| \d+ \[(?P<origin>[\w./-]+:\d+)\])?[\t ]+"
     ),
     # FastChat:  2024-04-27 10:13:05 | ERROR | stderr |
-    regex.compile(
+    lazy(
         r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?) \| (?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) \| [\w.-]+ \| "
     ),
     # Python's logging with asctime - name - level:  2025-08-13 04:39:39,465 - __main__ - INFO -
-    regex.compile(
+    lazy(
         r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?) - [\w.<>-]+ - "
         r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) - "
     ),
     # uvicorn / Python's basic logging:  INFO:     message   ERROR:root:message
-    regex.compile(r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:[\w.]+:|\s+)"),
+    lazy(r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:[\w.]+:|\s+)"),
 ]
-_RAY_REPEAT = regex.compile(r"\s*\[repeated \d+x across cluster\]\s*$")
+_RAY_REPEAT = lazy(r"\s*\[repeated \d+x across cluster\]\s*$")
 _MAX_PEELS = 12
 
 
 def strip_ansi(text: str) -> str:
     """Remove colour codes, real or pasted as literal text."""
     if "\x1b" not in text and "[" not in text and "\x00" not in text and "\x07" not in text:
+        return text
+    if not any(c in text for c in _ANSI_NEEDS):  # nothing the pattern could match: the sub changes nothing
         return text
     return str(_ANSI.sub("", text))
 
@@ -111,16 +123,40 @@ def _journald_json(text: str) -> tuple[str, str | None, str | None] | None:
     return str(message), ts, None
 
 
+# A literal each prefix needs (by index in _PREFIXES): a line without it is not tried against that prefix.
+_NEEDS = {0: ": ", 1: ": ", 2: "] ", 4: "|", 5: "[pod/", 6: ")", 7: "]:", 8: "]: ", 9: "]", 10: "]", 12: " | ", 13: " - "}
+_Prefix = tuple[regex.Pattern[str], str]
+_BY_FIRST: dict[str, tuple[_Prefix, ...]] = {}
+_ALL: list[tuple[_Prefix, ...]] = []
+
+
+def _prefixes_for(text: str) -> tuple[_Prefix, ...]:
+    """(compiled pattern, needed literal) of the prefixes, in order, that can match at the start of `text`.
+
+    They are chosen by its first character: which ASCII characters can start each prefix is worked out once with
+    partial matching; any other first character (or an empty text) gets every prefix.
+    """
+    if not _BY_FIRST:
+        every = tuple((p.compiled, _NEEDS.get(k, "")) for k, p in enumerate(_PREFIXES))
+        for code in range(128):
+            c = chr(code)
+            _BY_FIRST[c] = tuple(e for e in every if e[0].match(c, partial=True) is not None)
+        _ALL.append(every)
+    return _BY_FIRST.get(text[:1], _ALL[0])
+
+
 def _peel(line: LogLine) -> LogLine:
     """Strip stacked prefixes from `line.message`, filling level, timestamp, process and origin."""
     msg = line.message
     tags: list[str] = []
     if msg[:1].isspace():  # a paste indented as a whole: a prefix after the indent is still a prefix
         bare = msg.lstrip()
-        if any(p.match(bare) for p in _PREFIXES):
+        if any(need in bare and p.match(bare) for p, need in _prefixes_for(bare)):
             msg = bare
     for _ in range(_MAX_PEELS):
-        for pattern in _PREFIXES:
+        for pattern, need in _prefixes_for(msg):
+            if need not in msg:
+                continue
             m = pattern.match(msg)
             if m is None or m.end() == 0:
                 continue
@@ -154,7 +190,7 @@ def _split_records(text: str) -> list[str]:
     parts = _SPLIT_CONTROL.split(text) if ("\r" in text or "#01" in text) else [text]
     out: list[str] = []
     for part in parts:
-        if len(part) > 200 and _EMBEDDED_RECORD.search(part):
+        if len(part) > 200 and _maybe_embedded(part) and _EMBEDDED_RECORD.search(part):
             out.extend(p for p in _EMBEDDED_RECORD.split(part) if p)
         elif part or not out:
             out.append(part)
@@ -181,7 +217,7 @@ def normalize_line(number: int, raw: str) -> Iterator[LogLine]:
         yield _peel(LogLine(number, record.rstrip(), record))
 
 
-_LOG_SHAPED = regex.compile(
+_LOG_SHAPED = lazy(
     r"\s*(?:Traceback \(most recent call last\)|File \"[^\"]+\", line \d+"
     r"|(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt)(?:\([\w.]+\))?: \S)"
 )
@@ -190,4 +226,6 @@ _LOG_SHAPED = regex.compile(
 def looks_like_log_line(text: str) -> bool:
     """True for a line a log would print (a recognised prefix, a traceback line), false for prose."""
     bare = strip_ansi(text).lstrip()
-    return bool(bare) and (any(p.match(bare) for p in _PREFIXES) or _LOG_SHAPED.match(bare) is not None)
+    if not bare:
+        return False
+    return any(need in bare and p.match(bare) for p, need in _prefixes_for(bare)) or _LOG_SHAPED.match(bare) is not None
