@@ -896,6 +896,12 @@ def _stuck(bars: list[_Bar]) -> Fact | None:
     return _fact("hang.stuck_progress", best[2], best[1].line)
 
 
+# Polling messages that a healthy start prints every ~10 s (V1's API server waiting for its engine core, V0's
+# DEBUG client loop): repeated, they show only that the engine is still starting, unless the wait is long.
+_ROUTINE_POLLS = frozenset({"Waiting for core engine proc(s) to start", "Waiting for output from MQLLMEngine"})
+_ROUTINE_POLL_MIN_S = 600.0
+
+
 def _waiting(lines: Sequence[LogLine], start: int) -> Fact | None:
     found: dict[str, list[tuple[LogLine, regex.Match[str]]]] = {}
     for ln in lines[max(0, start) :]:
@@ -915,7 +921,10 @@ def _waiting(lines: Sequence[LogLine], start: int) -> Fact | None:
             el = m.groupdict().get("el")
             if el:
                 el_max = max(el_max, float(el))
-        repeated = len(hits) >= 2 and (span is None or span >= 60 or len(hits) >= 3)
+        if name in _ROUTINE_POLLS:  # printed every few seconds by any healthy start: only a long wait counts
+            repeated = (span is not None and span >= _ROUTINE_POLL_MIN_S) or (span is None and len(hits) >= 60)
+        else:
+            repeated = len(hits) >= 2 and (span is None or span >= 60 or len(hits) >= 3)
         if not repeated and el_max < 60:
             continue
         text = f"'{name}' repeated {len(hits)} times"
