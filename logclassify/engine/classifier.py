@@ -143,8 +143,7 @@ class Classifier:
             ending=ending,
             text_by_line={ln.number: ln.text for ln in reversed(lines)},
         )
-        # the whole lines: `scope: line` looks there
-        candidates = _Candidates("\n".join(ln.text for ln in lines), self.literal_index)
+        candidates = _Candidates(ctx, self.literal_index)
         found: list[tuple[Diagnosis, int, Sequence[str]]] = []
         # Rules about where the log ends go last: a known cause that fired after the phase began is the error
         # that followed it, so the log did not stop in that phase.
@@ -172,13 +171,15 @@ class Classifier:
 
 
 class _Candidates:
-    """Whether a rule can match at all: each of its required literal sets must occur in the kept text."""
+    """Whether a rule can match at all: each of its required literal sets must occur in the kept text.
 
-    def __init__(self, text: str, index: LiteralIndex | None = None) -> None:
-        self.text = text
-        self._lower: str | None = None
+    The whole lines are searched (prefixes included), since `scope: line` conditions look there.
+    """
+
+    def __init__(self, ctx: Context, index: LiteralIndex | None = None) -> None:
+        self.ctx = ctx
         # the literals present, found in one pass when the index can (else each is looked for with `in`)
-        self._present = index.present(text) if index is not None else None
+        self._present = index.present(ctx.haystack(True, False)[0]) if index is not None else None
 
     def possible(self, required: Sequence[Literals]) -> bool:
         present = self._present
@@ -188,12 +189,7 @@ class _Candidates:
                 if not any(a == "" or a in pool for a in lit.alternatives or ()):
                     return False
                 continue
-            if lit.ignore_case:
-                if self._lower is None:
-                    self._lower = self.text.lower()
-                hay = self._lower
-            else:
-                hay = self.text
+            hay = self.ctx.haystack(True, lit.ignore_case)[0]
             if not any(a in hay for a in lit.alternatives or ()):
                 return False
         return True

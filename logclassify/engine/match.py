@@ -355,12 +355,6 @@ class NoneOf(Matcher):
                 return True
         return False
 
-    def conditions_literals(self) -> list[Literals]:
-        """Lines a `none` looks for must be kept by the prefilter too, or excluding them would silently fail."""
-        out: list[Literals] = []
-        for c in self.children:
-            out.extend(c.literals() or [])
-        return out
 
 
 def compile_condition(cond: schema.Condition) -> Matcher:

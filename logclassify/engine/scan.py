@@ -710,7 +710,6 @@ class _Hyperscan:
         self.hs = hyperscan
         self.sc = sc
         self._local = threading.local()  # Hyperscan scratch space may not be shared between threads
-        self.n_anchor = len(sc.anchors)
         n_markers = len(sc.markers)
         pf = hyperscan.HS_FLAG_PREFILTER
         single = hyperscan.HS_FLAG_SINGLEMATCH
