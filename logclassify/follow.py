@@ -25,9 +25,9 @@ from typing import IO, Any, Literal
 
 import regex
 
-from logclassify.engine import schema
 from logclassify.engine.classifier import Classifier
 from logclassify.engine.loader import CompiledRule
+from logclassify.engine.match import All, AnyOf, LogEndsIn, Matcher, NoneOf
 from logclassify.engine.scan import Selection
 from logclassify.models import Diagnosis, Report, Unrecognized
 from logclassify.parse.phases import LABELS
@@ -129,15 +129,12 @@ class _TracebackWatch:
 # -- the follower -----------------------------------------------------------------------------------------
 
 
-def _has(cond: schema.Condition | None, kind: type[schema.LogEndsInCond] | type[schema.NoneCond]) -> bool:
-    if cond is None:
-        return False
-    if isinstance(cond, kind):
+def _has(m: Matcher, kind: type[LogEndsIn] | type[NoneOf]) -> bool:
+    """Whether the condition holds a `kind` condition, itself or in an `all`/`any` group (not inside a `none`)."""
+    if isinstance(m, kind):
         return True
-    if isinstance(cond, schema.AllCond):
-        return any(_has(c, kind) for c in cond.all)
-    if isinstance(cond, schema.AnyCond):
-        return any(_has(c, kind) for c in cond.any)
+    if isinstance(m, (All, AnyOf)):
+        return any(_has(c, kind) for c in m.children)
     return False
 
 
@@ -147,13 +144,13 @@ def hang_rules(rules: Iterable[CompiledRule]) -> dict[str, CompiledRule]:
     return {
         r.id: r
         for r in rules
-        if _has(r.rule.match, schema.LogEndsInCond) or ("hang" in r.rule.tags and _has(r.rule.match, schema.NoneCond))
+        if _has(r.matcher, LogEndsIn) or ("hang" in r.rule.tags and _has(r.matcher, NoneOf))
     }
 
 
 def provisional_rules(rules: Iterable[CompiledRule]) -> set[str]:
     """Rules with a `none` condition: a later line can still refute them, so they wait for a quiet moment."""
-    return {r.id for r in rules if _has(r.rule.match, schema.NoneCond)}
+    return {r.id for r in rules if _has(r.matcher, NoneOf)}
 
 
 class Follower:

@@ -23,6 +23,13 @@ class LazyPattern:
         self.flags = flags
         self._compiled: regex.Pattern[str] | None = None
 
+    def __getstate__(self) -> tuple[str, int]:  # pickled (in the rule cache) as its source: compiled again on use
+        return (self.source, self.flags)
+
+    def __setstate__(self, state: tuple[str, int]) -> None:
+        self.source, self.flags = state
+        self._compiled = None
+
     @property
     def compiled(self) -> regex.Pattern[str]:
         if self._compiled is None:

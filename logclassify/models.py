@@ -1,14 +1,26 @@
 """The typed answer logclassify gives: a `Report` of `Diagnosis` objects, facts and a startup timeline.
 
-These are the public, JSON-serialisable shapes (pydantic v2). Internals use plain dataclasses for speed.
+These are the public, JSON-serialisable shapes. They are standard dataclasses that pydantic validates and describes:
+`Report.model_validate(data)`, `Report.model_validate_json(text)` and `Report.model_json_schema()` run pydantic
+(imported on the first such call), `model_dump()` / `model_dump_json()` give the same output pydantic would. Plain
+dataclasses keep pydantic's ~60 ms import and per-object validation off every scan; a test checks that the
+hand-written dumps equal pydantic's own.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+_M = TypeVar("_M", bound="PublicModel")
 
 
 class Severity(str, Enum):
@@ -27,42 +39,105 @@ class Severity(str, Enum):
 _SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 
 
-class Evidence(BaseModel):
+def _plain(value: Any, json_mode: bool) -> Any:
+    """What pydantic's `model_dump` gives for a value: dataclasses as dicts in field order, enums as values in JSON."""
+    if isinstance(value, PublicModel):
+        return {name: _plain(getattr(value, name), json_mode) for name in value.__dataclass_fields__}
+    if isinstance(value, Enum):
+        return value.value if json_mode else value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, json_mode) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v, json_mode) for k, v in value.items()}
+    return value
+
+
+class PublicModel:
+    """The pydantic-style methods of the public result types (pydantic itself is imported only to validate)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+    # field descriptions in the JSON schema come from the attribute docstrings below
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"use_attribute_docstrings": True}
+    _adapters: ClassVar[dict[type, Any]] = {}
+
+    @classmethod
+    def _adapter(cls: type[_M]) -> TypeAdapter[_M]:
+        found = PublicModel._adapters.get(cls)
+        if found is None:
+            from pydantic import TypeAdapter
+
+            found = PublicModel._adapters[cls] = TypeAdapter(cls)
+        return found
+
+    @classmethod
+    def model_validate(cls: type[_M], obj: Any) -> _M:
+        """Build and validate from a dict (e.g. parsed JSON output); raises `pydantic.ValidationError`."""
+        return cls._adapter().validate_python(obj)
+
+    @classmethod
+    def model_validate_json(cls: type[_M], data: str | bytes) -> _M:
+        return cls._adapter().validate_json(data)
+
+    @classmethod
+    def model_json_schema(cls) -> dict[str, Any]:
+        return cls._adapter().json_schema()
+
+    def model_dump(self, *, mode: Literal["python", "json"] = "python") -> dict[str, Any]:
+        data: dict[str, Any] = _plain(self, mode == "json")
+        return data
+
+    def model_dump_json(self, *, indent: int | None = None) -> str:
+        separators = (",", ":") if indent is None else None
+        return json.dumps(self.model_dump(mode="json"), indent=indent, ensure_ascii=False, separators=separators)
+
+    def model_copy(self: _M, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> _M:
+        new = copy.deepcopy(self) if deep else self
+        return dataclasses.replace(new, **(update or {}))
+
+
+@dataclass(kw_only=True)
+class Evidence(PublicModel):
     """One input line that supports a diagnosis, with its 1-based line number in the input."""
 
     line: int
     text: str
-    message: str | None = Field(default=None, description="the line without its log prefixes, when they differ")
+    message: str | None = None
+    """the line without its log prefixes, when they differ"""
 
 
-class Diagnosis(BaseModel):
+@dataclass(kw_only=True)
+class Diagnosis(PublicModel):
     """A known cause found in the log, with the lines that prove it and what to do about it."""
 
     id: str
     title: str
     severity: Severity
-    confidence: float = Field(ge=0.0, le=1.0)
-    evidence: list[Evidence] = Field(default_factory=list)
-    captures: dict[str, str] = Field(default_factory=dict)
+    confidence: float
+    """from 0 to 1"""
+    evidence: list[Evidence] = field(default_factory=list)
+    captures: dict[str, str] = field(default_factory=dict)
     cause: str
-    fix: list[str] = Field(default_factory=list)
-    docs: list[str] = Field(default_factory=list)
+    fix: list[str] = field(default_factory=list)
+    docs: list[str] = field(default_factory=list)
     probe: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
     role: str = "cause"
-    consequences: list[Diagnosis] = Field(
-        default_factory=list, description="Diagnoses this one explains (errors it triggered), folded under it."
-    )
-    probe_result: dict[str, Any] | None = Field(
-        default=None, description="Set by --probe: the live check's verdict (confirmed, refuted, unchecked)."
-    )
+    consequences: list[Diagnosis] = field(default_factory=list)
+    """Diagnoses this one explains (errors it triggered), folded under it."""
+    probe_result: dict[str, Any] | None = None
+    """Set by --probe: the live check's verdict (confirmed, refuted, unchecked)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be between 0 and 1, got {self.confidence}")
 
     @property
     def first_line(self) -> int:
         return min((e.line for e in self.evidence), default=0)
 
 
-class Suggestion(BaseModel):
+@dataclass(kw_only=True)
+class Suggestion(PublicModel):
     """A known cause that resembles an unrecognised failure. A hint, never a diagnosis."""
 
     id: str
@@ -70,17 +145,19 @@ class Suggestion(BaseModel):
     score: float
 
 
-class Unrecognized(BaseModel):
+@dataclass(kw_only=True)
+class Unrecognized(PublicModel):
     """A failure that no rule explains: the salient error, its evidence and a stable fingerprint."""
 
     error: str
     line: int
-    evidence: list[Evidence] = Field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
     fingerprint: str
-    related: list[Suggestion] = Field(default_factory=list)
+    related: list[Suggestion] = field(default_factory=list)
 
 
-class Phase(BaseModel):
+@dataclass(kw_only=True)
+class Phase(PublicModel):
     """One startup phase (download, load weights, profile, compile, cuda graphs, api server, serving)."""
 
     name: str
@@ -90,19 +167,22 @@ class Phase(BaseModel):
     start_time: str | None = None
     end_time: str | None = None
     duration_s: float | None = None
-    status: str = "done"  # done | running | failed
+    status: str = "done"
+    """done, running or failed"""
 
 
-class Report(BaseModel):
+@dataclass(kw_only=True)
+class Report(PublicModel):
     """Everything logclassify found in one input."""
 
     source: str
-    diagnoses: list[Diagnosis] = Field(default_factory=list)
-    unrecognized: list[Unrecognized] = Field(default_factory=list)
-    facts: dict[str, Any] = Field(default_factory=dict)
-    timeline: list[Phase] = Field(default_factory=list)
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    unrecognized: list[Unrecognized] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    timeline: list[Phase] = field(default_factory=list)
     lines: int = 0
-    error: str | None = Field(default=None, description="Why the input could not be read, if it could not.")
+    error: str | None = None
+    """Why the input could not be read, if it could not."""
 
     @property
     def headline(self) -> Diagnosis | None:

@@ -9,50 +9,55 @@ names, except well-known public services whose names say nothing about the repor
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from enum import Enum
 from typing import TypeVar
 
 import regex
-from pydantic import BaseModel
 
-from logclassify.models import Diagnosis, Report
+from logclassify.lazyre import LazyPattern, lazy
+from logclassify.models import Diagnosis, PublicModel, Report
 
 REDACTED = "<redacted>"
-_T = TypeVar("_T", bound=BaseModel)
+_T = TypeVar("_T", bound=PublicModel)
 _RULE_TEXT = frozenset({"docs", "title", "cause", "fix", "consequences"})
 
 _SECRET_NAMES = r"(?:[A-Z0-9_]*(?:TOKEN|API_KEY|APIKEY|SECRET|PASSWORD|PASSWD|ACCESS_KEY)(?:_[A-Z0-9_]*)?)(?![A-Za-z0-9])"
+_SECRET_KEY = lazy(_SECRET_NAMES, regex.IGNORECASE)
 _NOT_SECRET = r"(?!<redacted>|None\b|null\b|True\b|False\b|\*+)"  # placeholders and empty values stay
-# (pattern, replacement); each keeps the label and replaces only the secret.
-_SECRETS: tuple[tuple[regex.Pattern[str], str], ...] = (
-    (regex.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", regex.DOTALL),
-     REDACTED),
+# (pattern, replacement, triggers); each keeps the label and replaces only the secret. A pattern runs only on text
+# that contains one of its triggers (lowercased), so most strings cost a few `in` tests.
+_SECRETS: tuple[tuple[LazyPattern, str, tuple[str, ...]], ...] = (
+    (lazy(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", regex.DOTALL), REDACTED,
+     ("private key",)),
     # scheme://user:password@host -> scheme://user:<redacted>@host
-    (regex.compile(r"(?P<keep>\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(?=@)", regex.IGNORECASE), rf"\g<keep>{REDACTED}"),
+    (lazy(r"(?P<keep>\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(?=@)", regex.IGNORECASE), rf"\g<keep>{REDACTED}",
+     ("://",)),
     # Authorization: Bearer xyz, Basic xyz, token xyz
-    (regex.compile(r"(?P<keep>\b(?:Bearer|Basic|Token)\s+)[A-Za-z0-9._~+/=-]{8,}", regex.IGNORECASE),
-     rf"\g<keep>{REDACTED}"),
+    (lazy(r"(?P<keep>\b(?:Bearer|Basic|Token)\s+)[A-Za-z0-9._~+/=-]{8,}", regex.IGNORECASE), rf"\g<keep>{REDACTED}",
+     ("bearer", "basic", "token")),
     # HF_TOKEN=..., export OPENAI_API_KEY="...", "api_key": "...", password: ...
-    (regex.compile(
+    (lazy(
         rf"(?P<keep>\b(?:{_SECRET_NAMES}|api[_-]?key|access[_-]?token|auth[_-]?token|secret|password|passwd|pwd)"
         rf"['\"]?\s*(?:=|:)\s*['\"]?){_NOT_SECRET}[^\s'\",;&]{{4,}}",
         regex.IGNORECASE,
-     ), rf"\g<keep>{REDACTED}"),
+     ), rf"\g<keep>{REDACTED}", ("token", "key", "secret", "passw", "pwd")),
     # CLI flags: --api-key VALUE, --hf-token VALUE, --token VALUE, --password VALUE
-    (regex.compile(r"(?P<keep>--(?:api-key|hf-token|token|password|secret)[= ]['\"]?)(?!<redacted>)[^\s'\"]{4,}",
-                   regex.IGNORECASE), rf"\g<keep>{REDACTED}"),
+    (lazy(r"(?P<keep>--(?:api-key|hf-token|token|password|secret)[= ]['\"]?)(?!<redacted>)[^\s'\"]{4,}",
+          regex.IGNORECASE), rf"\g<keep>{REDACTED}", ("--",)),
     # Token formats recognisable on their own
-    (regex.compile(
+    (lazy(
         r"\b(?:hf_[A-Za-z0-9]{20,}|api_org_[A-Za-z0-9]{20,}|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"
         r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}"
         r"|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|nvapi-[A-Za-z0-9_-]{20,}"
         r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"
-    ), REDACTED),
-    (regex.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"), "<email>"),
+    ), REDACTED, ("hf_", "api_org_", "sk-", "gh", "github_pat_", "glpat-", "xox", "akia", "aiza", "nvapi-", "eyj")),
+    (lazy(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"), "<email>", ("@",)),
 )
 
 # Public services: masking them protects no one and hides useful context.
-_PUBLIC = regex.compile(
+_PUBLIC = lazy(
     r"(?:^|\.)(?:github\.com|githubusercontent\.com|huggingface\.co|hf\.co|vllm\.ai|pytorch\.org|nvidia\.com|"
     r"python\.org|pypi\.org|docker\.io|docker\.com|ghcr\.io|nvcr\.io|ray\.io|readthedocs\.io|googleapis\.com|"
     r"amazonaws\.com|modelscope\.cn|localhost)$",
@@ -62,20 +67,20 @@ _TLDS = (
     "com|net|org|io|ai|dev|cloud|app|co|cn|de|uk|fr|jp|kr|in|us|eu|ru|edu|gov|internal|local|lan|corp|intra|home|"
     "cluster|svc|private"
 )
-_IPV4 = regex.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w]|\.\d)")
+_IPV4 = lazy(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w]|\.\d)")
 _H = r"[0-9a-fA-F]{1,4}"
-_IPV6 = regex.compile(
+_IPV6 = lazy(
     rf"(?<![\w:.])(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{1,6}}:(?:{_H}(?::{_H}){{0,5}})?|::(?:{_H}:){{0,5}}{_H})(?![\w:])"
 )
-_FQDN = regex.compile(rf"(?<![\w.@/-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+(?:{_TLDS})(?![\w.(-])")
+_FQDN = lazy(rf"(?<![\w.@/-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+(?:{_TLDS})(?![\w.(-])")
 # Host names in known places: URLs, `host=`/`--host`, MASTER_ADDR, journald's `Mon DD HH:MM:SS host unit[pid]:`.
-_HOST_SLOTS: tuple[regex.Pattern[str], ...] = (
-    regex.compile(r"(?P<keep>\b[a-z][a-z0-9+.-]*://(?:[^\s@/]+@)?)(?P<host>[A-Za-z0-9][\w.-]*)", regex.IGNORECASE),
-    regex.compile(r"(?P<keep>\b(?:host(?:name)?|node|addr|master_addr|MASTER_ADDR|HOST_IP|VLLM_HOST_IP)\s*[=:]\s*['\"]?)"
+_HOST_SLOTS: tuple[LazyPattern, ...] = (
+    lazy(r"(?P<keep>\b[a-z][a-z0-9+.-]*://(?:[^\s@/]+@)?)(?P<host>[A-Za-z0-9][\w.-]*)", regex.IGNORECASE),
+    lazy(r"(?P<keep>\b(?:host(?:name)?|node|addr|master_addr|MASTER_ADDR|HOST_IP|VLLM_HOST_IP)\s*[=:]\s*['\"]?)"
                   r"(?P<host>[A-Za-z][\w.-]*)"),
-    regex.compile(r"(?P<keep>--(?:host|master-addr)[= ])(?P<host>[A-Za-z][\w.-]*)"),
-    regex.compile(r"(?P<keep>^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)? )(?P<host>[\w.-]+)(?= [^\s:\[]+(?:\[\d+\])?: )"),
-    regex.compile(r"(?P<keep>\b\w+@)(?P<host>[A-Za-z][\w-]*)(?=:[~/])"),  # shell prompt user@host:~
+    lazy(r"(?P<keep>--(?:host|master-addr)[= ])(?P<host>[A-Za-z][\w.-]*)"),
+    lazy(r"(?P<keep>^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)? )(?P<host>[\w.-]+)(?= [^\s:\[]+(?:\[\d+\])?: )"),
+    lazy(r"(?P<keep>\b\w+@)(?P<host>[A-Za-z][\w-]*)(?=:[~/])"),  # shell prompt user@host:~
 )
 
 
@@ -89,8 +94,10 @@ def _mask_host(m: regex.Match[str]) -> str:
 def redact_text(text: str, *, hosts: bool = False) -> str:
     """The text with secrets replaced; with `hosts`, IP addresses and private host names too."""
     out = text
-    for pattern, repl in _SECRETS:
-        out = pattern.sub(repl, out)
+    lowered = text.lower()
+    for pattern, repl, triggers in _SECRETS:
+        if any(t in lowered for t in triggers):
+            out = pattern.sub(repl, out)
     if hosts:
         for slot in _HOST_SLOTS:
             out = slot.sub(_mask_host, out)
@@ -101,8 +108,18 @@ def redact_text(text: str, *, hosts: bool = False) -> str:
 
 
 def _walk(value: object, fn: Callable[[str], str], keep: frozenset[str]) -> object:
+    """`value` with `fn` applied to every string in it, except enum members and fields or keys named in `keep`."""
+    if isinstance(value, Enum):
+        return value
     if isinstance(value, str):
         return fn(value)
+    if isinstance(value, PublicModel):
+        changes = {}
+        for name in value.__dataclass_fields__:
+            if name not in keep:
+                v = getattr(value, name)
+                changes[name] = _secret_value(name, fn(v)) if isinstance(v, str) else _walk(v, fn, keep)
+        return dataclasses.replace(value, **changes)
     if isinstance(value, list):
         return [_walk(v, fn, keep) for v in value]
     if isinstance(value, dict):
@@ -115,18 +132,19 @@ def _walk(value: object, fn: Callable[[str], str], keep: frozenset[str]) -> obje
 
 def _secret_value(key: str, value: str) -> str:
     """A dict entry such as facts["env"]["HF_TOKEN"]: the name says it is a secret even when the value does not."""
-    if value and regex.fullmatch(_SECRET_NAMES, key, regex.IGNORECASE):
+    if value and _SECRET_KEY.fullmatch(key):
         return REDACTED
     return value
 
 
 def redact_model(model: _T, *, hosts: bool = False, keep: frozenset[str] = frozenset({"docs"})) -> _T:
-    """A copy of a pydantic model with every string redacted, except under the keys in `keep` (at any depth)."""
+    """A copy of a result model with every string redacted, except under the fields or keys in `keep` (any depth)."""
 
     def fn(s: str) -> str:
         return redact_text(s, hosts=hosts)
 
-    return type(model).model_validate(_walk(model.model_dump(mode="python"), fn, keep))
+    clean: _T = _walk(model, fn, keep)  # type: ignore[assignment]
+    return clean
 
 
 def _diagnosis(d: Diagnosis, hosts: bool) -> Diagnosis:

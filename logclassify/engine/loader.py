@@ -6,12 +6,14 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from logclassify.engine.literals import MIN_LITERAL
 from logclassify.engine.match import LineRegex, Literals, LogEndsIn, Matcher, compile_condition, keep_literals, walk
-from logclassify.engine.schema import Rule
+from logclassify.models import Severity
+
+if TYPE_CHECKING:  # pydantic validates rule files; compiled (and cached) rules do not need it
+    from logclassify.engine.schema import Rule
 
 
 class RuleError(Exception):
@@ -23,8 +25,34 @@ class RuleError(Exception):
 
 
 @dataclass(frozen=True)
+class RuleInfo:
+    """What a rule tells the user (everything but its conditions, which are compiled into matchers)."""
+
+    id: str
+    title: str
+    severity: Severity
+    confidence: float
+    tags: tuple[str, ...]
+    role: str
+    priority: int
+    folds: tuple[str, ...]
+    cause: str
+    fix: tuple[str, ...]
+    docs: tuple[str, ...]
+    probe: str | None
+
+    @classmethod
+    def of(cls, rule: Rule) -> RuleInfo:
+        return cls(
+            id=rule.id, title=rule.title, severity=rule.severity, confidence=rule.confidence, tags=tuple(rule.tags),
+            role=rule.role, priority=rule.priority, folds=tuple(rule.folds), cause=rule.cause, fix=tuple(rule.fix),
+            docs=tuple(rule.docs), probe=rule.probe,
+        )
+
+
+@dataclass(frozen=True)
 class CompiledRule:
-    rule: Rule
+    rule: RuleInfo
     path: Path
     matcher: Matcher
     confirm: Matcher | None
@@ -77,6 +105,9 @@ def _display(path: Path) -> str:
 
 def parse_rule_file(path: Path) -> tuple[Rule | None, list[str]]:
     import yaml  # only when rules are (re)compiled: a run with cached rules does not need it
+    from pydantic import ValidationError
+
+    from logclassify.engine.schema import Rule
 
     where = _display(path)
     try:
@@ -106,7 +137,9 @@ def compile_rule(rule: Rule, path: Path) -> CompiledRule:
     required = matcher.literals()
     keep = keep_literals(matcher) + (keep_literals(confirm) if confirm else [])
     reads_ending = any(isinstance(m, LogEndsIn) for m in walk(matcher))
-    return CompiledRule(rule, path, matcher, confirm, tuple(required) if required else None, tuple(keep), reads_ending)
+    return CompiledRule(
+        RuleInfo.of(rule), path, matcher, confirm, tuple(required) if required else None, tuple(keep), reads_ending
+    )
 
 
 def load_rule_dirs(dirs: Iterable[Path]) -> list[CompiledRule]:

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import regex
-from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
 
-from logclassify.engine import schema
 from logclassify.engine.literals import required_literals
+from logclassify.lazyre import LazyPattern, lazy
 from logclassify.models import Phase
 from logclassify.parse.facts import Fact
 from logclassify.parse.traceback import ExceptionInfo, Traceback
 from logclassify.read.logline import LogLine
+
+if TYPE_CHECKING:  # the schema (pydantic) is needed to compile rules, not to run compiled ones
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    from logclassify.engine import schema
 
 REGEX_TIMEOUT_S = 0.25  # a pathological pattern on one line gives up rather than hang the scan
 
@@ -92,7 +97,7 @@ def _captures(m: regex.Match[str]) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in m.groupdict().items() if v is not None)
 
 
-def _search(pattern: regex.Pattern[str], text: str, ctx: Context) -> regex.Match[str] | None:
+def _search(pattern: LazyPattern, text: str, ctx: Context) -> regex.Match[str] | None:
     try:
         return pattern.search(text, timeout=REGEX_TIMEOUT_S)
     except TimeoutError:
@@ -105,7 +110,7 @@ class LineRegex(Matcher):
         self.whole_line = on == "line"
         flags = regex.V0 | (regex.IGNORECASE if ignore_case else 0)
         self.source = regex.escape(pattern) if literal else pattern
-        self.pattern = regex.compile(self.source, flags)
+        self.pattern = lazy(self.source, flags)  # compiled when a line first passes the literal test
         self.literal = pattern if literal else None
         self.ignore_case = ignore_case
         alts = frozenset([pattern]) if literal else required_literals(pattern)
@@ -138,8 +143,8 @@ class LineRegex(Matcher):
         return Result(bool(hits), hits)
 
 
-def _opt(pattern: str | None) -> regex.Pattern[str] | None:
-    return regex.compile(pattern) if pattern is not None else None
+def _opt(pattern: str | None) -> LazyPattern | None:
+    return lazy(pattern) if pattern is not None else None
 
 
 class ExceptionMatch(Matcher):
@@ -202,6 +207,8 @@ class FrameMatch(Matcher):
 
 
 def _version(value: str) -> Version | None:
+    from packaging.version import InvalidVersion, Version
+
     try:
         return Version(value)
     except InvalidVersion:
@@ -215,7 +222,8 @@ def _version(value: str) -> Version | None:
 class FactMatch(Matcher):
     def __init__(self, spec: schema.FactSpec) -> None:
         self.name = spec.name
-        self.spec = SpecifierSet(spec.version) if spec.version else None
+        self.version = spec.version
+        self._spec: SpecifierSet | None = None
         self.equals = spec.equals
         self.regex = _opt(spec.regex)
 
@@ -226,12 +234,20 @@ class FactMatch(Matcher):
                 continue
             if self.regex is not None and not self.regex.search(fact.value):
                 continue
-            if self.spec is not None:
+            if self.version:
                 v = _version(fact.value)
-                if v is None or not self.spec.contains(v, prereleases=True):
+                if v is None or not self._specifier().contains(v, prereleases=True):
                     continue
             hits.append(Hit(fact.line, fact.text, ((self.name.replace(".", "_"), fact.value),), weight=2))
         return Result(bool(hits), hits)
+
+
+    def _specifier(self) -> SpecifierSet:
+        if self._spec is None:
+            from packaging.specifiers import SpecifierSet
+
+            self._spec = SpecifierSet(self.version or "")
+        return self._spec
 
 
 class LogEndsIn(Matcher):
@@ -359,6 +375,7 @@ class NoneOf(Matcher):
 
 def compile_condition(cond: schema.Condition) -> Matcher:
     """Turn a validated condition into its matcher."""
+    from logclassify.engine import schema
     if isinstance(cond, schema.RegexCond):
         return LineRegex(cond.regex, cond.ignore_case, on=cond.scope)
     if isinstance(cond, schema.ContainsCond):

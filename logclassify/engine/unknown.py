@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING
 
 import regex
 
-from logclassify.engine import schema
-from logclassify.engine.match import Context
+from logclassify.engine.match import All, AnyOf, Context, ExceptionMatch, LineRegex, Matcher
 from logclassify.lazyre import LazyPattern, lazy
 from logclassify.models import Diagnosis, Evidence, Severity, Suggestion, Unrecognized
 from logclassify.parse.traceback import ExceptionInfo, Traceback
@@ -267,25 +266,21 @@ def _literal_runs(pattern: str) -> str:
     return " ".join("".join(out).split())
 
 
-def _conditions(cond: schema.Condition) -> Iterator[str]:
+def _conditions(m: Matcher) -> Iterator[str]:
     """Texts a condition looks for; `none` branches describe what the cause is not, so they are skipped."""
-    if isinstance(cond, schema.RegexCond):
-        yield _literal_runs(cond.regex)
-    elif isinstance(cond, schema.ContainsCond):
-        yield cond.contains
-    elif isinstance(cond, schema.ExceptionCond):
-        spec = cond.exception
-        parts = [_literal_runs(p) for p in (spec.type, spec.message) if p]
-        yield ": ".join(parts)
-    elif isinstance(cond, (schema.AllCond, schema.AnyCond)):
-        for c in cond.all if isinstance(cond, schema.AllCond) else cond.any:
+    if isinstance(m, LineRegex):
+        yield m.literal if m.literal is not None else _literal_runs(m.source)
+    elif isinstance(m, ExceptionMatch):
+        yield ": ".join(_literal_runs(p.source) for p in (m.type, m.message) if p is not None)
+    elif isinstance(m, (All, AnyOf)):
+        for c in m.children:
             yield from _conditions(c)
 
 
 def signatures(rule: CompiledRule) -> list[str]:
     """What a rule's failure looks like, as plain text: its title and the text its conditions search for."""
     sigs = [rule.rule.title]
-    for cond in (rule.rule.match, rule.rule.confirm):
+    for cond in (rule.matcher, rule.confirm):
         if cond is not None:
             sigs.extend(s for s in _conditions(cond) if len(s.strip()) >= 8)
     return list(dict.fromkeys(sigs))
