@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
-from logclassify.engine.match import All, AnyOf, Context, Hit, LineRegex, Literals, Matcher, NoneOf
+from logclassify.engine.match import All, AnyOf, Context, Hit, LineRegex, Literals, Matcher, NoneOf, walk
 from logclassify.engine.rank import rank
 from logclassify.engine.scan import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Scanner, Selection, Trigger
 from logclassify.engine.unknown import find_unrecognized
@@ -17,6 +18,7 @@ from logclassify.parse import environment, phases
 from logclassify.parse.facts import extract_facts, index_facts, summarize_facts
 from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
+from logclassify.read.lineindex import LineIndex
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
 from logclassify.read.sources import chunks_from, iter_chunks, open_binary
 
@@ -73,10 +75,20 @@ class Classifier:
     def __init__(self, rules: Sequence[CompiledRule] | None = None) -> None:
         self.rules: tuple[CompiledRule, ...] = tuple(rules if rules is not None else load_rules())
         self.scanner = Scanner(scan_triggers(self.rules))
-        required = [lit for r in self.rules for lit in r.required or ()]
+        # every literal a rule's text conditions look for: found in one pass per input (see Context.lines_with)
+        lits = [
+            lit
+            for r in self.rules
+            for m in (*walk(r.matcher), *(walk(r.confirm) if r.confirm else ()))
+            if isinstance(m, LineRegex)
+            for lit in m.literals() or ()
+        ] + [lit for r in self.rules for lit in r.required or ()]
         self.literal_index = LiteralIndex(
-            (a for lit in required if not lit.ignore_case for a in lit.alternatives or ()),
-            (a for lit in required if lit.ignore_case for a in lit.alternatives or ()),
+            itertools.chain(
+                (a for lit in lits if not lit.ignore_case for a in lit.alternatives or ()),
+                fact_literals(), environment.LITERALS, environment.PACKAGE_LITERALS,
+            ),
+            (a for lit in lits if lit.ignore_case for a in lit.alternatives or ()),
         )
 
     # -- inputs -------------------------------------------------------------------------------------------
@@ -129,11 +141,18 @@ class Classifier:
 
     def classify_selection(self, selection: Selection, *, source: str) -> Report:
         lines = selection.lines
+        index = LineIndex(lines)
+        presence = self.literal_index.presence(index.haystack(True, False)[0])  # every literal, one pass
+        index.excludes = presence.excludes if presence is not None else None
         tracebacks = parse_tracebacks(selection.segments)
         timeline = phases.build_timeline(lines)
         ending = phases.ending_phase(lines, timeline)
         # collect_env output first: what the log itself says about the failing run wins
-        facts = environment.environment_facts(lines) + extract_facts(lines) + phases.hang_evidence(lines, timeline)
+        facts = (
+            environment.environment_facts(lines, index)
+            + extract_facts(lines, index)
+            + phases.hang_evidence(lines, timeline)
+        )
         ctx = Context(
             lines=lines,
             tracebacks=tracebacks,
@@ -141,16 +160,16 @@ class Classifier:
             facts=index_facts(facts),
             timeline=timeline,
             ending=ending,
+            index=index,
             text_by_line={ln.number: ln.text for ln in reversed(lines)},
         )
-        candidates = _Candidates(ctx, self.literal_index)
         found: list[tuple[Diagnosis, int, Sequence[str]]] = []
         # Rules about where the log ends go last: a known cause that fired after the phase began is the error
         # that followed it, so the log did not stop in that phase.
         for rule in sorted(self.rules, key=lambda r: r.reads_ending):
             if rule.reads_ending and ctx.ending is not None and _failure_after(found, ctx.ending.start_line):
                 ctx.ending = None
-            if rule.required is not None and not candidates.possible(rule.required):
+            if rule.required is not None and not _possible(index, rule.required):
                 continue
             result = rule.matcher.evaluate(ctx)
             if not result.ok:
@@ -170,29 +189,12 @@ class Classifier:
         )
 
 
-class _Candidates:
-    """Whether a rule can match at all: each of its required literal sets must occur in the kept text.
-
-    The whole lines are searched (prefixes included), since `scope: line` conditions look there.
-    """
-
-    def __init__(self, ctx: Context, index: LiteralIndex | None = None) -> None:
-        self.ctx = ctx
-        # the literals present, found in one pass when the index can (else each is looked for with `in`)
-        self._present = index.present(ctx.haystack(True, False)[0]) if index is not None else None
-
-    def possible(self, required: Sequence[Literals]) -> bool:
-        present = self._present
-        for lit in required:
-            if present is not None:
-                pool = present[1] if lit.ignore_case else present[0]
-                if not any(a == "" or a in pool for a in lit.alternatives or ()):
-                    return False
-                continue
-            hay = self.ctx.haystack(True, lit.ignore_case)[0]
-            if not any(a in hay for a in lit.alternatives or ()):
-                return False
-        return True
+def _possible(index: LineIndex, required: Sequence[Literals]) -> bool:
+    """Whether a rule can match at all: each of its required literal sets must occur in the kept lines (whole
+    lines, prefixes included, since `scope: line` conditions look there)."""
+    return all(
+        any(a == "" or index.lines_with(a, lit.ignore_case) for a in lit.alternatives or ()) for lit in required
+    )
 
 
 def _failure_after(found: Sequence[tuple[Diagnosis, int, Sequence[str]]], line: int) -> bool:

@@ -6,7 +6,7 @@ whether it holds and its hits: the lines that prove it, with named captures.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from logclassify.lazyre import LazyPattern, lazy
 from logclassify.models import Phase
 from logclassify.parse.facts import Fact
 from logclassify.parse.traceback import ExceptionInfo, Traceback
+from logclassify.read.lineindex import LineIndex
 from logclassify.read.logline import LogLine
 
 if TYPE_CHECKING:  # the schema (pydantic) is needed to compile rules, not to run compiled ones
@@ -56,20 +57,9 @@ class Context:
     facts: dict[str, list[Fact]]
     timeline: list[Phase]
     ending: Phase | None
+    index: LineIndex
     text_by_line: dict[int, str] = field(default_factory=dict)
     timeouts: int = 0
-    _haystacks: dict[tuple[bool, bool], tuple[str, list[str]]] = field(default_factory=dict)
-
-    def haystack(self, whole_line: bool, lower: bool) -> tuple[str, list[str]]:
-        """All lines joined (to rule a literal out in one search) and one by one, as a condition sees them."""
-        key = (whole_line, lower)
-        found = self._haystacks.get(key)
-        if found is None:
-            texts = [ln.text if whole_line else ln.message for ln in self.lines]
-            if lower:
-                texts = [t.lower() for t in texts]
-            found = self._haystacks[key] = ("\n".join(texts), texts)
-        return found
 
 
 @dataclass(frozen=True)
@@ -122,16 +112,20 @@ class LineRegex(Matcher):
         return [self._lits] if self._lits.alternatives else None
 
     def evaluate(self, ctx: Context) -> Result:
-        hits: list[Hit] = []
         alts = self._lits.alternatives
         lower = self._lits.ignore_case
-        blob, texts = ctx.haystack(self.whole_line, lower)
-        present = [a for a in alts if a in blob] if alts else None
-        if present is not None and not present:
-            return _FALSE  # none of its literals occurs anywhere: no line can match
+        texts = ctx.index.haystack(self.whole_line, lower)[1]
+        if alts and not any("\n" in a for a in alts):
+            candidates: Iterable[int] = ctx.index.lines_with_any(alts, lower)
+            if not candidates:
+                return _FALSE  # none of its literals occurs anywhere: no line can match
+        else:
+            candidates = range(len(texts))
+        hits: list[Hit] = []
         lines = ctx.lines
-        for i, text in enumerate(texts):
-            if present is not None and not any(a in text for a in present):
+        for i in candidates:
+            text = texts[i]
+            if alts and not any(a in text for a in alts):
                 continue
             line = lines[i]
             if self.literal is not None and not self.ignore_case:

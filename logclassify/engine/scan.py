@@ -909,6 +909,22 @@ def _segments(kept: dict[int, bytes]) -> Iterator[list[LogLine]]:
         yield segment
 
 
+@dataclass(frozen=True)
+class Presence:
+    """Which indexed literals one text contains: exact ones as given, folded ones lowercased."""
+
+    exact: set[str]
+    folded: set[str]
+    indexed_exact: frozenset[str]
+    indexed_folded: frozenset[str]
+
+    def excludes(self, literal: str, folded: bool) -> bool:
+        """True when the literal was looked for and is not in the text (False when it was not looked for)."""
+        if folded:
+            return literal in self.indexed_folded and literal not in self.folded
+        return literal in self.indexed_exact and literal not in self.exact
+
+
 class LiteralIndex:
     """Which of many literals occur in a text, found in one Hyperscan pass instead of one `in` per literal.
 
@@ -919,6 +935,8 @@ class LiteralIndex:
 
     def __init__(self, exact: Iterable[str], folded: Iterable[str]) -> None:
         self._lits = [(a, False) for a in sorted(set(exact)) if a] + [(a, True) for a in sorted(set(folded)) if a]
+        self._exact = frozenset(a for a, f in self._lits if not f)
+        self._folded = frozenset(a for a, f in self._lits if f)
         self._db: Any = None
         self._hs: Any = None
         self._tried = os.environ.get("LOGCLASSIFY_SCAN_BACKEND") == "python" or not self._lits
@@ -937,6 +955,13 @@ class LiteralIndex:
             except Exception:  # not installed, or a database that cannot be built: `in` tests do it
                 self._db = None
         return self._db
+
+    def presence(self, text: str) -> Presence | None:
+        """`present(text)` as a `Presence`, which also knows which literals were looked for."""
+        found = self.present(text)
+        if found is None:
+            return None
+        return Presence(found[0], found[1], self._exact, self._folded)
 
     def present(self, text: str) -> tuple[set[str], set[str]] | None:
         db = self._database()

@@ -8,12 +8,13 @@ read by `parse.facts`; this adds the rest into the same facts list, so rules can
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import regex
 
 from logclassify.lazyre import lazy
 from logclassify.parse.facts import Fact
+from logclassify.read.lineindex import LineIndex
 from logclassify.read.logline import LogLine
 
 _V = r"v?(\d+\.\d+(?:\.\d+)*(?:[.+-]?(?:post|dev|rc|a|b)\d*)*(?:\+[\w.]+)?)"
@@ -31,6 +32,7 @@ _KEYS: tuple[tuple[str, str, str], ...] = (
     ("gpu_names", "GPU models and configuration", r"((?:NVIDIA|Tesla|Quadro|AMD|Radeon)\b[^(\n]*[^(\s])"),
 )
 LITERALS: tuple[str, ...] = (*(key for _, key, _ in _KEYS if len(key) > 3), "[pip3] ", "[pip] ", "[conda] ")
+PACKAGE_LITERALS = ("[pip", "[conda]")  # the package lines
 _LINES = tuple(
     (name, key, lazy(rf"^\s*{regex.escape(key)}\s*:\s*{value}(?:\s.*)?$")) for name, key, value in _KEYS
 )
@@ -48,15 +50,20 @@ _PIP = lazy(r"^\s*\[(?:pip3?|conda)\]\s+([\w.-]+)\s*(?:==|\s+)\s*(\d[\w.+-]*)")
 _NOT_A_VALUE = lazy(r"^(?:N/?A|Could not collect|None)\b", regex.IGNORECASE)
 
 
-def environment_facts(lines: Iterable[LogLine]) -> list[Fact]:
+def environment_facts(lines: Iterable[LogLine], index: LineIndex | None = None) -> list[Fact]:
     """Facts from collect_env lines, in input order (later log lines, read by `parse.facts`, win)."""
-    facts: list[Fact] = []
-    for line in lines:
-        msg = line.message
+    lines = lines if isinstance(lines, Sequence) else list(lines)
+    index = index if index is not None else LineIndex(lines)
+    found: list[tuple[int, Fact]] = []
+    for i in index.lines_with_any(PACKAGE_LITERALS):
+        msg = lines[i].message
         if "[pip" in msg or "[conda]" in msg:
             m = _PIP.match(msg)
             if m is not None and m[1].lower() in _PACKAGES:
-                facts.append(Fact(_PACKAGES[m[1].lower()], m[2], line.number, msg.strip()))
+                found.append((i, Fact(_PACKAGES[m[1].lower()], m[2], lines[i].number, msg.strip())))
+    for i in index.lines_with_any(key for _, key, _ in _LINES):
+        msg = lines[i].message
+        if "[pip" in msg or "[conda]" in msg:
             continue
         for name, key, pattern in _LINES:
             if key not in msg:
@@ -64,6 +71,7 @@ def environment_facts(lines: Iterable[LogLine]) -> list[Fact]:
             m = pattern.match(msg)
             if m is not None:
                 if not _NOT_A_VALUE.match(m[1]):
-                    facts.append(Fact(name, m[1].strip(), line.number, msg.strip()))
+                    found.append((i, Fact(name, m[1].strip(), lines[i].number, msg.strip())))
                 break
-    return facts
+    found.sort(key=lambda f: f[0])
+    return [f for _, f in found]

@@ -6,13 +6,14 @@ fast). The last value seen wins, except for GPU names, which accumulate.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import regex
 
 from logclassify.lazyre import LazyPattern, lazy
+from logclassify.read.lineindex import LineIndex
 from logclassify.read.logline import LogLine
 
 
@@ -107,30 +108,30 @@ def literals() -> tuple[str, ...]:
     return tuple(dict.fromkeys(lits))
 
 
-def extract_facts(lines: Iterable[LogLine]) -> list[Fact]:
-    """All facts found, in input order."""
-    lines = list(lines)
-    blob = "\n".join(ln.message for ln in lines)
-    # Most extractors find none of their literals in a given log: rule them out with one search each.
-    active = [ex for ex in (*EXTRACTORS, *_ENV_WARNINGS) if any(lit in blob for lit in ex.literals)]
-    env_possible = any(lit in blob for lit in _ENV_LITERALS)
-    facts: list[Fact] = []
-    for line in lines:
-        msg = line.message
-        for ex in active:
+def extract_facts(lines: Iterable[LogLine], index: LineIndex | None = None) -> list[Fact]:
+    """All facts found, in input order. Each extractor looks only at the lines that hold one of its literals."""
+    lines = lines if isinstance(lines, Sequence) else list(lines)
+    index = index if index is not None else LineIndex(lines)
+    extractors = (*EXTRACTORS, *_ENV_WARNINGS)
+    found: list[tuple[int, int, Fact]] = []  # (line index, extractor index, fact): sorted into input order
+    for k, ex in enumerate(extractors):
+        for i in index.lines_with_any(ex.literals):
+            msg = lines[i].message
             if not any(lit in msg for lit in ex.literals):
                 continue
             m = ex.pattern.search(msg)
-            if m is None:
-                continue
-            value = ex.value if ex.value is not None else m.group(1).strip()
-            facts.append(Fact(ex.name, value, line.number, msg.strip()))
-        if env_possible and any(lit in msg for lit in _ENV_LITERALS) and not _NOT_A_SETTING.search(msg):
+            if m is not None:
+                value = ex.value if ex.value is not None else m.group(1).strip()
+                found.append((i, k, Fact(ex.name, value, lines[i].number, msg.strip())))
+    for i in index.lines_with_any(_ENV_LITERALS):
+        msg = lines[i].message
+        if any(lit in msg for lit in _ENV_LITERALS) and not _NOT_A_SETTING.search(msg):
             for m in _ENV.finditer(msg):
                 value = m["value"].rstrip(".:")
                 if value:
-                    facts.append(Fact(f"env.{m['name']}", value, line.number, msg.strip()))
-    return facts
+                    found.append((i, len(extractors), Fact(f"env.{m['name']}", value, lines[i].number, msg.strip())))
+    found.sort(key=lambda f: (f[0], f[1]))  # stable: several env vars of one line keep their order
+    return [f for _, _, f in found]
 
 
 def index_facts(facts: Iterable[Fact]) -> dict[str, list[Fact]]:

@@ -1,0 +1,70 @@
+"""`LineIndex`: which of an input's lines contain a given literal, asked for many literals.
+
+Rules, fact extractors and the collect_env reader each look for dozens of literals, most absent from any given log.
+Testing every literal against every line costs literals x lines `in` tests; here the lines are joined once, each
+literal is found with `str.find` (skipping to the next line after a hit), and answers are kept for the next asker.
+An optional `excludes(literal, folded)` (a one-pass multi-literal scan, see `engine.scan.Presence`) rules absent
+literals out without any search.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+
+from logclassify.read.logline import LogLine
+
+Excludes = Callable[[str, bool], bool]
+
+
+class LineIndex:
+    """Literal lookups over one input's lines. Whole lines are searched: a message is part of its line, so the
+    lines found also bound those whose message contains the literal (callers check the message itself)."""
+
+    def __init__(self, lines: Sequence[LogLine], excludes: Excludes | None = None) -> None:
+        self.lines = lines
+        self.excludes = excludes
+        self._haystacks: dict[tuple[bool, bool], tuple[str, list[str]]] = {}
+        self._starts: dict[bool, list[int]] = {}
+        self._found: dict[tuple[str, bool], list[int]] = {}
+
+    def haystack(self, whole_line: bool, lower: bool) -> tuple[str, list[str]]:
+        """The lines' texts (whole lines or messages, lowercased or not), joined by newlines and as a list."""
+        key = (whole_line, lower)
+        found = self._haystacks.get(key)
+        if found is None:
+            texts = [ln.text if whole_line else ln.message for ln in self.lines]
+            if lower:
+                texts = [t.lower() for t in texts]
+            found = self._haystacks[key] = ("\n".join(texts), texts)
+        return found
+
+    def lines_with(self, literal: str, lower: bool = False) -> list[int]:
+        """Indexes (into `lines`, ascending) of the lines whose text contains `literal` (lowercased text with
+        `lower`; give the literal lowercased then). A literal with a newline is never on one line."""
+        key = (literal, lower)
+        found = self._found.get(key)
+        if found is not None:
+            return found
+        found = self._found[key] = []
+        if not literal or "\n" in literal or (self.excludes is not None and self.excludes(literal, lower)):
+            return found
+        blob, texts = self.haystack(True, lower)
+        starts = self._starts.get(lower)
+        if starts is None:
+            starts = self._starts[lower] = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+        last = len(starts) - 1
+        pos = blob.find(literal)
+        while pos >= 0:
+            i = bisect.bisect_right(starts, pos) - 1
+            found.append(i)
+            pos = blob.find(literal, starts[i + 1]) if i < last else -1
+        return found
+
+    def lines_with_any(self, literals: Iterable[str], lower: bool = False) -> list[int]:
+        """Indexes of the lines that contain at least one of the literals, ascending."""
+        rows: set[int] = set()
+        for lit in literals:
+            rows.update(self.lines_with(lit, lower))
+        return sorted(rows)
