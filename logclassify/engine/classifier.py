@@ -11,7 +11,7 @@ from typing import Literal
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
 from logclassify.engine.match import All, AnyOf, Context, Hit, LineRegex, Literals, Matcher, NoneOf, walk
 from logclassify.engine.rank import rank
-from logclassify.engine.scan import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Scanner, Selection, Trigger
+from logclassify.engine.scan import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, Selection, Trigger
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.models import Diagnosis, Evidence, Report, Severity
 from logclassify.parse import environment, phases
@@ -169,7 +169,7 @@ class Classifier:
         for rule in sorted(self.rules, key=lambda r: r.reads_ending):
             if rule.reads_ending and ctx.ending is not None and _failure_after(found, ctx.ending.start_line):
                 ctx.ending = None
-            if rule.required is not None and not _possible(index, rule.required):
+            if rule.required is not None and not _possible(index, presence, rule.required):
                 continue
             result = rule.matcher.evaluate(ctx)
             if not result.ok:
@@ -189,12 +189,19 @@ class Classifier:
         )
 
 
-def _possible(index: LineIndex, required: Sequence[Literals]) -> bool:
+def _possible(index: LineIndex, presence: Presence | None, required: Sequence[Literals]) -> bool:
     """Whether a rule can match at all: each of its required literal sets must occur in the kept lines (whole
     lines, prefixes included, since `scope: line` conditions look there)."""
-    return all(
-        any(a == "" or index.lines_with(a, lit.ignore_case) for a in lit.alternatives or ()) for lit in required
-    )
+    for lit in required:
+        alts = lit.alternatives or frozenset()
+        if "" in alts:
+            continue
+        found = presence.any_of(alts, lit.ignore_case) if presence is not None else None
+        if found is None:
+            found = any(index.lines_with(a, lit.ignore_case) for a in alts)
+        if not found:
+            return False
+    return True
 
 
 def _failure_after(found: Sequence[tuple[Diagnosis, int, Sequence[str]]], line: int) -> bool:

@@ -918,6 +918,12 @@ class Presence:
     indexed_exact: frozenset[str]
     indexed_folded: frozenset[str]
 
+    def any_of(self, literals: frozenset[str], folded: bool) -> bool | None:
+        """Whether one of the literals is in the text; None when some were not looked for."""
+        if folded:
+            return not literals.isdisjoint(self.folded) if literals <= self.indexed_folded else None
+        return not literals.isdisjoint(self.exact) if literals <= self.indexed_exact else None
+
     def excludes(self, literal: str, folded: bool) -> bool:
         """True when the literal was looked for and is not in the text (False when it was not looked for)."""
         if folded:

@@ -10,14 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from logclassify.lazyre import lazy
 from logclassify.read.logline import LogLine
+
+if TYPE_CHECKING:
+    import regex
 
 _HEADER = "Traceback (most recent call last):"
 # `File "x.py", line 3, in f` in tracebacks; `File "x.py", line 3 in f` in faulthandler's crash dumps.
 _FRAME = lazy(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:,? in (?P<func>.+?))?\s*$')
 # A crash (segfault, abort) dumped by faulthandler: the error, then each thread's stack, innermost call first.
+
+
+def _frame(msg: str) -> regex.Match[str] | None:
+    return _FRAME.match(msg) if 'File "' in msg else None  # the literal every frame line has
+
+
+def _may_name_exception(stripped: str) -> bool:
+    """Whether `_BARE_EXC` can match: its type has neither spaces nor ': ', and ': ' follows it."""
+    colon = stripped.find(": ")
+    return colon > 0 and " " not in stripped[:colon]
+
+
 _FATAL = lazy(r"^Fatal Python error: (?P<msg>.+)$")
 _FAULT_STACK = lazy(r"^(?:(?P<current>Current thread)|Thread) 0x[0-9a-fA-F]+ \(most recent call first\):$"
                              r"|^Stack \(most recent call first\):$")
@@ -151,7 +167,7 @@ class _Parser:
         stripped = msg.strip()
         if st.mode == "fault" and self._fault_step(st, line, msg, stripped):
             return
-        fatal = _FATAL.match(stripped)
+        fatal = _FATAL.match(stripped) if stripped.startswith("Fatal Python error: ") else None
         if fatal is not None:
             self._finish(st)
             st.fatal = ExceptionInfo("FatalPythonError", fatal["msg"], line.number, stripped, process=line.process)
@@ -178,7 +194,7 @@ class _Parser:
             if st.chain is not None:
                 st.pending_chain = _CHAIN[stripped]
             return
-        fm = _FRAME.match(msg)
+        fm = _frame(msg)
         if fm is not None:
             if st.mode == "idle":
                 st.mode = "frames"  # an excerpt that starts mid-traceback
@@ -201,8 +217,8 @@ class _Parser:
             self._finish(st)  # not a traceback after all (cut paste, interleaved noise)
             st.pending_chain = None
             return
-        bm = _BARE_EXC.match(stripped)
-        if bm is not None and st.mode == "idle":
+        bm = _BARE_EXC.match(stripped) if st.mode == "idle" and _may_name_exception(stripped) else None
+        if bm is not None:
             st.frames = []
             self._start_exception(st, line, bm["type"], bm["msg"])
             return
@@ -213,7 +229,7 @@ class _Parser:
         """Read faulthandler's stack dump; the crashing thread's frames (innermost last) go to the fatal error."""
         fatal = st.fatal
         assert fatal is not None
-        fm = _FRAME.match(msg)
+        fm = _frame(msg)
         if fm is not None:
             frame = Frame(fm["file"], int(fm["line"]), (fm["func"] or "").strip(), None, line.number)
             if st.fatal_current or not fatal.frames:
@@ -246,7 +262,7 @@ class _Parser:
         if not stripped:
             st.blank_pending = True
             return True
-        if stripped == _HEADER or stripped in _CHAIN or _FRAME.match(msg):
+        if stripped == _HEADER or stripped in _CHAIN or _frame(msg):
             return False
         if st.message_lines >= _MAX_MESSAGE_LINES:
             return False

@@ -12,7 +12,6 @@ returns and records that lost their newlines are dealt with first.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import regex
@@ -98,7 +97,11 @@ def strip_ansi(text: str) -> str:
     """Remove colour codes, real or pasted as literal text."""
     if "\x1b" not in text and "[" not in text and "\x00" not in text and "\x07" not in text:
         return text
-    if not any(c in text for c in _ANSI_NEEDS):  # nothing the pattern could match: the sub changes nothing
+    # nothing the pattern could match (one of _ANSI_NEEDS is in every match): the sub would change nothing
+    if not (
+        "\x1b" in text or "^[" in text or "#033" in text or "\\" in text or "_bk;t=" in text or "\x00" in text
+        or "\x07" in text or "\x08" in text
+    ):
         return text
     return str(_ANSI.sub("", text))
 
@@ -125,24 +128,46 @@ def _journald_json(text: str) -> tuple[str, str | None, str | None] | None:
 
 # A literal each prefix needs (by index in _PREFIXES): a line without it is not tried against that prefix.
 _NEEDS = {0: ": ", 1: ": ", 2: "] ", 4: "|", 5: "[pod/", 6: ")", 7: "]:", 8: "]: ", 9: "]", 10: "]", 12: " | ", 13: " - "}
-_Prefix = tuple[regex.Pattern[str], str]
+_GROUPS = ("ts", "level", "glevel", "origin", "tag")
+# (compiled pattern, needed literal, (field, group number) for each of _GROUPS the pattern has)
+_Prefix = tuple[regex.Pattern[str], str, tuple[tuple[str, int], ...]]
 _BY_FIRST: dict[str, tuple[_Prefix, ...]] = {}
 _ALL: list[tuple[_Prefix, ...]] = []
 
 
-def _prefixes_for(text: str) -> tuple[_Prefix, ...]:
-    """(compiled pattern, needed literal) of the prefixes, in order, that can match at the start of `text`.
+def _prefix(k: int) -> _Prefix:
+    pattern = _PREFIXES[k].compiled
+    # a name used twice (the two spellings of vLLM's origin) is one group in the regex module
+    groups = tuple((name, pattern.groupindex[name]) for name in _GROUPS if name in pattern.groupindex)
+    return pattern, _NEEDS.get(k, ""), groups
 
-    They are chosen by its first character: which ASCII characters can start each prefix is worked out once with
-    partial matching; any other first character (or an empty text) gets every prefix.
+
+_BY_START: dict[str, tuple[_Prefix, ...]] = {}
+_START = 4  # characters of a text that choose its candidate prefixes
+_MAX_STARTS = 4096  # distinct starts remembered (a log has a few hundred)
+
+
+def _prefixes_for(text: str) -> tuple[_Prefix, ...]:
+    """(compiled pattern, needed literal, groups) of the prefixes, in order, that can match at the start of `text`.
+
+    They are chosen by its first characters with partial matching (`INFO` rules out journald's `Jun 10`, `Rece`
+    every timestamp): once per first character for ASCII, then once per distinct start of _START characters.
     """
+    found = _BY_START.get(text[:_START])
+    if found is not None:
+        return found
     if not _BY_FIRST:
-        every = tuple((p.compiled, _NEEDS.get(k, "")) for k, p in enumerate(_PREFIXES))
+        every = tuple(_prefix(k) for k in range(len(_PREFIXES)))
         for code in range(128):
             c = chr(code)
             _BY_FIRST[c] = tuple(e for e in every if e[0].match(c, partial=True) is not None)
         _ALL.append(every)
-    return _BY_FIRST.get(text[:1], _ALL[0])
+    start = text[:_START]
+    found = tuple(e for e in _BY_FIRST.get(start[:1], _ALL[0]) if e[0].match(start, partial=True) is not None)
+    if len(_BY_START) >= _MAX_STARTS:
+        _BY_START.clear()
+    _BY_START[start] = found
+    return found
 
 
 def _peel(line: LogLine) -> LogLine:
@@ -151,28 +176,32 @@ def _peel(line: LogLine) -> LogLine:
     tags: list[str] = []
     if msg[:1].isspace():  # a paste indented as a whole: a prefix after the indent is still a prefix
         bare = msg.lstrip()
-        if any(need in bare and p.match(bare) for p, need in _prefixes_for(bare)):
+        if any(need in bare and p.match(bare) for p, need, _ in _prefixes_for(bare)):
             msg = bare
     for _ in range(_MAX_PEELS):
-        for pattern, need in _prefixes_for(msg):
+        for pattern, need, names in _prefixes_for(msg):
             if need not in msg:
                 continue
             m = pattern.match(msg)
             if m is None or m.end() == 0:
                 continue
-            groups = m.groupdict()
-            if groups.get("ts"):
-                line.timestamp = groups["ts"]
-            level = groups.get("level")
-            if level:
-                line.level = "WARNING" if level == "WARN" else level
-            glevel = groups.get("glevel")
-            if glevel and not line.level:
-                line.level = {"I": "INFO", "W": "WARNING", "E": "ERROR", "F": "CRITICAL"}[glevel]
-            if groups.get("origin"):
-                line.origin = groups["origin"]
-            if groups.get("tag"):
-                tags.append(groups["tag"].strip())
+            if names:
+                found = m.groups()
+                for name, group in names:
+                    value = found[group - 1]
+                    if not value:
+                        continue
+                    if name == "ts":
+                        line.timestamp = value
+                    elif name == "level":
+                        line.level = "WARNING" if value == "WARN" else value
+                    elif name == "glevel":
+                        if not line.level:
+                            line.level = {"I": "INFO", "W": "WARNING", "E": "ERROR", "F": "CRITICAL"}[value]
+                    elif name == "origin":
+                        line.origin = value
+                    else:
+                        tags.append(value.strip())
             msg = msg[m.end() :]
             break
         else:
@@ -187,6 +216,8 @@ def _peel(line: LogLine) -> LogLine:
 
 def _split_records(text: str) -> list[str]:
     """Split a physical line into the records it holds (CR progress updates, lost newlines)."""
+    if "\r" not in text and "#01" not in text and (len(text) <= 200 or not _maybe_embedded(text)):
+        return [text] if text.strip() else [""]  # one record: the common case
     parts = _SPLIT_CONTROL.split(text) if ("\r" in text or "#01" in text) else [text]
     out: list[str] = []
     for part in parts:
@@ -199,22 +230,22 @@ def _split_records(text: str) -> list[str]:
     return kept or [""]
 
 
-def normalize_line(number: int, raw: str) -> Iterator[LogLine]:
+def normalize_line(number: int, raw: str) -> list[LogLine]:
     """Turn one physical input line into one or more `LogLine` records, all carrying `number`."""
     text = strip_ansi(raw).rstrip("\n")
     if text.startswith("{") and '"MESSAGE"' in text:
         parsed = _journald_json(text)
         if parsed is not None:
             message, ts, _ = parsed
+            out: list[LogLine] = []
             for piece in message.split("\n"):
                 for record in _split_records(strip_ansi(piece)):
                     line = _peel(LogLine(number, record, record))
                     if line.timestamp is None:
                         line.timestamp = ts
-                    yield line
-            return
-    for record in _split_records(text):
-        yield _peel(LogLine(number, record.rstrip(), record))
+                    out.append(line)
+            return out
+    return [_peel(LogLine(number, record.rstrip(), record)) for record in _split_records(text)]
 
 
 _LOG_SHAPED = lazy(
@@ -228,4 +259,4 @@ def looks_like_log_line(text: str) -> bool:
     bare = strip_ansi(text).lstrip()
     if not bare:
         return False
-    return any(need in bare and p.match(bare) for p, need in _prefixes_for(bare)) or _LOG_SHAPED.match(bare) is not None
+    return any(need in bare and p.match(bare) for p, need, _ in _prefixes_for(bare)) or _LOG_SHAPED.match(bare) is not None
