@@ -43,6 +43,11 @@ def _best(candidates: list[frozenset[str]]) -> frozenset[str] | None:
 
 def _seq(items: Any) -> frozenset[str] | None:
     """A sequence: the best of its literal runs and of its sub-items' required sets."""
+    return _best(_seq_candidates(items))
+
+
+def _seq_candidates(items: Any) -> list[frozenset[str]]:
+    """Every literal run of a sequence and its sub-items' required sets: a match satisfies each of them."""
     candidates: list[frozenset[str]] = []
     run: list[str] = []
 
@@ -62,7 +67,7 @@ def _seq(items: Any) -> frozenset[str] | None:
         if sub is not None:
             candidates.append(sub)
     flush()
-    return _best(candidates)
+    return candidates
 
 
 def _item(op: Any, av: Any) -> frozenset[str] | None:
@@ -84,6 +89,45 @@ def _item(op: Any, av: Any) -> frozenset[str] | None:
             return _seq(body)
         return None
     return None
+
+
+def _parse(pattern: str) -> tuple[Any, bool] | None:
+    try:
+        parsed = sre_parse.parse(pattern)
+    except Exception:  # regex-module-only syntax: no prefilter for this pattern
+        return None
+    return parsed, bool(parsed.state.flags & sre_constants.SRE_FLAG_IGNORECASE or "(?i" in pattern)
+
+
+def every_required_literal_set(pattern: str) -> tuple[frozenset[str], ...]:
+    """Sets of literals that every match contains one of each (lowercased for a case-insensitive pattern).
+
+    `required_literals` picks the most selective set to find candidate lines fast; checking all of them on a
+    candidate line rules out most lines before the regex runs (`File ".*_inductor.*\\.py", line` needs both).
+    """
+    found = _parse(pattern)
+    if found is None:
+        return ()
+    parsed, folded = found
+    sets = [c for c in _seq_candidates(parsed.data) if _quality(c) > 0]
+    return tuple(frozenset(a.lower() for a in c) if folded else c for c in sets)
+
+
+def plain_alternatives(pattern: str) -> frozenset[str] | None:
+    """The alternatives of a pattern that is only literal text, or literals joined by `|` (`NCCL WARN|NCCL INFO`):
+    a line matches it exactly when it contains one of them. None for any other pattern."""
+    if "(?" in pattern:
+        return None
+    out: set[str] = set()
+    for piece in pattern.split("|"):  # a `|` inside a group, a class or an escape leaves a piece that fails below
+        found = _parse(piece)
+        if found is None or found[1]:
+            return None
+        items = list(found[0].data)
+        if not items or any(op is not _LITERAL for op, _ in items):
+            return None
+        out.add("".join(chr(av) for _, av in items))
+    return frozenset(out)
 
 
 def required_literals(pattern: str) -> frozenset[str] | None:

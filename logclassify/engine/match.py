@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import regex
 
-from logclassify.engine.literals import required_literals
+from logclassify.engine.literals import every_required_literal_set, plain_alternatives, required_literals
 from logclassify.lazyre import LazyPattern, lazy
 from logclassify.models import Phase
 from logclassify.parse.facts import Fact
@@ -107,6 +107,13 @@ class LineRegex(Matcher):
         if alts is not None and ignore_case:
             alts = frozenset(a.lower() for a in alts)
         self._lits = Literals(alts, ignore_case or "(?i" in pattern)
+        # What a line must contain, each set once, before the regex runs; when `exact`, that is the whole match.
+        plain = None if ignore_case else frozenset([pattern]) if literal else plain_alternatives(pattern)
+        sets = (plain,) if plain is not None else every_required_literal_set(pattern)
+        if self._lits.ignore_case:
+            sets = tuple(frozenset(a.lower() for a in s) for s in sets)
+        self._line_sets = tuple(s for s in sets if s and not any("\n" in a for a in s))
+        self.exact = plain is not None
 
     def literals(self) -> list[Literals] | None:
         return [self._lits] if self._lits.alternatives else None
@@ -123,12 +130,15 @@ class LineRegex(Matcher):
             candidates = range(len(texts))
         hits: list[Hit] = []
         lines = ctx.lines
+        sets = self._line_sets
         for i in candidates:
             text = texts[i]
             if alts and not any(a in text for a in alts):
                 continue
+            if sets and not all(any(a in text for a in s) for s in sets):
+                continue
             line = lines[i]
-            if self.literal is not None and not self.ignore_case:
+            if self.exact:
                 hits.append(Hit(line.number, line.text, message=line.message))
                 continue
             m = _search(self.pattern, line.text if self.whole_line else line.message, ctx)

@@ -33,10 +33,17 @@ class _Extractor:
     literals: tuple[str, ...]
     pattern: LazyPattern
     value: str | None = None  # a fixed value instead of the captured group
+    also: tuple[str, ...] = ()  # one of these must be on the line too (checked before the regex, not a marker)
 
 
-def _x(name: str, literals: tuple[str, ...], pattern: str, value: str | None = None, flags: int = 0) -> _Extractor:
-    return _Extractor(name, literals, lazy(pattern, flags), value)
+def _x(
+    name: str, literals: tuple[str, ...], pattern: str, value: str | None = None, flags: int = 0,
+    also: tuple[str, ...] = (),
+) -> _Extractor:
+    return _Extractor(name, literals, lazy(pattern, flags), value, also)
+
+
+_GPU_BRANDS = ("NVIDIA", "Tesla", "Quadro", "AMD", "Radeon")
 
 
 _VERSION = r"v?(\d+\.\d+(?:\.\d+)?(?:[.+-]?(?:post|dev|rc|a|b)\d*)*(?:\+[\w.]+)?)"
@@ -61,7 +68,8 @@ EXTRACTORS: tuple[_Extractor, ...] = (
     _x("cuda_version", ("+cu",), r"\btorch[=\s-]+\d+\.\d+\.\d+\+cu(\d{3,})\b"),
     _x("nccl_version", ("NCCL version",), r"NCCL version (\d+\.\d+\.\d+)"),
     _x("nccl_version", ("nccl==",), r"nccl==(\d+\.\d+\.\d+)"),
-    _x("gpu_names", ("GPU ",), r"\bGPU \d+: ((?:NVIDIA|Tesla|Quadro|AMD|Radeon)[^(\n]*?)\s*(?:\(UUID|$)"),
+    _x("gpu_names", ("GPU ",), r"\bGPU \d+: ((?:NVIDIA|Tesla|Quadro|AMD|Radeon)[^(\n]*?)\s*(?:\(UUID|$)",
+       also=_GPU_BRANDS),
     _x("gpu_names", ("NVIDIA ",), r"^\|\s+\d+\s+(NVIDIA [\w -]+?)\s{2,}"),
     _x("gpu_names", ("Your ",), r"Your ((?:NVIDIA |Tesla |Quadro )?[\w -]+?) GPU (?:has|does not have) compute capability"),
     _x("tensor_parallel_size", ("tensor_parallel_size",), r"tensor_parallel_size[=:]\s*(\d+)"),
@@ -117,7 +125,7 @@ def extract_facts(lines: Iterable[LogLine], index: LineIndex | None = None) -> l
     for k, ex in enumerate(extractors):
         for i in index.lines_with_any(ex.literals):
             msg = lines[i].message
-            if not any(lit in msg for lit in ex.literals):
+            if not any(lit in msg for lit in ex.literals) or (ex.also and not any(a in msg for a in ex.also)):
                 continue
             m = ex.pattern.search(msg)
             if m is not None:

@@ -34,10 +34,16 @@ class LineIndex:
         key = (whole_line, lower)
         found = self._haystacks.get(key)
         if found is None:
-            texts = [ln.text if whole_line else ln.message for ln in self.lines]
-            if lower:
-                texts = [t.lower() for t in texts]
-            found = self._haystacks[key] = ("\n".join(texts), texts)
+            if lower:  # one lower() of the joined text, split again (a line never holds a newline)
+                blob = self.haystack(whole_line, False)[0].lower()
+                texts = blob.split("\n")
+                if len(texts) != len(self.lines):
+                    texts = [(ln.text if whole_line else ln.message).lower() for ln in self.lines]
+                    blob = "\n".join(texts)
+            else:
+                texts = [ln.text if whole_line else ln.message for ln in self.lines]
+                blob = "\n".join(texts)
+            found = self._haystacks[key] = (blob, texts)
         return found
 
     def lines_with(self, literal: str, lower: bool = False) -> list[int]:

@@ -10,6 +10,7 @@ from logclassify.read.normalize import looks_like_log_line
 _ANY_FENCE = lazy(r"(?m)^\s{0,3}(?:```|~~~)")
 _FENCE = lazy(r"^\s{0,3}(`{3,}|~{3,})")
 _DETAILS_OPEN = lazy(r"<details\b", regex.IGNORECASE)
+_DETAILS_ANYWHERE = lazy(r"<details", regex.IGNORECASE)
 _DETAILS_CLOSE = lazy(r"</details\s*>", regex.IGNORECASE)
 _HTML_TAG_LINE = lazy(r"^\s*</?(?:details|summary)\b[^>]*>.*$", regex.IGNORECASE)
 
@@ -18,7 +19,7 @@ def looks_like_markdown(text: str) -> bool:
     """True when the text has a fenced code block or a <details> block: an issue body, not a raw log."""
     head = text[:200_000]
     fenced = ("```" in head or "~~~" in head) and _ANY_FENCE.search(head) is not None
-    return fenced or "<details" in head.lower()
+    return fenced or (("<d" in head or "<D" in head) and _DETAILS_ANYWHERE.search(head) is not None)
 
 
 def log_lines_of_markdown(text: str) -> str:

@@ -1,0 +1,79 @@
+"""The per-input literal lookups (LineIndex) and the literal analysis that lets a line skip the regex."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import regex
+
+from logclassify.engine.literals import every_required_literal_set, plain_alternatives
+from logclassify.read.lineindex import LineIndex
+from logclassify.read.logline import LogLine
+
+
+def _lines(texts: list[str]) -> list[LogLine]:
+    return [LogLine(i + 1, t, t.split("] ", 1)[-1]) for i, t in enumerate(texts)]
+
+
+def test_lines_with_finds_every_line_once() -> None:
+    lines = _lines(["a NCCL error NCCL error", "nothing", "[x] NCCL error", "nccl ERROR", "NCCL error"])
+    index = LineIndex(lines)
+    assert index.lines_with("NCCL error") == [0, 2, 4]  # twice on line 0: listed once
+    assert index.lines_with("nccl error", lower=True) == [0, 2, 3, 4]
+    assert index.lines_with("absent") == []
+    assert index.lines_with("error\nnothing") == []  # never across lines
+    assert index.lines_with_any(["nothing", "NCCL error"]) == [0, 1, 2, 4]
+    assert index.haystack(False, False)[1][2] == "NCCL error"  # messages
+
+
+def test_lines_with_agrees_with_in_on_random_text() -> None:
+    rnd = random.Random(7)
+    alphabet = "ab \u0130\u00df\u212aK"  # characters whose lowercase differs in length or maps to ASCII
+    texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12))) for _ in range(300)]
+    index = LineIndex(_lines(texts))
+    for lit in ("ab", "a", "b a", "k", "ss", "i\u0307", "\u00df"):
+        assert index.lines_with(lit) == [i for i, t in enumerate(texts) if lit in t]
+        assert index.lines_with(lit.lower(), lower=True) == [i for i, t in enumerate(texts) if lit.lower() in t.lower()]
+
+
+def test_excludes_skips_the_search() -> None:
+    asked: list[str] = []
+
+    def excludes(literal: str, folded: bool) -> bool:
+        asked.append(literal)
+        return literal == "boom"
+
+    index = LineIndex(_lines(["boom", "bang"]), excludes)
+    assert index.lines_with("boom") == []  # trusted: the one-pass scan said it is absent
+    assert index.lines_with("bang") == [1]
+    assert asked == ["boom", "bang"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("NCCL WARN|NCCL INFO", {"NCCL WARN", "NCCL INFO"}),
+        (r"LLMEngine\(|init_device", {"LLMEngine(", "init_device"}),
+        ("plain text", {"plain text"}),
+        (r"a\|b", None),  # an escaped bar is text, not an alternation
+        ("a(b|c)", None),
+        ("(?:foo|bar)", None),
+        (r"x\d", None),
+        ("(?i)abc", None),
+        ("abc|", None),
+    ],
+)
+def test_plain_alternatives(pattern: str, expected: set[str] | None) -> None:
+    got = plain_alternatives(pattern)
+    assert (set(got) if got is not None else None) == expected
+    if got is not None:  # the claim that matters: a line matches exactly when it holds one of them
+        for line in ("x NCCL INFO y", "LLMEngine( z", "plain texts", "nothing here", "init_devic"):
+            assert (regex.search(pattern, line) is not None) == any(a in line for a in got)
+
+
+def test_every_required_literal_set() -> None:
+    sets = every_required_literal_set(r'File ".*torch[/\\]_inductor[/\\]\w+\.py", line \d+')
+    assert {"_inductor"} in [set(s) for s in sets] and {"torch"} in [set(s) for s in sets]
+    assert every_required_literal_set("(?i)Bad THING") == (frozenset({"bad thing"}),)
+    assert every_required_literal_set(r"\d+") == ()
