@@ -15,7 +15,7 @@ from logclassify.engine.scan import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Pre
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.models import Diagnosis, Evidence, Report, Severity
 from logclassify.parse import environment, phases
-from logclassify.parse.facts import extract_facts, index_facts, summarize_facts
+from logclassify.parse.facts import extract_facts, guard_literals, index_facts, summarize_facts
 from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
@@ -86,9 +86,9 @@ class Classifier:
         self.literal_index = LiteralIndex(
             itertools.chain(
                 (a for lit in lits if not lit.ignore_case for a in lit.alternatives or ()),
-                fact_literals(), environment.LITERALS, environment.PACKAGE_LITERALS,
+                fact_literals(), guard_literals(), environment.LITERALS, environment.PACKAGE_LITERALS, phases.LITERALS,
             ),
-            (a for lit in lits if lit.ignore_case for a in lit.alternatives or ()),
+            itertools.chain((a for lit in lits if lit.ignore_case for a in lit.alternatives or ()), phases.FOLDED_LITERALS),
         )
 
     # -- inputs -------------------------------------------------------------------------------------------
@@ -145,13 +145,13 @@ class Classifier:
         presence = self.literal_index.presence(index.haystack(True, False)[0])  # every literal, one pass
         index.excludes = presence.excludes if presence is not None else None
         tracebacks = parse_tracebacks(selection.segments)
-        timeline = phases.build_timeline(lines)
-        ending = phases.ending_phase(lines, timeline)
+        timeline = phases.build_timeline(lines, index)
+        ending = phases.ending_phase(lines, timeline, index)
         # collect_env output first: what the log itself says about the failing run wins
         facts = (
             environment.environment_facts(lines, index)
             + extract_facts(lines, index)
-            + phases.hang_evidence(lines, timeline)
+            + phases.hang_evidence(lines, timeline, index)
         )
         ctx = Context(
             lines=lines,

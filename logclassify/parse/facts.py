@@ -108,6 +108,11 @@ _NOT_A_SETTING = lazy(
 )
 
 
+def guard_literals() -> tuple[str, ...]:
+    """Literals extractors also need on a line (not markers: they do not keep lines by themselves)."""
+    return tuple(dict.fromkeys(a for ex in EXTRACTORS for a in ex.also))
+
+
 def literals() -> tuple[str, ...]:
     """Every literal a fact line contains: the prefilter keeps these lines."""
     lits: list[str] = list(_ENV_LITERALS)
@@ -123,7 +128,10 @@ def extract_facts(lines: Iterable[LogLine], index: LineIndex | None = None) -> l
     extractors = (*EXTRACTORS, *_ENV_WARNINGS)
     found: list[tuple[int, int, Fact]] = []  # (line index, extractor index, fact): sorted into input order
     for k, ex in enumerate(extractors):
-        for i in index.lines_with_any(ex.literals):
+        rows = index.lines_with_any(ex.literals)
+        if ex.also and rows:
+            rows = sorted(set(rows).intersection(index.lines_with_any(ex.also)))
+        for i in rows:
             msg = lines[i].message
             if not any(lit in msg for lit in ex.literals) or (ex.also and not any(a in msg for a in ex.also)):
                 continue

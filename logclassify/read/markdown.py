@@ -17,9 +17,12 @@ _HTML_TAG_LINE = lazy(r"^\s*</?(?:details|summary)\b[^>]*>.*$", regex.IGNORECASE
 
 def looks_like_markdown(text: str) -> bool:
     """True when the text has a fenced code block or a <details> block: an issue body, not a raw log."""
-    head = text[:200_000]
-    fenced = ("```" in head or "~~~" in head) and _ANY_FENCE.search(head) is not None
-    return fenced or (("<d" in head or "<D" in head) and _DETAILS_ANYWHERE.search(head) is not None)
+    end = min(len(text), 200_000)  # the head of a large input is enough (and is not copied)
+    find = text.find
+    fenced = (find("```", 0, end) >= 0 or find("~~~", 0, end) >= 0) and _ANY_FENCE.search(text, 0, end) is not None
+    return fenced or (
+        (find("<d", 0, end) >= 0 or find("<D", 0, end) >= 0) and _DETAILS_ANYWHERE.search(text, 0, end) is not None
+    )
 
 
 def log_lines_of_markdown(text: str) -> str:
