@@ -37,17 +37,36 @@ def test_lines_with_agrees_with_in_on_random_text() -> None:
         assert index.lines_with(lit.lower(), lower=True) == [i for i, t in enumerate(texts) if lit.lower() in t.lower()]
 
 
-def test_excludes_skips_the_search() -> None:
+def test_known_answers_skip_the_search() -> None:
     asked: list[str] = []
 
-    def excludes(literal: str, folded: bool) -> bool:
+    def known(literal: str, folded: bool) -> list[int] | None:
         asked.append(literal)
-        return literal == "boom"
+        return {"boom": [], "bang": [0]}.get(literal)
 
-    index = LineIndex(_lines(["boom", "bang"]), excludes)
+    index = LineIndex(_lines(["boom", "bang", "crash"]), known)
     assert index.lines_with("boom") == []  # trusted: the one-pass scan said it is absent
-    assert index.lines_with("bang") == [1]
-    assert asked == ["boom", "bang"]
+    assert index.lines_with("bang") == [0]  # trusted, even where a search would say otherwise
+    assert index.lines_with("crash") == [2]  # not known: searched
+    assert asked == ["boom", "bang", "crash"]
+
+
+def test_located_rows_equal_searches() -> None:
+    from logclassify.engine.scan import LiteralIndex
+
+    texts = ["INFO a NCCL error x", "nccl ERROR", "plain", "NCCL error NCCL error", "ab" * 40, "Error: boom"]
+    literals = ["NCCL error", "ab", "Error: ", "absent", "plain"]
+    folded = ["nccl error", "error"]
+    located = LiteralIndex(literals, folded).locate("\n".join(texts), LineIndex(_lines(texts)).line_starts())
+    if located is None:
+        pytest.skip("no Hyperscan here")
+    searched = LineIndex(_lines(texts))
+    fast = LineIndex(_lines(texts), located.known)
+    for lit in literals:
+        assert fast.lines_with(lit) == searched.lines_with(lit), lit
+    for lit in folded:
+        assert fast.lines_with(lit, lower=True) == searched.lines_with(lit, lower=True), lit
+    assert fast.lines_with("\u0130") == []  # a non-ASCII literal is never in ASCII text
 
 
 @pytest.mark.parametrize(

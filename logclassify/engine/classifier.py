@@ -86,7 +86,7 @@ class Classifier:
         self.literal_index = LiteralIndex(
             itertools.chain(
                 (a for lit in lits if not lit.ignore_case for a in lit.alternatives or ()),
-                fact_literals(), guard_literals(), environment.LITERALS, environment.PACKAGE_LITERALS, phases.LITERALS,
+                fact_literals(), guard_literals(), environment.KEY_LITERALS, environment.PACKAGE_LITERALS, phases.LITERALS,
             ),
             itertools.chain((a for lit in lits if lit.ignore_case for a in lit.alternatives or ()), phases.FOLDED_LITERALS),
         )
@@ -142,8 +142,9 @@ class Classifier:
     def classify_selection(self, selection: Selection, *, source: str) -> Report:
         lines = selection.lines
         index = LineIndex(lines)
-        presence = self.literal_index.presence(index.haystack(True, False)[0])  # every literal, one pass
-        index.excludes = presence.excludes if presence is not None else None
+        # where every rule, fact and phase literal is, in one pass (None: non-ASCII text, no Hyperscan)
+        presence = self.literal_index.locate(index.haystack(True, False)[0], index.line_starts())
+        index.known = presence.known if presence is not None else None
         tracebacks = parse_tracebacks(selection.segments)
         timeline = phases.build_timeline(lines, index)
         ending = phases.ending_phase(lines, timeline, index)
@@ -162,6 +163,7 @@ class Classifier:
             ending=ending,
             index=index,
             text_by_line={ln.number: ln.text for ln in reversed(lines)},
+            presence=presence,
         )
         found: list[tuple[Diagnosis, int, Sequence[str]]] = []
         # Rules about where the log ends go last: a known cause that fired after the phase began is the error

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the schema (pydantic) is needed to compile rules, not to ru
     from packaging.version import Version
 
     from logclassify.engine import schema
+    from logclassify.engine.scan import Presence
 
 REGEX_TIMEOUT_S = 0.25  # a pathological pattern on one line gives up rather than hang the scan
 
@@ -60,6 +61,18 @@ class Context:
     index: LineIndex
     text_by_line: dict[int, str] = field(default_factory=dict)
     timeouts: int = 0
+    presence: Presence | None = None  # the rule literals found in the whole lines in one pass, when known
+
+    def impossible(self, needs: Sequence[Literals] | None) -> bool:
+        """True when one of the literal sets a condition needs is known to be absent: it cannot hold."""
+        presence = self.presence
+        if presence is None or not needs:
+            return False
+        for lit in needs:
+            alts = lit.alternatives
+            if alts and "" not in alts and presence.any_of(alts, lit.ignore_case) is False:
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,8 @@ class LineRegex(Matcher):
     def evaluate(self, ctx: Context) -> Result:
         alts = self._lits.alternatives
         lower = self._lits.ignore_case
+        if alts and ctx.impossible((self._lits,)):
+            return _FALSE
         texts = ctx.index.haystack(self.whole_line, lower)[1]
         if alts and not any("\n" in a for a in alts):
             candidates: Iterable[int] = ctx.index.lines_with_any(alts, lower)
@@ -281,6 +296,7 @@ class All(Matcher):
     def __init__(self, children: list[Matcher], within: int | None) -> None:
         self.children = children
         self.within = within
+        self._needs = [c.literals() for c in children]
 
     def literals(self) -> list[Literals] | None:
         # Any one child's requirement is necessary for the group: offer all, the prefilter keeps the best.
@@ -292,6 +308,8 @@ class All(Matcher):
         return found or None
 
     def evaluate(self, ctx: Context) -> Result:
+        if any(ctx.impossible(needs) for needs in self._needs):
+            return _FALSE  # a later child cannot hold: do not evaluate the earlier ones
         results: list[tuple[Matcher, Result]] = []
         for child in self.children:
             r = child.evaluate(ctx)
@@ -330,6 +348,7 @@ def _context(hits: list[Hit]) -> list[Hit]:
 class AnyOf(Matcher):
     def __init__(self, children: list[Matcher]) -> None:
         self.children = children
+        self._needs = [c.literals() for c in children]
 
     def literals(self) -> list[Literals] | None:
         alts: set[str] = set()
@@ -350,7 +369,9 @@ class AnyOf(Matcher):
     def evaluate(self, ctx: Context) -> Result:
         hits: list[Hit] = []
         ok = False
-        for child in self.children:
+        for child, needs in zip(self.children, self._needs, strict=True):
+            if ctx.impossible(needs):
+                continue
             r = child.evaluate(ctx)
             if r.ok:
                 ok = True

@@ -26,6 +26,7 @@ has the measurements behind these choices.
 
 from __future__ import annotations
 
+import bisect
 import os
 import sys
 import threading
@@ -47,6 +48,7 @@ TRACEBACK_AFTER = 400  # a traceback header keeps up to this many lines after it
 TAIL_LINES = 40  # always keep the end of the input
 MARKER_LINES = 100  # a marker literal keeps its first this many lines ...
 MARKER_LAST = 20  # ... and its last this many
+LOCATE_MAX = 20_000  # occurrences one LiteralIndex.locate pass reports before it gives way to per-literal searches
 HYPERSCAN_MIN_CHUNK = 0  # chunks smaller than this are searched with bytes.find (Hyperscan is faster even on 1 KB)
 VERIFY_TIMEOUT_S = 0.25  # a regex that takes longer on one line counts as a match (the line is kept) ...
 MAX_TIMEOUTS = 3  # ... and after this many timeouts its literals alone decide
@@ -930,6 +932,23 @@ class Presence:
             return literal in self.indexed_folded and literal not in self.folded
         return literal in self.indexed_exact and literal not in self.exact
 
+    def known(self, literal: str, folded: bool) -> list[int] | None:
+        """For `LineIndex`: no lines when the literal is absent (or not ASCII: the text is), else None (search)."""
+        return [] if self.excludes(literal, folded) or not literal.isascii() else None
+
+
+@dataclass(frozen=True)
+class Located(Presence):
+    """A `Presence` that also knows, for each literal found, the lines (by index) it is on."""
+
+    rows: dict[tuple[str, bool], list[int]] = field(default_factory=dict)
+
+    def known(self, literal: str, folded: bool) -> list[int] | None:
+        found = self.rows.get((literal, folded))
+        if found is not None:
+            return found
+        return super().known(literal, folded)
+
 
 class LiteralIndex:
     """Which of many literals occur in a text, found in one Hyperscan pass instead of one `in` per literal.
@@ -943,24 +962,27 @@ class LiteralIndex:
         self._lits = [(a, False) for a in sorted(set(exact)) if a] + [(a, True) for a in sorted(set(folded)) if a]
         self._exact = frozenset(a for a, f in self._lits if not f)
         self._folded = frozenset(a for a, f in self._lits if f)
-        self._db: Any = None
+        self._dbs: dict[bool, Any] = {}
         self._hs: Any = None
-        self._tried = os.environ.get("LOGCLASSIFY_SCAN_BACKEND") == "python" or not self._lits
+        self._disabled = os.environ.get("LOGCLASSIFY_SCAN_BACKEND") == "python" or not self._lits
         self._local = threading.local()
 
-    def _database(self) -> Any:
-        if not self._tried:
-            self._tried = True
+    def _database(self, every: bool = False) -> Any:
+        """The database reporting each literal once (`present`) or at every occurrence (`locate`)."""
+        if every not in self._dbs:
+            self._dbs[every] = None
+            if self._disabled:
+                return None
             try:
                 import hyperscan
 
-                one = hyperscan.HS_FLAG_SINGLEMATCH
+                one = 0 if every else hyperscan.HS_FLAG_SINGLEMATCH
                 exprs = [_hs_escape(a.encode()) for a, _ in self._lits]
                 flags = [one | (hyperscan.HS_FLAG_CASELESS if f else 0) for _, f in self._lits]
-                self._db, self._hs = _compile(hyperscan, exprs, flags), hyperscan
+                self._dbs[every], self._hs = _compile(hyperscan, exprs, flags), hyperscan
             except Exception:  # not installed, or a database that cannot be built: `in` tests do it
-                self._db = None
-        return self._db
+                pass
+        return self._dbs[every]
 
     def presence(self, text: str) -> Presence | None:
         """`present(text)` as a `Presence`, which also knows which literals were looked for."""
@@ -968,6 +990,43 @@ class LiteralIndex:
         if found is None:
             return None
         return Presence(found[0], found[1], self._exact, self._folded)
+
+    def locate(self, text: str, starts: Sequence[int]) -> Located | None:
+        """Every occurrence of every literal in one Hyperscan pass, as the lines (`starts`: where each line of
+        `text` begins) each literal is on. None where `present` gives None, or when the literals occur so often
+        (over LOCATE_MAX times) that per-literal searches are cheaper than one callback per occurrence."""
+        db = self._database(every=True)
+        if db is None or not text.isascii():
+            return None
+        scratch = getattr(self._local, "scratch_every", None)
+        if scratch is None:
+            scratch = self._local.scratch_every = self._hs.Scratch(db)
+        rows: dict[int, list[int]] = {}
+        count = 0
+        lits = self._lits
+
+        def on(i: int, _from: int, to: int, _flags: int, _ctx: object) -> int | None:
+            nonlocal count
+            count += 1
+            if count > LOCATE_MAX:
+                return 1  # stop the scan
+            row = bisect.bisect_right(starts, to - len(lits[i][0])) - 1
+            found = rows.get(i)
+            if found is None:
+                rows[i] = [row]
+            elif found[-1] != row:
+                found.append(row)
+            return None
+
+        try:
+            db.scan(text.encode("ascii"), match_event_handler=on, scratch=scratch)
+        except self._hs.ScanTerminated:
+            return None
+        if count > LOCATE_MAX:
+            return None
+        exact = {lits[i][0] for i in rows if not lits[i][1]}
+        folded = {lits[i][0] for i in rows if lits[i][1]}
+        return Located(exact, folded, self._exact, self._folded, {lits[i]: r for i, r in rows.items()})
 
     def present(self, text: str) -> tuple[set[str], set[str]] | None:
         db = self._database()

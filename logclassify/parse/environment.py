@@ -33,6 +33,7 @@ _KEYS: tuple[tuple[str, str, str], ...] = (
 )
 LITERALS: tuple[str, ...] = (*(key for _, key, _ in _KEYS if len(key) > 3), "[pip3] ", "[pip] ", "[conda] ")
 PACKAGE_LITERALS = ("[pip", "[conda]")  # the package lines
+KEY_LITERALS = tuple(key for _, key, _ in _KEYS)  # what the reader looks up (LITERALS leaves out short keys)
 _LINES = tuple(
     (name, key, lazy(rf"^\s*{regex.escape(key)}\s*:\s*{value}(?:\s.*)?$")) for name, key, value in _KEYS
 )
@@ -61,7 +62,7 @@ def environment_facts(lines: Iterable[LogLine], index: LineIndex | None = None) 
             m = _PIP.match(msg)
             if m is not None and m[1].lower() in _PACKAGES:
                 found.append((i, Fact(_PACKAGES[m[1].lower()], m[2], lines[i].number, msg.strip())))
-    for i in index.lines_with_any(key for _, key, _ in _LINES):
+    for i in index.lines_with_any(KEY_LITERALS):
         msg = lines[i].message
         if "[pip" in msg or "[conda]" in msg:
             continue

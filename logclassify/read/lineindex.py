@@ -3,8 +3,8 @@
 Rules, fact extractors and the collect_env reader each look for dozens of literals, most absent from any given log.
 Testing every literal against every line costs literals x lines `in` tests; here the lines are joined once, each
 literal is found with `str.find` (skipping to the next line after a hit), and answers are kept for the next asker.
-An optional `excludes(literal, folded)` (a one-pass multi-literal scan, see `engine.scan.Presence`) rules absent
-literals out without any search.
+An optional `known(literal, folded)` (a one-pass multi-literal scan, see `engine.scan.LiteralIndex`) answers for
+the literals it looked for, present or absent, without any search; it returns None for the others.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from collections.abc import Callable, Iterable, Sequence
 
 from logclassify.read.logline import LogLine
 
-Excludes = Callable[[str, bool], bool]
+Known = Callable[[str, bool], "list[int] | None"]
 
 
 class LineIndex:
     """Literal lookups over one input's lines. Whole lines are searched: a message is part of its line, so the
     lines found also bound those whose message contains the literal (callers check the message itself)."""
 
-    def __init__(self, lines: Sequence[LogLine], excludes: Excludes | None = None) -> None:
+    def __init__(self, lines: Sequence[LogLine], known: Known | None = None) -> None:
         self.lines = lines
-        self.excludes = excludes
+        self.known = known
         self._haystacks: dict[tuple[bool, bool], tuple[str, list[str]]] = {}
         self._starts: dict[bool, list[int]] = {}
         self._found: dict[tuple[str, bool], list[int]] = {}
@@ -53,13 +53,17 @@ class LineIndex:
         found = self._found.get(key)
         if found is not None:
             return found
-        found = self._found[key] = []
-        if not literal or "\n" in literal or (self.excludes is not None and self.excludes(literal, lower)):
+        if not literal or "\n" in literal:
+            found = self._found[key] = []
             return found
-        blob, texts = self.haystack(True, lower)
-        starts = self._starts.get(lower)
-        if starts is None:
-            starts = self._starts[lower] = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+        if self.known is not None:
+            answer = self.known(literal, lower)
+            if answer is not None:
+                self._found[key] = answer
+                return answer
+        found = self._found[key] = []
+        blob = self.haystack(True, lower)[0]
+        starts = self.line_starts(lower)
         last = len(starts) - 1
         pos = blob.find(literal)
         while pos >= 0:
@@ -67,6 +71,14 @@ class LineIndex:
             found.append(i)
             pos = blob.find(literal, starts[i + 1]) if i < last else -1
         return found
+
+    def line_starts(self, lower: bool = False) -> list[int]:
+        """Where each line begins in `haystack(True, lower)[0]`."""
+        starts = self._starts.get(lower)
+        if starts is None:
+            texts = self.haystack(True, lower)[1]
+            starts = self._starts[lower] = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+        return starts
 
     def lines_with_any(self, literals: Iterable[str], lower: bool = False) -> list[int]:
         """Indexes of the lines that contain at least one of the literals, ascending."""

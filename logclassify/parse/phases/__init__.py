@@ -28,7 +28,7 @@ from logclassify.parse.phases.timeline import build_timeline, ending_phase
 
 FOLDED_LITERALS: tuple[str, ...] = MAYBE_BAD_FOLDED
 """Lowercased literals the readers look up in lowercased lines (`LineIndex.lines_with(..., lower=True)`): a
-`LiteralIndex` given them as folded literals lets an index's `excludes` rule the absent ones out."""
+`LiteralIndex` given them as folded literals answers for them in its one pass (`LineIndex.known`)."""
 
 __all__ = [
     "FOLDED_LITERALS",

@@ -47,7 +47,7 @@ def own_index(lines: Sequence[LogLine]) -> LineIndex:
     index = LineIndex(lines)
     presence = _OWN[0].presence(index.haystack(True, False)[0])
     if presence is not None:
-        index.excludes = presence.excludes
+        index.known = presence.known
     return index
 
 
@@ -61,10 +61,7 @@ class Candidates:
     def literals(self) -> dict[int, list[str]]:
         """Row -> the `LITERALS` in its whole line, in `LITERALS` order (rows ascending)."""
         by_row: dict[int, list[str]] = {}
-        excludes = self.index.excludes
         for lit in LITERALS:
-            if excludes is not None and excludes(lit, False):
-                continue  # most are absent: skip the call
             for i in self.index.lines_with(lit):
                 found = by_row.get(i)
                 if found is None:
