@@ -7,15 +7,16 @@ pickles stale) and the Python version. Any problem reading or writing the cache 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import sys
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-_ENGINE_FILES = ("loader.py", "match.py", "schema.py", "literals.py")
+# the sources of what a cache file holds (compiled rules, matchers, lazy patterns, severities)
+_ENGINE_FILES = ("loader.py", "match.py", "schema.py", "literals.py", "../lazyre.py", "../models.py")
 
 
 def cache_dir() -> Path:
@@ -40,7 +41,14 @@ def cache_key(dirs: Sequence[Path], files_of: Callable[[Path], list[Path]]) -> s
             parts.append([_stamp(p) for p in files_of(d)])
     except Exception:  # a missing folder: let the loader report it
         return None
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    return digest(repr(parts))
+
+
+def digest(text: str) -> str:
+    """A cache key for `text`: CRC-32 and Adler-32 of it and its length (64 bits of checksum). Not a defence
+    against crafted collisions, which a local cache does not need; hashlib would add ~3 ms to every start."""
+    data = text.encode()
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}"
 
 
 def load_cached(dirs: Sequence[Path], files_of: Callable[[Path], list[Path]], load: Callable[[], Any]) -> Any:

@@ -844,10 +844,10 @@ def _hs_ok(hyperscan: Any, expr: bytes, flags: int) -> bool:
 
 
 def _key(hyperscan: Any, exprs: list[bytes], flags: list[int]) -> str:
-    import hashlib
+    from logclassify.engine.rulecache import digest
 
     versions = (getattr(hyperscan, "__version__", ""), getattr(regex, "__version__", ""))
-    return hashlib.sha256(repr((versions, exprs, flags)).encode()).hexdigest()[:32]
+    return digest(repr((versions, exprs, flags)))
 
 
 def _cache_load(hyperscan: Any, name: str) -> tuple[Any, Any] | None:

@@ -13,7 +13,6 @@ regex and `contains` literals, exception patterns, title), so a new rule needs n
 from __future__ import annotations
 
 import functools
-import hashlib
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -141,6 +140,8 @@ def fingerprint(exc_type: str, message: str, functions: Sequence[str] = ()) -> s
     if len(words) < 2:
         basis.extend(functions[-_FRAMES_WHEN_VAGUE:])
     slug = regex.sub(r"[^a-z0-9]+", "-", short.lower()).strip("-") or "error"
+    import hashlib  # only when there is an unrecognised failure to fingerprint
+
     return f"{slug}:{hashlib.sha1('|'.join(basis).encode()).hexdigest()[:10]}"
 
 

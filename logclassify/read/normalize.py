@@ -184,7 +184,7 @@ def _peel(line: LogLine) -> LogLine:
         if any(need in bare and p.match(bare) for p, need, _ in _prefixes_for(bare)):
             msg = bare
     for _ in range(_MAX_PEELS):
-        for pattern, need, names in _prefixes_for(msg):
+        for pattern, need, names in _BY_START.get(msg[:_START]) or _prefixes_for(msg):
             if need not in msg:
                 continue
             m = pattern.match(msg)
@@ -250,6 +250,9 @@ def normalize_line(number: int, raw: str) -> list[LogLine]:
                         line.timestamp = ts
                     out.append(line)
             return out
+    if "\r" not in text and "#01" not in text and (len(text) <= 200 or not _maybe_embedded(text)):
+        record = text if text.strip() else ""  # one record, the common case (what _split_records gives)
+        return [_peel(LogLine(number, record.rstrip(), record))]
     return [_peel(LogLine(number, record.rstrip(), record)) for record in _split_records(text)]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import sys
@@ -36,6 +35,8 @@ def open_binary(path: str | os.PathLike[str]) -> BinaryIO:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
     head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     if head == _GZIP_MAGIC:
+        import gzip  # only for gzip input
+
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     return raw
 
