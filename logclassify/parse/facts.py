@@ -68,8 +68,9 @@ EXTRACTORS: tuple[_Extractor, ...] = (
     _x("cuda_version", ("+cu",), r"\btorch[=\s-]+\d+\.\d+\.\d+\+cu(\d{3,})\b"),
     _x("nccl_version", ("NCCL version",), r"NCCL version (\d+\.\d+\.\d+)"),
     _x("nccl_version", ("nccl==",), r"nccl==(\d+\.\d+\.\d+)"),
-    _x("gpu_names", ("GPU ",), r"\bGPU \d+: ((?:NVIDIA|Tesla|Quadro|AMD|Radeon)[^(\n]*?)\s*(?:\(UUID|$)",
-       also=_GPU_BRANDS),
+    # keyed on the vendor, not on "GPU ": serving logs print "GPU KV cache usage" every few seconds
+    _x("gpu_names", _GPU_BRANDS, r"\bGPU \d+: ((?:NVIDIA|Tesla|Quadro|AMD|Radeon)[^(\n]*?)\s*(?:\(UUID|$)",
+       also=("GPU ",)),
     _x("gpu_names", ("NVIDIA ",), r"^\|\s+\d+\s+(NVIDIA [\w -]+?)\s{2,}"),
     _x("gpu_names", ("Your ",), r"Your ((?:NVIDIA |Tesla |Quadro )?[\w -]+?) GPU (?:has|does not have) compute capability"),
     _x("tensor_parallel_size", ("tensor_parallel_size",), r"tensor_parallel_size[=:]\s*(\d+)"),
