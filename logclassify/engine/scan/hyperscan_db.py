@@ -1,0 +1,212 @@
+"""The Hyperscan backend: the Scanner's two databases, and the compiling and caching of any database.
+
+A compiled database is stored in the user cache folder (`rulecache.cache_dir`), keyed on its expressions and the
+Hyperscan and regex versions, so that the next run loads it instead of compiling it again. `hyperscan` is imported
+when a database is first built, not at start-up.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import regex
+
+from logclassify.engine.scan.triggers import _ESCAPES, strip_anchors
+
+if TYPE_CHECKING:
+    from logclassify.engine.scan.scanner import Scanner
+
+
+class HyperscanDatabases:
+    """Two Hyperscan databases: regexes (pure-ASCII chunks without escape sequences) and literals (any chunk)."""
+
+    def __init__(self, sc: Scanner) -> None:
+        import hyperscan
+
+        self.hs = hyperscan
+        self.sc = sc
+        self._local = threading.local()  # Hyperscan scratch space may not be shared between threads
+        n_markers = len(sc.markers)
+        pf = hyperscan.HS_FLAG_PREFILTER
+        single = hyperscan.HS_FLAG_SINGLEMATCH
+        caseless = hyperscan.HS_FLAG_CASELESS
+        # literal database: ids [0, n_lit) anchors' literals (id -> trigger), then markers, then nothing else
+        lit_exprs: list[bytes] = []
+        lit_flags: list[int] = []
+        self.lit_owner: list[int] = []
+        for i in sc.anchors:
+            t = sc.triggers[i]
+            for lit in t.literals:
+                lit_exprs.append(_hs_escape(lit.encode()))
+                lit_flags.append(caseless if t.ignore_case else 0)
+                self.lit_owner.append(i)
+        self.lit_marker_base = len(lit_exprs)
+        for m in sc.markers:
+            lit_exprs.append(_hs_escape(m))
+            lit_flags.append(single)
+        self.n_markers = n_markers
+        self.lit_db = _compile(hyperscan, lit_exprs, lit_flags)
+
+        # regex database: one expression per anchor trigger where Hyperscan accepts its regex, else its literals
+        def build(ok: Any, assume_valid: bool = False) -> tuple[list[bytes], list[int], list[int], int, int]:
+            exprs: list[bytes] = []
+            flags: list[int] = []
+            owner: list[int] = []
+            for i in sc.anchors:
+                t = sc.triggers[i]
+                cf = caseless if t.ignore_case else 0
+                expr = None
+                if t.regex is not None and (assume_valid or sc.verifiers[i].pattern is not None):
+                    expr = strip_anchors(t.regex).encode()
+                if expr is not None and ok(expr, pf | cf):
+                    exprs.append(expr)
+                    flags.append(pf | cf)
+                    owner.append(i)
+                else:
+                    for lit in t.literals:
+                        exprs.append(_hs_escape(lit.encode()))
+                        flags.append(cf)
+                        owner.append(i)
+            mbase = len(exprs)
+            for m in sc.markers:
+                exprs.append(_hs_escape(m))
+                flags.append(single)
+            ebase = len(exprs)
+            for e in _ESCAPES:
+                exprs.append(_hs_escape(e))
+                flags.append(single)
+            return exprs, flags, owner, mbase, ebase
+
+        # The key assumes every trigger regex compiles (so that a cached database needs none compiled); what
+        # is stored under it is built from the real outcome, a function of the same expressions.
+        exprs, flags, _, _, _ = build(lambda e, f: True, assume_valid=True)
+        key = _key(hyperscan, exprs, flags)
+        cached = _cache_load(hyperscan, f"rx-{key}")
+        if cached is not None:
+            self.rx_db, (self.rx_owner, self.rx_marker_base, self.rx_escape_base) = cached
+            return
+        exprs, flags, owner, mbase, ebase = build(lambda e, f: True)
+        try:
+            db = _compile(hyperscan, exprs, flags, cache=False)
+        except Exception:  # some regex Hyperscan cannot take even as a prefilter: those go by their literals
+            exprs, flags, owner, mbase, ebase = build(lambda e, f: _hs_ok(hyperscan, e, f))
+            db = _compile(hyperscan, exprs, flags, cache=False)
+        self.rx_db, self.rx_owner, self.rx_marker_base, self.rx_escape_base = db, owner, mbase, ebase
+        _cache_store(hyperscan, f"rx-{key}", db, (owner, mbase, ebase))
+
+    def _scratch(self, db: Any) -> Any:
+        """This thread's scratch space for `db` (a Classifier is shared between a bot's threads)."""
+        cache: dict[int, Any] | None = getattr(self._local, "scratch", None)
+        if cache is None:
+            cache = self._local.scratch = {}
+        if id(db) not in cache:
+            cache[id(db)] = self.hs.Scratch(db)
+        return cache[id(db)]
+
+    def scan(self, chunk: bytes) -> tuple[list[tuple[int, int]], dict[int, int]]:
+        hits: list[tuple[int, int]] = []
+        markers: dict[int, int] = {}
+        escaped = [False]
+        marks = self.sc.markers
+        if chunk.isascii():
+            owner = self.rx_owner
+            mbase = self.rx_marker_base
+            ebase = self.rx_escape_base
+
+            def on_rx(i: int, _from: int, to: int, _flags: int, _ctx: object) -> bool | None:
+                if i < mbase:
+                    hits.append((to - 1 if to else 0, owner[i]))
+                elif i < ebase:
+                    markers[i - mbase] = to - len(marks[i - mbase])
+                else:
+                    escaped[0] = True  # this chunk is searched on literals instead
+                return None
+
+            self.rx_db.scan(chunk, match_event_handler=on_rx, scratch=self._scratch(self.rx_db))
+            if not escaped[0]:
+                return hits, markers
+            hits.clear()
+            markers.clear()
+        owner = self.lit_owner
+        mbase = self.lit_marker_base
+
+        def on_lit(i: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            if i < mbase:
+                hits.append((to - 1 if to else 0, owner[i]))
+            else:
+                markers[i - mbase] = to - len(marks[i - mbase])
+
+        self.lit_db.scan(chunk, match_event_handler=on_lit, scratch=self._scratch(self.lit_db))
+        return hits, markers
+
+
+# Each byte as Hyperscan reads it literally: letters and digits as they are, anything else as \xNN.
+_HS_BYTE = [bytes([c]) if (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) else b"\\x%02x" % c for c in range(256)]
+
+
+def _hs_escape(lit: bytes) -> bytes:
+    table = _HS_BYTE
+    return b"".join([table[c] for c in lit])
+
+
+def _hs_ok(hyperscan: Any, expr: bytes, flags: int) -> bool:
+    try:
+        hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(expressions=[expr], flags=[flags])
+        return True
+    except Exception:
+        return False
+
+
+def _key(hyperscan: Any, exprs: list[bytes], flags: list[int]) -> str:
+    from logclassify.engine.rulecache import digest
+
+    versions = (getattr(hyperscan, "__version__", ""), getattr(regex, "__version__", ""))
+    return digest(repr((versions, exprs, flags)))
+
+
+def _cache_load(hyperscan: Any, name: str) -> tuple[Any, Any] | None:
+    """A database (and its side data) compiled by an earlier run, or None."""
+    import pickle
+
+    from logclassify.engine.rulecache import cache_dir
+
+    try:
+        path = cache_dir() / f"hs-{name}.pickle"
+        if not path.is_file():
+            return None
+        extra, blob = pickle.loads(path.read_bytes())
+        db = hyperscan.loadb(blob, mode=hyperscan.HS_MODE_BLOCK)
+        db.scratch = hyperscan.Scratch(db)
+        return db, extra
+    except Exception:  # unreadable, stale or from another Hyperscan: compile again
+        return None
+
+
+def _cache_store(hyperscan: Any, name: str, db: Any, extra: Any) -> None:
+    import pickle
+
+    from logclassify.engine.rulecache import cache_dir, store
+
+    try:
+        data = pickle.dumps((extra, hyperscan.dumpb(db)))
+    except Exception:
+        return
+    store(cache_dir() / f"hs-{name}.pickle", data)
+
+
+def _compile(hyperscan: Any, exprs: list[bytes], flags: list[int], cache: bool = True) -> Any:
+    """A block-mode database, from the user cache when the same expressions were compiled before."""
+    key = _key(hyperscan, exprs, flags)
+    if cache:
+        cached = _cache_load(hyperscan, f"lit-{key}")
+        if cached is not None:
+            return cached[0]
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    if exprs:
+        db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
+    else:
+        db.compile(expressions=[b"(?!)"], flags=[hyperscan.HS_FLAG_ALLOWEMPTY])
+    if cache:
+        _cache_store(hyperscan, f"lit-{key}", db, None)
+    return db

@@ -1,0 +1,229 @@
+"""The scan of a large plain file in byte ranges, one forked worker process each, merged as if scanned in one pass.
+
+The workers reach the scanner and the shared progress counter through this module's globals (`_FORKED`,
+`_PROGRESS`), set before the fork: only the range is sent to a worker, and its `_partial` result comes back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from logclassify.engine.scan.state import (
+    CONTEXT_BEFORE,
+    MARKER_LAST,
+    MARKER_LINES,
+    TAIL_LINES,
+    TRACEBACK_AFTER,
+    ScanState,
+    Selection,
+    Window,
+    segments,
+)
+
+if TYPE_CHECKING:
+    from logclassify.engine.scan.scanner import Scanner
+
+PARALLEL_MIN_BYTES = 64 << 20  # plain files at least this large are scanned in several processes
+MAX_WORKERS = 4
+_FORKED: Scanner | None = None
+_PROGRESS: Any = None  # bytes done by all workers (a shared counter), when progress is shown
+
+
+def select_file(scanner: Scanner, path: str | os.PathLike[str], workers: int | None = None) -> Selection | None:
+    """What `Scanner.select_file` does (see there)."""
+    global _FORKED, _PROGRESS
+    workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            if workers < 2 or size < PARALLEL_MIN_BYTES or f.read(2) == b"\x1f\x8b":
+                return None
+            import multiprocessing
+
+            if "fork" not in multiprocessing.get_all_start_methods() or scanner._hyperscan() is None:
+                return None
+            starts = [0]
+            for k in range(1, workers):
+                f.seek(size * k // workers)
+                f.readline()
+                pos = f.tell()
+                if starts[-1] < pos < size:
+                    starts.append(pos)
+    except OSError:
+        return None
+    ranges = [(os.fspath(path), a, b) for a, b in zip(starts, [*starts[1:], size], strict=True)]
+    ctx = multiprocessing.get_context("fork")
+    _FORKED = scanner
+    _PROGRESS = ctx.Value("q", 0) if scanner.on_bytes is not None else None
+    try:
+        with ctx.Pool(len(ranges)) as pool:
+            pending = pool.map_async(_scan_range, ranges, chunksize=1)
+            while _PROGRESS is not None and scanner.on_bytes is not None and not pending.ready():
+                pending.wait(0.1)
+                scanner.on_bytes(_PROGRESS.value)
+            parts = pending.get()
+    finally:
+        _FORKED = _PROGRESS = None
+    return _merge(parts)
+
+
+class _Range:
+    """A file seen from `start` for `size` bytes (ranges begin at line starts, so no line spans two)."""
+
+    def __init__(self, f: Any, size: int) -> None:
+        self.f = f
+        self.left = size
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n < 0 else min(n, self.left)
+        b = self.f.read(n) if n > 0 else b""
+        self.left -= len(b)
+        return b
+
+    def readline(self, limit: int = -1) -> bytes:
+        n = self.left if limit < 0 else min(limit, self.left)
+        b = self.f.readline(n) if n > 0 else b""
+        self.left -= len(b)
+        return b
+
+
+def _file_chunks(f: Any, start: int, end: int) -> Iterator[bytes]:
+    """Line-aligned chunks of f[start:end] read straight into fresh buffers (no copy to join a partial line).
+    Yields what `iter_chunks` would; where a line is longer than MAX_LINE it hands over to `iter_chunks`."""
+    from logclassify.read.sources import CHUNK_SIZE, MAX_LINE, iter_chunks
+
+    pos = start
+    carry = b""
+    buf = bytearray()  # one buffer, reused: the consumer is done with a chunk before asking for the next
+    while pos < end:
+        want = min(CHUNK_SIZE, end - pos)
+        need = len(carry) + want
+        if len(buf) < need:
+            buf.extend(bytes(need - len(buf)))
+        elif len(buf) > need:
+            del buf[need:]
+        buf[: len(carry)] = carry
+        f.seek(pos)
+        with memoryview(buf) as whole, whole[len(carry) :] as into:
+            got = f.readinto(into)
+        if not got:
+            break
+        if got < want:
+            del buf[len(carry) + got :]
+        chunk_start = pos - len(carry)
+        pos += got
+        last = buf.rfind(b"\n") + 1
+        if pos >= end:
+            last = len(buf)
+        # a line longer than MAX_LINE anywhere: the general reader cuts it where it must
+        i = 0
+        long_line = len(buf) - last > MAX_LINE
+        while not long_line and last - i > MAX_LINE:
+            nl = buf.rfind(b"\n", i, i + MAX_LINE + 1)
+            if nl < 0:
+                long_line = True
+            i = nl + 1
+        if long_line or last == 0:
+            f.seek(chunk_start)
+            yield from iter_chunks(_Range(f, end - chunk_start))  # type: ignore[arg-type]
+            return
+        carry = bytes(buf[last:])
+        del buf[last:]
+        yield buf  # type: ignore[misc]
+    if carry:
+        yield carry
+
+
+def _scan_range(job: tuple[str, int, int]) -> dict[str, Any]:
+    path, start, end = job
+    assert _FORKED is not None
+    st = ScanState(_FORKED)
+    with open(path, "rb", buffering=0) as f:
+        for chunk in _file_chunks(f, start, end):
+            st.feed(chunk)
+            if _PROGRESS is not None:
+                with _PROGRESS.get_lock():
+                    _PROGRESS.value += len(chunk)
+        f.seek(start)
+        head = [f.readline() for _ in range(TRACEBACK_AFTER)] if start else []
+    return _partial(st, head)
+
+
+def _scan_range_bytes(scanner: Scanner, data: bytes) -> dict[str, Any]:
+    """What a worker returns for a range holding `data` (for tests)."""
+    import io
+
+    from logclassify.read.sources import iter_chunks
+
+    st = ScanState(scanner)
+    for chunk in iter_chunks(io.BytesIO(data), 5000):
+        st.feed(chunk)
+    return _partial(st, data.splitlines(keepends=True)[:TRACEBACK_AFTER])
+
+
+def _partial(st: ScanState, head: list[bytes]) -> dict[str, Any]:
+    return {
+        "kept": st.kept,
+        "marker_kept": st.marker_kept,
+        "marker_last": st.marker_last,
+        "recent": list(st.recent),
+        "lines": st.line_no,
+        "win": (st.win.plain, st.win.tb_deadline, st.win.tb_header),
+        "first_hit": st.first_hit,
+        "bytes": st.bytes_read,
+        "head": head,
+    }
+
+
+def _merge(parts: list[dict[str, Any]]) -> Selection:
+    """Join the scans of consecutive byte ranges as if the file had been scanned in one pass."""
+    kept: dict[int, bytes] = {}
+    marker_kept: dict[int, list[tuple[int, bytes]]] = {}
+    marker_last: dict[int, deque[tuple[int, bytes]]] = {}
+    offset = 0
+    win = Window()
+    prev_recent: list[tuple[int, bytes]] = []
+    total_bytes = 0
+    for p in parts:
+        if offset:
+            for i, raw in enumerate(p["head"], start=offset + 1):  # a window opened in the range before
+                if i > win.limit() or not raw:
+                    break
+                kept.setdefault(i, raw)
+                if win.tb_deadline:
+                    win.took(i, raw)
+            if p["first_hit"] is not None:  # backward context reaching into the range before
+                lo = offset + p["first_hit"] - CONTEXT_BEFORE
+                for n, raw in prev_recent:
+                    if n >= lo:
+                        kept.setdefault(n, raw)
+        for n, raw in p["kept"].items():
+            kept[offset + n] = raw
+        for k, lines in p["marker_kept"].items():
+            have = marker_kept.setdefault(k, [])
+            for n, raw in lines[: MARKER_LINES - len(have)]:
+                have.append((offset + n, raw))
+        for k, lines in p["marker_last"].items():
+            last = marker_last.setdefault(k, deque(maxlen=MARKER_LAST))
+            last.extend((offset + n, raw) for n, raw in lines)
+        plain, deadline, header = p["win"]
+        win.plain = max(win.plain, offset + plain)
+        if deadline:
+            win.tb_deadline = max(win.tb_deadline, offset + deadline)
+            win.tb_header = max(win.tb_header, offset + header)
+        prev_recent = [(offset + n, raw) for n, raw in p["recent"]]
+        offset += p["lines"]
+        total_bytes += p["bytes"]
+    for lines in marker_kept.values():
+        for n, raw in lines:
+            kept.setdefault(n, raw)
+    for lines in marker_last.values():
+        for n, raw in lines:
+            kept.setdefault(n, raw)
+    for n, raw in prev_recent:
+        if n > offset - TAIL_LINES:
+            kept.setdefault(n, raw)
+    return Selection(segments=list(segments(kept)), total_lines=offset, bytes_read=total_bytes)

@@ -1,0 +1,280 @@
+"""What is kept of one input (`ScanState`): windows around verified hits, marker lines and the tail, with exact line
+numbers, and what the next chunk (or byte range, see `parallel`) needs for its context.
+
+The limits below and the traceback window are the whole policy of what is kept, so they live here, apart from how
+candidates are found (`scanner`). `segments` turns the kept raw lines into normalised `LogLine` runs.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from logclassify.engine.scan.triggers import ANCHOR, TRACEBACK
+from logclassify.lazyre import lazy
+from logclassify.read.logline import LogLine
+from logclassify.read.normalize import normalize_line
+from logclassify.read.sources import decode
+
+if TYPE_CHECKING:
+    from logclassify.engine.scan.scanner import Scanner
+
+CONTEXT_BEFORE = 40  # lines kept before a hit (proximity conditions, the start of a traceback)
+CONTEXT_AFTER = 60  # lines kept after a hit
+TRACEBACK_AFTER = 400  # a traceback header keeps up to this many lines after it, to reach its exception line
+TAIL_LINES = 40  # always keep the end of the input
+MARKER_LINES = 100  # a marker literal keeps its first this many lines ...
+MARKER_LAST = 20  # ... and its last this many
+_AFTER = {ANCHOR: CONTEXT_AFTER, TRACEBACK: TRACEBACK_AFTER}  # the longest a window can be
+
+
+@dataclass
+class Selection:
+    """The kept lines as runs of consecutive input lines (segments), and the input's line count."""
+
+    segments: list[list[LogLine]] = field(default_factory=list)
+    total_lines: int = 0
+    bytes_read: int = 0
+
+    @property
+    def lines(self) -> list[LogLine]:
+        return [ln for seg in self.segments for ln in seg]
+
+
+_EXCEPTION_LINE = lazy(
+    r"^\s*(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*(?:Error|Exception|Interrupt|Exit)|AssertionError)\b(?::|\s*$)"
+)
+
+
+class Window:
+    """How far forward lines are kept: `plain` (anchor windows, and tracebacks whose exception line was seen) and
+    a pending traceback window that ends CONTEXT_AFTER lines after the traceback's exception line, or at its
+    deadline (TRACEBACK_AFTER lines after the header) when no exception line comes."""
+
+    __slots__ = ("plain", "tb_deadline", "tb_header")
+
+    def __init__(self) -> None:
+        self.plain = 0
+        self.tb_deadline = 0  # 0: no traceback window pending
+        self.tb_header = 0
+
+    def limit(self) -> int:
+        return max(self.plain, self.tb_deadline)
+
+    def open(self, n: int, kind: int) -> None:
+        if kind == TRACEBACK:
+            self.tb_deadline = max(self.tb_deadline, n + TRACEBACK_AFTER)
+            self.tb_header = max(self.tb_header, n)
+        else:
+            self.plain = max(self.plain, n + CONTEXT_AFTER)
+
+    def took(self, n: int, raw: bytes) -> None:
+        """Line n was kept while a traceback window is pending: its exception line closes it."""
+        if n >= self.tb_deadline:
+            self.plain = max(self.plain, self.tb_deadline)
+            self.tb_deadline = 0
+        elif n > self.tb_header and _is_exception_line(raw):
+            self.plain = max(self.plain, min(self.tb_deadline, n + CONTEXT_AFTER))
+            self.tb_deadline = 0
+
+
+def _is_exception_line(raw: bytes) -> bool:
+    if b"Error" not in raw and b"Exception" not in raw and b"Interrupt" not in raw and b"Exit" not in raw:
+        return False
+    return any(_EXCEPTION_LINE.match(ln.message) for ln in normalize_line(0, decode(raw).rstrip("\r\n")))
+
+
+class ScanState:
+    """The scan of one input: counts lines, keeps windows around verified hits, remembers what context needs."""
+
+    def __init__(self, scanner: Scanner) -> None:
+        self.sc = scanner
+        self.kept: dict[int, bytes] = {}
+        self.recent: deque[tuple[int, bytes]] = deque(maxlen=max(CONTEXT_BEFORE, TAIL_LINES))
+        self.line_no = 0  # lines fully consumed
+        self.win = Window()  # forward context: keep every line up to win.limit()
+        self.bytes_read = 0
+        self.marker_count = [0] * len(scanner.markers)
+        self.marker_kept: dict[int, list[tuple[int, bytes]]] = {}
+        self.marker_last: dict[int, deque[tuple[int, bytes]]] = {}
+        self.first_hit: int | None = None  # the first line that opened a window
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        if not chunk.endswith(b"\n"):
+            chunk += b"\n"  # only the last chunk of an input can lack it
+        self.bytes_read += len(chunk)
+        sc = self.sc
+        anchor_hits, marker_first = sc._candidates(chunk)
+        # Marker lines wanted from this chunk: (offset, marker) for the first lines within quota, and the last.
+        marker_offs: list[tuple[int, int]] = []
+        for k, pos in marker_first.items():
+            lit = sc.markers[k]
+            quota = MARKER_LINES - self.marker_count[k]
+            got = 0
+            while pos >= 0 and got < quota:
+                marker_offs.append((pos, k))
+                got += 1
+                nl = chunk.find(b"\n", pos)
+                pos = chunk.find(lit, nl + 1) if nl >= 0 else -1
+            self.marker_count[k] += got
+            pos = chunk.rfind(lit)
+            last: list[tuple[int, int]] = []
+            while pos >= 0 and len(last) < MARKER_LAST:  # the chunk's last lines with it
+                last.append((pos, -1 - k))
+                sol = chunk.rfind(b"\n", 0, pos)
+                pos = chunk.rfind(lit, 0, sol) if sol > 0 else -1
+            marker_offs.extend(reversed(last))
+        # Walk the candidate offsets in order, numbering lines incrementally.
+        events = sorted([(off, 0, i) for off, i in anchor_hits] + [(off, 1, k) for off, k in marker_offs])
+        line_no = self.line_no
+        win = self.win
+        kept = self.kept
+        triggers = sc.triggers
+        pos_n = line_no + 1  # next line not yet kept or passed over ...
+        pos_off = 0  # ... and where it starts
+        count_off = 0  # the newlines before count_off are counted in count_n
+        count_n = line_no
+        last_start = -1
+        n = line_no
+        verified_line = -1
+        verified: set[int] = set()
+        size = len(chunk)
+        find = chunk.find
+        rfind = chunk.rfind
+
+        def take() -> None:
+            """Keep lines from pos_n while the forward window lasts (those in this chunk)."""
+            nonlocal pos_n, pos_off
+            while pos_off < size and pos_n <= win.limit():
+                end = find(b"\n", pos_off) + 1
+                raw = chunk[pos_off:end]
+                kept[pos_n] = raw
+                if win.tb_deadline:
+                    win.took(pos_n, raw)
+                pos_n += 1
+                pos_off = end
+
+        if win.limit() >= pos_n:  # forward context carried over from the previous chunk
+            take()
+        for off, kind, idx in events:
+            if off < 0:
+                off = 0
+            start = rfind(b"\n", 0, off) + 1 if off > 0 else 0
+            if start != last_start:
+                count_n += _count_nl(chunk, count_off, start)
+                count_off = start
+                last_start = start
+                n = count_n + 1
+            if kind == 1:
+                raw = chunk[start : find(b"\n", start) + 1]
+                if idx >= 0:
+                    self.marker_kept.setdefault(idx, []).append((n, raw))
+                else:
+                    q = self.marker_last.get(-1 - idx)
+                    if q is None:
+                        q = self.marker_last[-1 - idx] = deque(maxlen=MARKER_LAST)
+                    if not q or q[-1][0] != n:
+                        q.append((n, raw))
+                continue
+            if n != verified_line:
+                verified_line = n
+                verified = set()
+            elif idx in verified:
+                continue
+            verified.add(idx)
+            after = n + _AFTER[triggers[idx].kind]
+            if after <= win.limit() and n < pos_n:
+                continue  # inside a window already kept, and would not extend it
+            text = decode(chunk[start : find(b"\n", start) + 1]).rstrip("\r\n")
+            if not sc.verifiers[idx](text):
+                continue
+            if self.first_hit is None:
+                self.first_hit = n
+            lo = n - CONTEXT_BEFORE
+            if lo <= line_no:  # backward context from earlier chunks
+                for rn, raw in self.recent:
+                    if rn >= lo:
+                        kept.setdefault(rn, raw)
+                lo = line_no + 1
+            if lo >= pos_n:  # jump: walk back from this line's start to line lo
+                back = start
+                for _ in range(n - lo):
+                    if back <= 0:
+                        break
+                    back = rfind(b"\n", 0, back - 1) + 1
+                pos_n, pos_off = lo, back
+            win.open(n, triggers[idx].kind)
+            take()
+        # count the rest of the chunk
+        total = count_n + _count_nl(chunk, count_off, size)
+        # remember the last lines for the backward context of the next chunk and the tail
+        want = self.recent.maxlen or 0
+        cut = size
+        tail: list[tuple[int, bytes]] = []
+        n = total
+        while len(tail) < want and cut > 0:
+            s = rfind(b"\n", 0, cut - 1) + 1
+            tail.append((n, chunk[s:cut]))
+            n -= 1
+            cut = s
+        for item in reversed(tail):
+            self.recent.append(item)
+        self.line_no = total
+
+    def finish(self) -> Selection:
+        sel = Selection(total_lines=self.line_no, bytes_read=self.bytes_read)
+        for n, raw in self.recent:
+            if n > self.line_no - TAIL_LINES:
+                self.kept.setdefault(n, raw)
+        for lines in self.marker_kept.values():
+            for n, raw in lines:
+                self.kept.setdefault(n, raw)
+        for q in self.marker_last.values():
+            for n, raw in q:
+                self.kept.setdefault(n, raw)
+        sel.segments = list(segments(self.kept))
+        return sel
+
+
+_np_out: Any = None
+_np: Any = None  # numpy, when installed: counts newlines 3x faster than bytes.count
+
+
+def _count_nl(buf: bytes, start: int, end: int) -> int:
+    global _np
+    if end - start < (1 << 20):
+        return buf.count(b"\n", start, end)
+    if _np is None:
+        try:
+            import numpy
+
+            _np = numpy
+        except ImportError:
+            _np = False
+    if _np is False:
+        return buf.count(b"\n", start, end)
+    global _np_out
+    n = end - start
+    if _np_out is None or len(_np_out) < n:
+        _np_out = _np.empty(max(n, 1 << 22), dtype=_np.bool_)
+    out = _np_out[:n]
+    _np.equal(_np.frombuffer(buf, dtype=_np.uint8, count=n, offset=start), 10, out=out)
+    return int(_np.count_nonzero(out))
+
+
+def segments(kept: dict[int, bytes]) -> Iterator[list[LogLine]]:
+    """Decode and normalise the kept lines, grouped into runs of consecutive numbers."""
+    segment: list[LogLine] = []
+    prev = -1
+    for n in sorted(kept):
+        if segment and n != prev + 1:
+            yield segment
+            segment = []
+        segment.extend(normalize_line(n, decode(kept[n]).rstrip("\r\n")))
+        prev = n
+    if segment:
+        yield segment
