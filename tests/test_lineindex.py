@@ -96,3 +96,19 @@ def test_every_required_literal_set() -> None:
     assert {"_inductor"} in [set(s) for s in sets] and {"torch"} in [set(s) for s in sets]
     assert every_required_literal_set("(?i)Bad THING") == (frozenset({"bad thing"}),)
     assert every_required_literal_set(r"\d+") == ()
+
+
+def test_classification_is_the_same_when_locate_gives_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past LOCATE_MAX occurrences the classifier falls back to presence only, then to searches: same answers."""
+    from pathlib import Path
+
+    import logclassify.engine.scan.literal_index as literal_index
+    from logclassify.engine.classifier import Classifier
+
+    logs = sorted((Path(__file__).resolve().parent.parent / "fixtures").rglob("*.log"))[::5]
+    clf = Classifier()
+    expected = [clf.classify_path(p).model_dump_json() for p in logs]
+    monkeypatch.setattr(literal_index, "LOCATE_MAX", 0)
+    assert [clf.classify_path(p).model_dump_json() for p in logs] == expected
+    monkeypatch.setattr(literal_index.LiteralIndex, "present", lambda self, text: None)  # no one-pass scan at all
+    assert [clf.classify_path(p).model_dump_json() for p in logs] == expected

@@ -143,7 +143,10 @@ class Classifier:
         lines = selection.lines
         index = LineIndex(lines)
         # where every rule, fact and phase literal is, in one pass (None: non-ASCII text, no Hyperscan)
-        presence = self.literal_index.locate(index.haystack(True, False)[0], index.line_starts())
+        blob = index.haystack(True, False)[0]
+        presence: Presence | None = self.literal_index.locate(blob, index.line_starts())
+        if presence is None:  # too many occurrences to report one by one: which literals occur, still one pass
+            presence = self.literal_index.presence(blob)
         index.known = presence.known if presence is not None else None
         tracebacks = parse_tracebacks(selection.segments)
         timeline = phases.build_timeline(lines, index)
