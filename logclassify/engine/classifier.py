@@ -69,27 +69,32 @@ def scan_triggers(rules: Sequence[CompiledRule]) -> list[Trigger]:
     return list(out)
 
 
+def literal_index(rules: Sequence[CompiledRule]) -> LiteralIndex:
+    """Every literal the rules' text conditions, the fact extractors, the collect_env reader and the phase readers
+    look up in an input's lines: one pass per input finds them all (see `LineIndex.known`)."""
+    lits = [
+        lit
+        for r in rules
+        for m in (*walk(r.matcher), *(walk(r.confirm) if r.confirm else ()))
+        if isinstance(m, LineRegex)
+        for lit in m.literals() or ()
+    ] + [lit for r in rules for lit in r.required or ()]
+    readers = (
+        *fact_literals(), *guard_literals(), *environment.KEY_LITERALS, *environment.PACKAGE_LITERALS, *phases.LITERALS
+    )
+    return LiteralIndex(
+        itertools.chain((a for lit in lits if not lit.ignore_case for a in lit.alternatives or ()), readers),
+        itertools.chain((a for lit in lits if lit.ignore_case for a in lit.alternatives or ()), phases.FOLDED_LITERALS),
+    )
+
+
 class Classifier:
     """Compile the rules once; `classify()` many inputs, from any thread."""
 
     def __init__(self, rules: Sequence[CompiledRule] | None = None) -> None:
         self.rules: tuple[CompiledRule, ...] = tuple(rules if rules is not None else load_rules())
         self.scanner = Scanner(scan_triggers(self.rules))
-        # every literal a rule's text conditions look for: found in one pass per input (see Context.lines_with)
-        lits = [
-            lit
-            for r in self.rules
-            for m in (*walk(r.matcher), *(walk(r.confirm) if r.confirm else ()))
-            if isinstance(m, LineRegex)
-            for lit in m.literals() or ()
-        ] + [lit for r in self.rules for lit in r.required or ()]
-        self.literal_index = LiteralIndex(
-            itertools.chain(
-                (a for lit in lits if not lit.ignore_case for a in lit.alternatives or ()),
-                fact_literals(), guard_literals(), environment.KEY_LITERALS, environment.PACKAGE_LITERALS, phases.LITERALS,
-            ),
-            itertools.chain((a for lit in lits if lit.ignore_case for a in lit.alternatives or ()), phases.FOLDED_LITERALS),
-        )
+        self.literal_index = literal_index(self.rules)
 
     # -- inputs -------------------------------------------------------------------------------------------
     def classify(

@@ -109,6 +109,13 @@ def _search(pattern: LazyPattern, text: str, ctx: Context) -> regex.Match[str] |
 
 
 class LineRegex(Matcher):
+    """A `regex` or `contains` condition: some line's message (or whole line) matches.
+
+    Only lines holding one of the pattern's best literals are visited (from the input's `LineIndex`); a line must
+    also hold every literal the pattern requires before the regex runs, and a pattern that is only literals joined
+    by `|` (or a `contains`) matches on those tests alone.
+    """
+
     def __init__(self, pattern: str, ignore_case: bool, literal: bool = False, on: str = "message") -> None:
         self.whole_line = on == "line"
         flags = regex.V0 | (regex.IGNORECASE if ignore_case else 0)
