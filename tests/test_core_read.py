@@ -213,3 +213,13 @@ def test_fastchat_and_python_logging_wrappers() -> None:
     assert line.message == "ValueError: x" and line.level == "ERROR"
     nested = one("2025-08-13 04:39:39,465 - __main__ - INFO - WARNING 08-13 04:39:39 [a.py:1] inner")
     assert nested.message == "inner" and nested.level == "WARNING" and nested.origin == "a.py:1"
+
+
+def test_first_chars_of_each_prefix_are_exact() -> None:
+    """FIRST_CHARS (which spares compiling prefixes a log never starts with) must agree with the patterns."""
+    from logclassify.read.normalize import _PREFIXES, FIRST_CHARS
+
+    assert len(FIRST_CHARS) == len(_PREFIXES)
+    for k, prefix in enumerate(_PREFIXES):
+        can_start = {chr(c) for c in range(128) if prefix.compiled.match(chr(c), partial=True) is not None}
+        assert can_start == set(FIRST_CHARS[k]), (k, prefix.source)

@@ -136,15 +136,28 @@ _NEEDS = {0: ": ", 1: ": ", 2: "] ", 4: "|", 5: "[pod/", 6: ")", 7: "]:", 8: "]:
 _GROUPS = ("ts", "level", "glevel", "origin", "tag")
 # (compiled pattern, needed literal, (field, group number) for each of _GROUPS the pattern has)
 _Prefix = tuple[regex.Pattern[str], str, tuple[tuple[str, int], ...]]
-_BY_FIRST: dict[str, tuple[_Prefix, ...]] = {}
-_ALL: list[tuple[_Prefix, ...]] = []
+# The ASCII characters each prefix (by index in _PREFIXES) can start with; a test checks them against the patterns.
+_DIGITS = "0123456789"
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_WORD = _DIGITS + _UPPER + _UPPER.lower() + "_"
+_LEVEL_INITIALS = "DIWEC"  # DEBUG INFO WARNING/WARN ERROR CRITICAL
+FIRST_CHARS = (
+    _DIGITS, _UPPER, "[", _DIGITS, _WORD + ".-", "[", "(", "[", "[", "[", _LEVEL_INITIALS, "[" + _DIGITS, _DIGITS,
+    _DIGITS, _LEVEL_INITIALS,
+)
+_BY_FIRST = {chr(c): tuple(k for k, chars in enumerate(FIRST_CHARS) if chr(c) in chars) for c in range(128)}
+_EVERY = tuple(range(len(_PREFIXES)))  # a first character outside ASCII (or none): any prefix may match
+_COMPILED: dict[int, _Prefix] = {}
 
 
 def _prefix(k: int) -> _Prefix:
-    pattern = _PREFIXES[k].compiled
-    # a name used twice (the two spellings of vLLM's origin) is one group in the regex module
-    groups = tuple((name, pattern.groupindex[name]) for name in _GROUPS if name in pattern.groupindex)
-    return pattern, _NEEDS.get(k, ""), groups
+    found = _COMPILED.get(k)
+    if found is None:
+        pattern = _PREFIXES[k].compiled
+        # a name used twice (the two spellings of vLLM's origin) is one group in the regex module
+        groups = tuple((name, pattern.groupindex[name]) for name in _GROUPS if name in pattern.groupindex)
+        found = _COMPILED[k] = (pattern, _NEEDS.get(k, ""), groups)
+    return found
 
 
 _BY_START: dict[str, tuple[_Prefix, ...]] = {}
@@ -155,20 +168,17 @@ _MAX_STARTS = 4096  # distinct starts remembered (a log has a few hundred)
 def _prefixes_for(text: str) -> tuple[_Prefix, ...]:
     """(compiled pattern, needed literal, groups) of the prefixes, in order, that can match at the start of `text`.
 
-    They are chosen by its first characters with partial matching (`INFO` rules out journald's `Jun 10`, `Rece`
-    every timestamp): once per first character for ASCII, then once per distinct start of _START characters.
+    They are chosen by the first character (FIRST_CHARS), then by partial matching of the first _START characters
+    (`INFO` rules out journald's `Jun 10`, `Rece` every timestamp), once per distinct start. Only the prefixes a
+    log's lines can start with are ever compiled.
     """
-    found = _BY_START.get(text[:_START])
+    start = text[:_START]
+    found = _BY_START.get(start)
     if found is not None:
         return found
-    if not _BY_FIRST:
-        every = tuple(_prefix(k) for k in range(len(_PREFIXES)))
-        for code in range(128):
-            c = chr(code)
-            _BY_FIRST[c] = tuple(e for e in every if e[0].match(c, partial=True) is not None)
-        _ALL.append(every)
-    start = text[:_START]
-    found = tuple(e for e in _BY_FIRST.get(start[:1], _ALL[0]) if e[0].match(start, partial=True) is not None)
+    found = tuple(
+        e for e in (_prefix(k) for k in _BY_FIRST.get(start[:1], _EVERY)) if e[0].match(start, partial=True) is not None
+    )
     if len(_BY_START) >= _MAX_STARTS:
         _BY_START.clear()
     _BY_START[start] = found

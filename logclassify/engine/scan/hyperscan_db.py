@@ -27,14 +27,32 @@ class HyperscanDatabases:
         self.hs = hyperscan
         self.sc = sc
         self._local = threading.local()  # Hyperscan scratch space may not be shared between threads
-        n_markers = len(sc.markers)
+        self.n_markers = len(sc.markers)
+        self.lit_owner: list[int] = []
+        # Both databases and their id tables, cached under a key of the triggers themselves: a run with
+        # unchanged rules builds no expression list at all.
+        source = _key(hyperscan, [repr((sc.triggers, sorted(sc.anchors), sc.markers)).encode()], [])
+        lit = _cache_load(hyperscan, f"lit-src-{source}")
+        rx = _cache_load(hyperscan, f"rx-src-{source}") if lit is not None else None
+        if lit is not None and rx is not None:
+            self.lit_db, (self.lit_owner, self.lit_marker_base) = lit
+            self.rx_db, (self.rx_owner, self.rx_marker_base, self.rx_escape_base) = rx
+            return
+        self._build(sc, hyperscan)
+        _cache_store(hyperscan, f"lit-src-{source}", self.lit_db, (self.lit_owner, self.lit_marker_base))
+        _cache_store(
+            hyperscan, f"rx-src-{source}", self.rx_db, (self.rx_owner, self.rx_marker_base, self.rx_escape_base)
+        )
+
+    def _build(self, sc: Scanner, hyperscan: Any) -> None:
+        """Compile both databases (or load each from the cache of compiled expression lists)."""
         pf = hyperscan.HS_FLAG_PREFILTER
         single = hyperscan.HS_FLAG_SINGLEMATCH
         caseless = hyperscan.HS_FLAG_CASELESS
         # literal database: ids [0, n_lit) anchors' literals (id -> trigger), then markers, then nothing else
         lit_exprs: list[bytes] = []
         lit_flags: list[int] = []
-        self.lit_owner: list[int] = []
+        self.lit_owner = []
         for i in sc.anchors:
             t = sc.triggers[i]
             for lit in t.literals:
@@ -45,7 +63,6 @@ class HyperscanDatabases:
         for m in sc.markers:
             lit_exprs.append(_hs_escape(m))
             lit_flags.append(single)
-        self.n_markers = n_markers
         self.lit_db = _compile(hyperscan, lit_exprs, lit_flags)
 
         # regex database: one expression per anchor trigger where Hyperscan accepts its regex, else its literals
@@ -177,7 +194,6 @@ def _cache_load(hyperscan: Any, name: str) -> tuple[Any, Any] | None:
             return None
         extra, blob = pickle.loads(path.read_bytes())
         db = hyperscan.loadb(blob, mode=hyperscan.HS_MODE_BLOCK)
-        db.scratch = hyperscan.Scratch(db)
         return db, extra
     except Exception:  # unreadable, stale or from another Hyperscan: compile again
         return None
