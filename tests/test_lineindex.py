@@ -51,11 +51,13 @@ def test_known_answers_skip_the_search() -> None:
     assert asked == ["boom", "bang", "crash"]
 
 
-def test_located_rows_equal_searches() -> None:
+@pytest.mark.parametrize("accent", ["", "\u00e9t\u00e9 \u212aelvin \u0130 "])
+def test_located_rows_equal_searches(accent: str) -> None:
     from logclassify.engine.scan import LiteralIndex
 
-    texts = ["INFO a NCCL error x", "nccl ERROR", "plain", "NCCL error NCCL error", "ab" * 40, "Error: boom"]
-    literals = ["NCCL error", "ab", "Error: ", "absent", "plain"]
+    texts = [f"INFO a {accent}NCCL error x", "nccl ERROR", f"pl{accent}ain", "NCCL error NCCL error", "ab" * 40,
+             f"{accent}Error: boom", "\u0130 plain"]
+    literals = ["NCCL error", "ab", "Error: ", "absent", "plain", "\u0130", "t\u00e9 "]
     folded = ["nccl error", "error"]
     located = LiteralIndex(literals, folded).locate("\n".join(texts), LineIndex(_lines(texts)).line_starts())
     if located is None:
@@ -66,7 +68,8 @@ def test_located_rows_equal_searches() -> None:
         assert fast.lines_with(lit) == searched.lines_with(lit), lit
     for lit in folded:
         assert fast.lines_with(lit, lower=True) == searched.lines_with(lit, lower=True), lit
-    assert fast.lines_with("\u0130") == []  # a non-ASCII literal is never in ASCII text
+    assert fast.lines_with("\u00e9") == searched.lines_with("\u00e9")  # not indexed: searched, or none in ASCII
+    assert fast.lines_with("k", lower=True) == searched.lines_with("k", lower=True)  # the Kelvin sign folds to k
 
 
 @pytest.mark.parametrize(

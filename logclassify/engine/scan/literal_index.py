@@ -26,6 +26,7 @@ class Presence:
     folded: set[str]
     indexed_exact: frozenset[str]
     indexed_folded: frozenset[str]
+    ascii_text: bool = True  # then no literal with other characters can be in it
 
     def any_of(self, literals: frozenset[str], folded: bool) -> bool | None:
         """Whether one of the literals is in the text; None when some were not looked for."""
@@ -40,8 +41,8 @@ class Presence:
         return literal in self.indexed_exact and literal not in self.exact
 
     def known(self, literal: str, folded: bool) -> list[int] | None:
-        """For `LineIndex`: no lines when the literal is absent (or not ASCII: the text is), else None (search)."""
-        return [] if self.excludes(literal, folded) or not literal.isascii() else None
+        """For `LineIndex`: no lines when the literal is absent, else None (search)."""
+        return [] if self.excludes(literal, folded) or (self.ascii_text and not literal.isascii()) else None
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class LiteralIndex:
         self._lits = [(a, False) for a in sorted(set(exact)) if a] + [(a, True) for a in sorted(set(folded)) if a]
         self._exact = frozenset(a for a, f in self._lits if not f)
         self._folded = frozenset(a for a, f in self._lits if f)
+        self._sizes = [len(a.encode("utf-8", "surrogatepass")) for a, _ in self._lits]  # bytes, as Hyperscan counts
         self._dbs: dict[bool, Any] = {}
         self._hs: Any = None
         self._disabled = os.environ.get("LOGCLASSIFY_SCAN_BACKEND") == "python" or not self._lits
@@ -100,24 +102,41 @@ class LiteralIndex:
 
     def locate(self, text: str, starts: Sequence[int]) -> Located | None:
         """Every occurrence of every literal in one Hyperscan pass, as the lines (`starts`: where each line of
-        `text` begins) each literal is on. None where `present` gives None, or when the literals occur so often
-        (over LOCATE_MAX times) that per-literal searches are cheaper than one callback per occurrence."""
+        `text` begins) each literal is on. None without Hyperscan, or when the literals occur so often (over
+        LOCATE_MAX times) that per-literal searches are cheaper than one callback per occurrence.
+
+        Text that is not pure ASCII is scanned as UTF-8, which finds exact literals exactly (no character's
+        encoding contains another's); folded ones are then left to searches of the lowercased text, since
+        `str.lower()` folds more than ASCII (the Kelvin sign becomes `k`)."""
         db = self._database(every=True)
-        if db is None or not text.isascii():
+        if db is None:
             return None
+        ascii_text = text.isascii()
+        if ascii_text:
+            data, line_starts = text.encode("ascii"), starts
+        else:
+            data = text.encode("utf-8", "surrogatepass")
+            line_starts = [0]
+            nl = data.find(b"\n")
+            while nl >= 0:
+                line_starts.append(nl + 1)
+                nl = data.find(b"\n", nl + 1)
         scratch = getattr(self._local, "scratch_every", None)
         if scratch is None:
             scratch = self._local.scratch_every = self._hs.Scratch(db)
         rows: dict[int, list[int]] = {}
         count = 0
         lits = self._lits
+        sizes = self._sizes
 
         def on(i: int, _from: int, to: int, _flags: int, _ctx: object) -> int | None:
             nonlocal count
+            if not ascii_text and lits[i][1]:
+                return None
             count += 1
             if count > LOCATE_MAX:
                 return 1  # stop the scan
-            row = bisect.bisect_right(starts, to - len(lits[i][0])) - 1
+            row = bisect.bisect_right(line_starts, to - sizes[i]) - 1
             found = rows.get(i)
             if found is None:
                 rows[i] = [row]
@@ -126,14 +145,15 @@ class LiteralIndex:
             return None
 
         try:
-            db.scan(text.encode("ascii"), match_event_handler=on, scratch=scratch)
+            db.scan(data, match_event_handler=on, scratch=scratch)
         except self._hs.ScanTerminated:
             return None
         if count > LOCATE_MAX:
             return None
         exact = {lits[i][0] for i in rows if not lits[i][1]}
         folded = {lits[i][0] for i in rows if lits[i][1]}
-        return Located(exact, folded, self._exact, self._folded, {lits[i]: r for i, r in rows.items()})
+        indexed_folded = self._folded if ascii_text else frozenset()
+        return Located(exact, folded, self._exact, indexed_folded, ascii_text, {lits[i]: r for i, r in rows.items()})
 
     def present(self, text: str) -> tuple[set[str], set[str]] | None:
         db = self._database()
