@@ -320,3 +320,27 @@ def test_scope_line_sees_the_prefixes(tmp_path: Path) -> None:
     line = "(RayWorkerWrapper pid=1, ip=10.0.0.7) ERROR 06-25 15:28:30 worker_base.py:148] RuntimeError: unhandled system error\n"
     assert [d.id for d in c.classify(line).diagnoses] == ["nccl-system-error-init"]
     assert c.classify("RuntimeError: unhandled system error\n").diagnoses == []
+
+
+@pytest.mark.parametrize("one_pass", [True, False])
+def test_conditions_on_text_no_line_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_pass: bool) -> None:
+    """The parser names a faulthandler crash `FatalPythonError`, which no line spells, and a multi-line exception
+    message spans lines: literal pruning (with or without the one-pass index) must not rule such conditions out."""
+    import logclassify.engine.scan.literal_index as literal_index
+
+    if not one_pass:
+        monkeypatch.setattr(literal_index.LiteralIndex, "locate", lambda self, text, starts: None)
+        monkeypatch.setattr(literal_index.LiteralIndex, "present", lambda self, text: None)
+    write_rule(tmp_path, "crash", "any:\n  - exception: {type: FatalPythonError}\n  - regex: 'never here at all'\n")
+    write_rule(tmp_path, "two-lines", "exception: {type: ValueError, message: 'first part\\nsecond part'}\n")
+    log = (
+        "INFO 06-10 21:32:17 [core.py:1] starting\n"
+        "Fatal Python error: Segmentation fault\n\n"
+        "Current thread 0x00007f (most recent call first):\n"
+        '  File "/x/triton/compiler.py", line 114 in ttgir_to_llir\n\n'
+        "Traceback (most recent call last):\n"
+        '  File "a.py", line 1, in <module>\n'
+        "ValueError: first part\n"
+        "  second part\n"
+    )
+    assert {d.id for d in only(tmp_path).classify(log).diagnoses} == {"crash", "two-lines"}

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
-from logclassify.engine.match import All, AnyOf, Context, Hit, LineRegex, Literals, Matcher, NoneOf, walk
+from logclassify.engine.match import All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
 from logclassify.engine.rank import rank
 from logclassify.engine.scan import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, Selection, Trigger
 from logclassify.engine.unknown import find_unrecognized
@@ -179,7 +179,7 @@ class Classifier:
         for rule in sorted(self.rules, key=lambda r: r.reads_ending):
             if rule.reads_ending and ctx.ending is not None and _failure_after(found, ctx.ending.start_line):
                 ctx.ending = None
-            if rule.required is not None and not _possible(index, presence, rule.required):
+            if ctx.impossible(rule.required):  # a literal it needs occurs nowhere: skip it unevaluated
                 continue
             result = rule.matcher.evaluate(ctx)
             if not result.ok:
@@ -197,21 +197,6 @@ class Classifier:
             timeline=timeline,
             lines=selection.total_lines,
         )
-
-
-def _possible(index: LineIndex, presence: Presence | None, required: Sequence[Literals]) -> bool:
-    """Whether a rule can match at all: each of its required literal sets must occur in the kept lines (whole
-    lines, prefixes included, since `scope: line` conditions look there)."""
-    for lit in required:
-        alts = lit.alternatives or frozenset()
-        if "" in alts:
-            continue
-        found = presence.any_of(alts, lit.ignore_case) if presence is not None else None
-        if found is None:
-            found = any(index.lines_with(a, lit.ignore_case) for a in alts)
-        if not found:
-            return False
-    return True
 
 
 def _failure_after(found: Sequence[tuple[Diagnosis, int, Sequence[str]]], line: int) -> bool:

@@ -16,7 +16,7 @@ from logclassify.engine.literals import every_required_literal_set, plain_altern
 from logclassify.lazyre import LazyPattern, lazy
 from logclassify.models import Phase
 from logclassify.parse.facts import Fact
-from logclassify.parse.traceback import ExceptionInfo, Traceback
+from logclassify.parse.traceback import FATAL_TYPE, ExceptionInfo, Traceback
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.logline import LogLine
 
@@ -64,13 +64,16 @@ class Context:
     presence: Presence | None = None  # the rule literals found in the whole lines in one pass, when known
 
     def impossible(self, needs: Sequence[Literals] | None) -> bool:
-        """True when one of the literal sets a condition needs is known to be absent: it cannot hold."""
-        presence = self.presence
-        if presence is None or not needs:
-            return False
-        for lit in needs:
+        """True when one of the literal sets a condition needs occurs nowhere in the lines (whole lines, prefixes
+        included, since `scope: line` conditions look there): the condition cannot hold."""
+        for lit in needs or ():
             alts = lit.alternatives
-            if alts and "" not in alts and presence.any_of(alts, lit.ignore_case) is False:
+            if not alts or "" in alts:
+                continue
+            found = self.presence.any_of(alts, lit.ignore_case) if self.presence is not None else None
+            if found is None:
+                found = any(self.index.lines_with(a, lit.ignore_case) for a in alts)
+            if not found:
                 return True
         return False
 
@@ -169,6 +172,10 @@ class LineRegex(Matcher):
         return Result(bool(hits), hits)
 
 
+def _one_line(alts: frozenset[str] | None) -> frozenset[str] | None:
+    return alts if alts and not any("\n" in a for a in alts) else None
+
+
 def _opt(pattern: str | None) -> LazyPattern | None:
     return lazy(pattern) if pattern is not None else None
 
@@ -179,9 +186,15 @@ class ExceptionMatch(Matcher):
         self.message = _opt(spec.message)
         self.root = spec.root
         lits: list[Literals] = []
-        if spec.message is not None and (alts := required_literals(spec.message)):
+        # Literals are looked for line by line: none from a message that spans lines, nor from a type the parser
+        # names itself.
+        if spec.message is not None and (alts := _one_line(required_literals(spec.message))):
             lits.append(Literals(alts, "(?i" in spec.message))
-        elif spec.type is not None and (alts := required_literals(spec.type)):
+        elif (
+            spec.type is not None
+            and not (self.type and self.type.fullmatch(FATAL_TYPE))
+            and (alts := _one_line(required_literals(spec.type)))
+        ):
             lits.append(Literals(alts, "(?i" in spec.type))
         self._lits = lits or None
 

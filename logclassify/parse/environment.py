@@ -31,9 +31,10 @@ _KEYS: tuple[tuple[str, str, str], ...] = (
     ("cuda_available", "Is CUDA available", r"(True|False)"),
     ("gpu_names", "GPU models and configuration", r"((?:NVIDIA|Tesla|Quadro|AMD|Radeon)\b[^(\n]*[^(\s])"),
 )
-LITERALS: tuple[str, ...] = (*(key for _, key, _ in _KEYS if len(key) > 3), "[pip3] ", "[pip] ", "[conda] ")
+KEY_LITERALS = tuple(key for _, key, _ in _KEYS)  # what the reader looks up in the lines
 PACKAGE_LITERALS = ("[pip", "[conda]")  # the package lines
-KEY_LITERALS = tuple(key for _, key, _ in _KEYS)  # what the reader looks up (LITERALS leaves out short keys)
+# What keeps a line in the scan (a key as short as "OS" would keep almost every line).
+LITERALS: tuple[str, ...] = (*(key for key in KEY_LITERALS if len(key) > 3), "[pip3] ", "[pip] ", "[conda] ")
 _LINES = tuple(
     (name, key, lazy(rf"^\s*{regex.escape(key)}\s*:\s*{value}(?:\s.*)?$")) for name, key, value in _KEYS
 )

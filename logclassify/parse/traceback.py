@@ -34,6 +34,8 @@ def _may_name_exception(stripped: str) -> bool:
     return colon > 0 and " " not in stripped[:colon]
 
 
+# The type given to a faulthandler crash ("Fatal Python error: ..."): named by the parser, spelled by no log line.
+FATAL_TYPE = "FatalPythonError"
 _FATAL = lazy(r"^Fatal Python error: (?P<msg>.+)$")
 _FAULT_STACK = lazy(r"^(?:(?P<current>Current thread)|Thread) 0x[0-9a-fA-F]+ \(most recent call first\):$"
                              r"|^Stack \(most recent call first\):$")
@@ -170,7 +172,7 @@ class _Parser:
         fatal = _FATAL.match(stripped) if stripped.startswith("Fatal Python error: ") else None
         if fatal is not None:
             self._finish(st)
-            st.fatal = ExceptionInfo("FatalPythonError", fatal["msg"], line.number, stripped, process=line.process)
+            st.fatal = ExceptionInfo(FATAL_TYPE, fatal["msg"], line.number, stripped, process=line.process)
             return
         if st.mode == "message":
             if self._continue_message(st, msg, stripped):

@@ -229,10 +229,15 @@ def _peel(line: LogLine) -> LogLine:
     return line
 
 
+def _one_record(text: str) -> bool:
+    """No CR, no syslog control escape and no embedded record: the line is one record (the common case)."""
+    return "\r" not in text and "#01" not in text and (len(text) <= 200 or not _maybe_embedded(text))
+
+
 def _split_records(text: str) -> list[str]:
     """Split a physical line into the records it holds (CR progress updates, lost newlines)."""
-    if "\r" not in text and "#01" not in text and (len(text) <= 200 or not _maybe_embedded(text)):
-        return [text] if text.strip() else [""]  # one record: the common case
+    if _one_record(text):
+        return [text] if text.strip() else [""]
     parts = _SPLIT_CONTROL.split(text) if ("\r" in text or "#01" in text) else [text]
     out: list[str] = []
     for part in parts:
@@ -260,8 +265,8 @@ def normalize_line(number: int, raw: str) -> list[LogLine]:
                         line.timestamp = ts
                     out.append(line)
             return out
-    if "\r" not in text and "#01" not in text and (len(text) <= 200 or not _maybe_embedded(text)):
-        record = text if text.strip() else ""  # one record, the common case (what _split_records gives)
+    if _one_record(text):
+        record = text if text.strip() else ""  # what _split_records gives, without building its list
         return [_peel(LogLine(number, record.rstrip(), record))]
     return [_peel(LogLine(number, record.rstrip(), record)) for record in _split_records(text)]
 

@@ -1,13 +1,15 @@
 """The Hyperscan backend: the Scanner's two databases, and the compiling and caching of any database.
 
-A compiled database is stored in the user cache folder (`rulecache.cache_dir`), keyed on its expressions and the
-Hyperscan and regex versions, so that the next run loads it instead of compiling it again. `hyperscan` is imported
-when a database is first built, not at start-up.
+Compiled databases are stored in the user cache folder (`rulecache.cache_dir`), with the Hyperscan and regex versions
+in the key, so that the next run loads them instead of compiling again: the scanner's two under a key of its
+triggers and of the code that turns them into expressions, any other (`_compile`) under a key of its expressions.
+`hyperscan` is imported when a database is first built, not at start-up.
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import regex
@@ -29,9 +31,9 @@ class HyperscanDatabases:
         self._local = threading.local()  # Hyperscan scratch space may not be shared between threads
         self.n_markers = len(sc.markers)
         self.lit_owner: list[int] = []
-        # Both databases and their id tables, cached under a key of the triggers themselves: a run with
-        # unchanged rules builds no expression list at all.
-        source = _key(hyperscan, [repr((sc.triggers, sorted(sc.anchors), sc.markers)).encode()], [])
+        # Both databases and their id tables, cached under a key of the triggers themselves and of the code that
+        # turns them into expressions: a run with unchanged rules builds no expression list at all.
+        source = _key(hyperscan, [repr((sc.triggers, sorted(sc.anchors), sc.markers, _code_stamp())).encode()], [])
         lit = _cache_load(hyperscan, f"lit-src-{source}")
         rx = _cache_load(hyperscan, f"rx-src-{source}") if lit is not None else None
         if lit is not None and rx is not None:
@@ -45,7 +47,7 @@ class HyperscanDatabases:
         )
 
     def _build(self, sc: Scanner, hyperscan: Any) -> None:
-        """Compile both databases (or load each from the cache of compiled expression lists)."""
+        """Compile both databases."""
         pf = hyperscan.HS_FLAG_PREFILTER
         single = hyperscan.HS_FLAG_SINGLEMATCH
         caseless = hyperscan.HS_FLAG_CASELESS
@@ -63,10 +65,10 @@ class HyperscanDatabases:
         for m in sc.markers:
             lit_exprs.append(_hs_escape(m))
             lit_flags.append(single)
-        self.lit_db = _compile(hyperscan, lit_exprs, lit_flags)
+        self.lit_db = _compile(hyperscan, lit_exprs, lit_flags, cache=False)
 
         # regex database: one expression per anchor trigger where Hyperscan accepts its regex, else its literals
-        def build(ok: Any, assume_valid: bool = False) -> tuple[list[bytes], list[int], list[int], int, int]:
+        def build(ok: Any) -> tuple[list[bytes], list[int], list[int], int, int]:
             exprs: list[bytes] = []
             flags: list[int] = []
             owner: list[int] = []
@@ -74,7 +76,7 @@ class HyperscanDatabases:
                 t = sc.triggers[i]
                 cf = caseless if t.ignore_case else 0
                 expr = None
-                if t.regex is not None and (assume_valid or sc.verifiers[i].pattern is not None):
+                if t.regex is not None and sc.verifiers[i].pattern is not None:
                     expr = strip_anchors(t.regex).encode()
                 if expr is not None and ok(expr, pf | cf):
                     exprs.append(expr)
@@ -95,14 +97,6 @@ class HyperscanDatabases:
                 flags.append(single)
             return exprs, flags, owner, mbase, ebase
 
-        # The key assumes every trigger regex compiles (so that a cached database needs none compiled); what
-        # is stored under it is built from the real outcome, a function of the same expressions.
-        exprs, flags, _, _, _ = build(lambda e, f: True, assume_valid=True)
-        key = _key(hyperscan, exprs, flags)
-        cached = _cache_load(hyperscan, f"rx-{key}")
-        if cached is not None:
-            self.rx_db, (self.rx_owner, self.rx_marker_base, self.rx_escape_base) = cached
-            return
         exprs, flags, owner, mbase, ebase = build(lambda e, f: True)
         try:
             db = _compile(hyperscan, exprs, flags, cache=False)
@@ -110,7 +104,6 @@ class HyperscanDatabases:
             exprs, flags, owner, mbase, ebase = build(lambda e, f: _hs_ok(hyperscan, e, f))
             db = _compile(hyperscan, exprs, flags, cache=False)
         self.rx_db, self.rx_owner, self.rx_marker_base, self.rx_escape_base = db, owner, mbase, ebase
-        _cache_store(hyperscan, f"rx-{key}", db, (owner, mbase, ebase))
 
     def _scratch(self, db: Any) -> Any:
         """This thread's scratch space for `db` (a Classifier is shared between a bot's threads)."""
@@ -173,6 +166,16 @@ def _hs_ok(hyperscan: Any, expr: bytes, flags: int) -> bool:
         return True
     except Exception:
         return False
+
+
+def _code_stamp() -> list[tuple[str, int, int]]:
+    """Size and mtime of the modules that turn triggers into expressions: a changed one makes old databases stale."""
+    here = Path(__file__).resolve().parent
+    stamps = []
+    for name in ("hyperscan_db.py", "triggers.py"):
+        st = (here / name).stat()
+        stamps.append((name, st.st_size, st.st_mtime_ns))
+    return stamps
 
 
 def _key(hyperscan: Any, exprs: list[bytes], flags: list[int]) -> str:
