@@ -28,7 +28,7 @@ import regex
 from logclassify.engine.classifier import Classifier
 from logclassify.engine.loader import CompiledRule
 from logclassify.engine.match import All, AnyOf, LogEndsIn, Matcher, NoneOf
-from logclassify.engine.scan import Selection
+from logclassify.select import Selection
 from logclassify.models import Diagnosis, Report, Unrecognized
 from logclassify.parse.phases import LABELS
 from logclassify.read.logline import LogLine

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import regex
 
-from logclassify.engine.scan.triggers import _ESCAPES, strip_anchors
+from logclassify.select.triggers import _ESCAPES, strip_anchors
 
 if TYPE_CHECKING:
-    from logclassify.engine.scan.scanner import Scanner
+    from logclassify.select.scanner import Scanner
 
 
 class HyperscanDatabases:
