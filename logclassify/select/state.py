@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from logclassify.select.triggers import ANCHOR, TRACEBACK
 from logclassify.lazyre import lazy
 from logclassify.read.logline import LogLine
 from logclassify.read.normalize import normalize_line
 from logclassify.read.sources import decode
+from logclassify.select.triggers import ANCHOR, TRACEBACK
 
 if TYPE_CHECKING:
     from logclassify.select.scanner import Scanner
