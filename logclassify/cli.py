@@ -190,9 +190,9 @@ def scan(
             bar = batch.Progress(len(names), "files")
         elif names and names[0] != "-":
             bar = batch.Progress(batch.file_sizes(names), "bytes")
-            batch.attach_byte_progress(classifier, bar)
     results = batch.classify_many(classifier, names, jobs=jobs, input_format=input_format, rule_dirs=rule_dirs,
-                                  builtin=not no_builtin, on_progress=bar.update if bar and len(names) > 1 else None)
+                                  builtin=not no_builtin, on_progress=bar.update if bar and len(names) > 1 else None,
+                                  on_bytes=bar.update if bar and len(names) == 1 else None)
     for report, error in results:
         if bar is not None:
             bar.close()  # the bar is redrawn after this input's output

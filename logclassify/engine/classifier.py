@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -20,7 +20,7 @@ from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
 from logclassify.read.sources import chunks_from, iter_chunks, open_binary
-from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, Selection, Trigger
+from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, ScanPlan, Selection, Trigger
 
 InputFormat = Literal["auto", "log", "markdown"]
 MAX_EVIDENCE = 6
@@ -93,7 +93,7 @@ class Classifier:
 
     def __init__(self, rules: Sequence[CompiledRule] | None = None) -> None:
         self.rules: tuple[CompiledRule, ...] = tuple(rules if rules is not None else load_rules())
-        self.scanner = Scanner(scan_triggers(self.rules))
+        self.scanner = Scanner(ScanPlan.of(scan_triggers(self.rules)))
         self.literal_index = literal_index(self.rules)
 
     # -- inputs -------------------------------------------------------------------------------------------
@@ -111,11 +111,18 @@ class Classifier:
                 data = log_lines_of_markdown(text)
         return self.classify_chunks(chunks_from(data), source=source)
 
-    def classify_path(self, path: str | os.PathLike[str], *, input_format: InputFormat = "auto") -> Report:
+    def classify_path(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        input_format: InputFormat = "auto",
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Report:
         """Classify a file (plain or gzip) or `-` for stdin. Raises `InputError` when it cannot be read.
 
         With `input_format="auto"`, a `.md` file, or stdin that has ``` fences, is read as a Markdown issue body;
         any other file is read as a log, whatever it contains (pasted logs carry stray fences and prose).
+        `on_bytes(n)`: progress, the bytes of a log scanned so far (not called for a Markdown body).
         """
         name = "<stdin>" if str(path) == "-" else str(path)
         stream = open_binary(path)
@@ -130,18 +137,20 @@ class Classifier:
                 text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
                 return self.classify_chunks(chunks_from(log_lines_of_markdown(text)), source=name)
             if str(path) != "-":  # a large plain file: scanned in parallel byte ranges
-                selection = self.scanner.select_file(path)
+                selection = self.scanner.select_file(path, on_bytes=on_bytes)
                 if selection is not None:
                     return self.classify_selection(selection, source=name)
-            return self.classify_chunks(chunks, source=name)
+            return self.classify_chunks(chunks, source=name, on_bytes=on_bytes)
         finally:
             if str(path) != "-":
                 stream.close()
 
     # -- the pipeline -------------------------------------------------------------------------------------
-    def classify_chunks(self, chunks: Iterable[bytes], *, source: str) -> Report:
+    def classify_chunks(
+        self, chunks: Iterable[bytes], *, source: str, on_bytes: Callable[[int], None] | None = None
+    ) -> Report:
         """Select the relevant lines in one pass, parse them, evaluate the candidate rules, rank."""
-        selection = self.scanner.select(chunks)
+        selection = self.scanner.select(chunks, on_bytes)
         return self.classify_selection(selection, source=source)
 
     def classify_selection(self, selection: Selection, *, source: str) -> Report:
