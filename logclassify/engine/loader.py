@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from logclassify.engine.literals import MIN_LITERAL
 from logclassify.engine.match import LineRegex, Literals, LogEndsIn, Matcher, compile_condition, keep_literals, walk
 from logclassify.models import Severity
+from logclassify.vocab import builtin_rules_dir as builtin_rules_dir  # re-exported: where the rules are
 
 if TYPE_CHECKING:  # pydantic validates rule files; compiled (and cached) rules do not need it
     from logclassify.engine.schema import Rule
@@ -65,21 +66,22 @@ class CompiledRule:
         return self.rule.id
 
 
-def builtin_rules_dir() -> Path:
-    """The rules shipped with the package (inside the wheel), or the repository's rules/ in a source checkout."""
-    # the package folder, as importlib.resources.files("logclassify") gives it, without importing importlib.resources
-    packaged = Path(__file__).parent.parent / "_rules"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent.parent / "rules"
-
-
 def rule_files(directory: Path) -> list[Path]:
+    """The rule files of a folder: `*.yaml`/`*.yml`, except fixture expectations (`*.expect.yaml`), files and
+    folders whose name starts with `_` (the vocabulary in `_vocab/`) and `fixtures` folders."""
     if directory.is_file():
         return [directory]
     if not directory.is_dir():
         raise RuleError([f"{directory}: no such rules directory"])
-    return sorted(p for p in directory.rglob("*.y*ml") if p.suffix in (".yaml", ".yml") and not p.name.startswith("_"))
+    out = []
+    for p in directory.rglob("*.y*ml"):
+        parts = p.relative_to(directory).parts
+        if p.suffix not in (".yaml", ".yml") or p.name.endswith((".expect.yaml", ".expect.yml")):
+            continue
+        if any(part.startswith("_") or part == "fixtures" for part in parts):
+            continue
+        out.append(p)
+    return sorted(out)
 
 
 def _loc(loc: Sequence[int | str]) -> str:
