@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "logclassify"
 # Stages in pipeline order: (name, module prefixes). A module belongs to the first stage with a prefix that names it
 # or a package above it; a module in no stage fails the test (place a new module on purpose).
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("logclassify.models", "logclassify.lazyre", "logclassify.usercache")),
+    ("base", ("logclassify.models", "logclassify.lazyre", "logclassify.usercache", "logclassify.vocab")),
     ("read", ("logclassify.read",)),
     ("select", ("logclassify.select",)),
     ("parse", ("logclassify.parse",)),

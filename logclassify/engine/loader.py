@@ -41,13 +41,14 @@ class RuleInfo:
     fix: tuple[str, ...]
     docs: tuple[str, ...]
     probe: str | None
+    silent_for: float | None = None  # a hang rule (`live:`): seconds of silence before --follow reports it
 
     @classmethod
     def of(cls, rule: Rule) -> RuleInfo:
         return cls(
             id=rule.id, title=rule.title, severity=rule.severity, confidence=rule.confidence, tags=tuple(rule.tags),
             role=rule.role, priority=rule.priority, folds=tuple(rule.folds), cause=rule.cause, fix=tuple(rule.fix),
-            docs=tuple(rule.docs), probe=rule.probe,
+            docs=tuple(rule.docs), probe=rule.probe, silent_for=float(rule.live.silent_for) if rule.live else None,
         )
 
 
@@ -180,3 +181,20 @@ def literal_warnings(rule: CompiledRule) -> list[str]:
             out.append(f"regex {m.source!r} contains no literal of {MIN_LITERAL}+ characters; "
                        "its lines are only seen near other matches (anchor it on distinctive text)")
     return out
+
+
+def hang_limits(rules: Iterable[CompiledRule]) -> dict[str, float]:
+    """Seconds of silence after which `--follow` reports a hang, from the rules' `live: {silent_for: N}`: per
+    startup phase (the phases a rule's `log_ends_in` names), and `other` for hang rules outside a phase. When two
+    rules name one phase, the shorter limit wins."""
+    from logclassify.parse.phases import PHASES
+
+    limits: dict[str, float] = {}
+    for r in rules:
+        if r.rule.silent_for is None:
+            continue
+        phases = sorted({p for m in walk(r.matcher) if isinstance(m, LogEndsIn) for p in m.phases}) or ["other"]
+        for phase in phases:
+            limits[phase] = min(limits.get(phase, r.rule.silent_for), r.rule.silent_for)
+    order = {name: i for i, name in enumerate((*PHASES, "other"))}
+    return dict(sorted(limits.items(), key=lambda kv: order.get(kv[0], len(order))))

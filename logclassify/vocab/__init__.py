@@ -110,7 +110,7 @@ def load_vocab(directory: Path) -> dict[str, Any]:
 
 
 def _cache_key(directory: Path) -> str:
-    from logclassify.engine.rulecache import digest
+    from logclassify.usercache import digest
 
     here = Path(__file__).resolve().parent
     stamps = []
@@ -124,7 +124,7 @@ def _cached(directory: Path) -> dict[str, Any]:
     """`load_vocab(directory)`, from a JSON cache file when none of the files changed since it was written."""
     if os.environ.get("LOGCLASSIFY_NO_CACHE"):
         return load_vocab(directory)
-    from logclassify.engine.rulecache import cache_dir, store
+    from logclassify.usercache import cache_dir, store
 
     try:
         path = cache_dir() / f"vocab-{_cache_key(directory)}.json"
