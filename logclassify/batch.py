@@ -96,15 +96,16 @@ class Progress:
 
 _WORKER: Classifier | None = None
 _WORKER_FORMAT = "auto"
+_WORKER_REDACT = (False, False)  # redact, redact_hosts: done in the worker, before evidence lines are cut
 
 
-def _init_worker(rule_dirs: Sequence[str], builtin: bool, input_format: str) -> None:
-    global _WORKER, _WORKER_FORMAT
+def _init_worker(rule_dirs: Sequence[str], builtin: bool, input_format: str, redact: tuple[bool, bool]) -> None:
+    global _WORKER, _WORKER_FORMAT, _WORKER_REDACT
     from logclassify.engine.classifier import Classifier, load_rules
 
     if _WORKER is None:  # forked workers inherit the parent's classifier
         _WORKER = Classifier(load_rules(*rule_dirs, builtin=builtin))
-    _WORKER_FORMAT = input_format
+    _WORKER_FORMAT, _WORKER_REDACT = input_format, redact
 
 
 def _one(name: str) -> tuple[Report, str | None]:
@@ -112,7 +113,10 @@ def _one(name: str) -> tuple[Report, str | None]:
 
     assert _WORKER is not None
     try:
-        return _WORKER.classify_path(name, input_format=_WORKER_FORMAT), None  # type: ignore[arg-type]
+        redact, hosts = _WORKER_REDACT
+        return _WORKER.classify_path(
+            name, input_format=_WORKER_FORMAT, redact=redact, redact_hosts=hosts  # type: ignore[arg-type]
+        ), None
     except InputError as exc:
         from logclassify.models import Report
 
@@ -128,13 +132,16 @@ def classify_many(
     rule_dirs: Sequence[str] = (),
     builtin: bool = True,
     on_progress: Callable[[int], None] | None = None,
+    redact: bool = False,
+    redact_hosts: bool = False,
 ) -> Iterator[tuple[Report, str | None]]:
-    """(report, error message or None) per input, in input order, from `jobs` processes (0: one per CPU)."""
-    global _WORKER, _WORKER_FORMAT
+    """(report, error message or None) per input, in input order, from `jobs` processes (0: one per CPU).
+    `redact` / `redact_hosts` as in `Classifier.classify`."""
+    global _WORKER, _WORKER_FORMAT, _WORKER_REDACT
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, len(names))
     if jobs <= 1 or "-" in names:
-        _WORKER, _WORKER_FORMAT = classifier, input_format
+        _WORKER, _WORKER_FORMAT, _WORKER_REDACT = classifier, input_format, (redact, redact_hosts)
         try:
             for i, name in enumerate(names, 1):
                 yield _one(name)
@@ -150,7 +157,8 @@ def classify_many(
     if ctx.get_start_method() == "fork":
         _WORKER = classifier  # inherited: no rule loading in the workers
     try:
-        with ctx.Pool(jobs, initializer=_init_worker, initargs=(tuple(rule_dirs), builtin, input_format)) as pool:
+        initargs = (tuple(rule_dirs), builtin, input_format, (redact, redact_hosts))
+        with ctx.Pool(jobs, initializer=_init_worker, initargs=initargs) as pool:
             chunk = max(1, min(16, len(names) // (jobs * 8)))
             for i, item in enumerate(pool.imap(_one, names, chunksize=chunk), 1):
                 yield item

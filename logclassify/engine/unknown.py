@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import regex
 
+from logclassify.engine.clip import ERROR_CHARS
 from logclassify.engine.match import All, AnyOf, Context, ExceptionMatch, LineRegex, Matcher
 from logclassify.lazyre import LazyPattern, lazy
 from logclassify.models import Diagnosis, Evidence, Severity, Suggestion, Unrecognized
@@ -119,8 +120,9 @@ def unwrap(message: str) -> str:
     return msg
 
 
-def summary(message: str) -> str:
-    """The message's first line, or its first lines when the first is only a header (`1 validation error for X`)."""
+def summary(message: str, limit: int | None = ERROR_CHARS) -> str:
+    """The message's first line, or its first lines when the first is only a header (`1 validation error for X`);
+    cut to `limit` characters (the report's error is cut later, after redaction)."""
     lines = [ln.strip() for ln in message.strip().split("\n") if ln.strip()]
     out: list[str] = []
     for ln in lines[:3]:
@@ -128,7 +130,7 @@ def summary(message: str) -> str:
         text = " ".join(out)
         if len(regex.findall(r"[A-Za-z]{3,}", text)) >= 6 and not ln.endswith(":") and not _HEADER.search(ln):
             break
-    return " ".join(out)[:300]
+    return " ".join(out)[:limit]
 
 
 def fingerprint(exc_type: str, message: str, functions: Sequence[str] = ()) -> str:
@@ -160,10 +162,10 @@ class Salient:
 
     @property
     def error(self) -> str:
-        first = summary(self.message).replace("^M", "").strip()
+        first = summary(self.message, None).replace("^M", "").strip()
         if self.type == "error":
-            return first[:300]
-        return f"{self.type}: {first}"[:300] if first else self.type
+            return first
+        return f"{self.type}: {first}" if first else self.type
 
     @property
     def fingerprint(self) -> str:
@@ -197,7 +199,7 @@ def _from_tracebacks(ctx: Context) -> Salient | None:
     if not candidates:
         return None
     exc = next((e for e in candidates if not _is_wrapper(e)), candidates[0])
-    evidence = [Evidence(line=exc.line, text=exc.text[:400])]
+    evidence = [Evidence(line=exc.line, text=exc.text)]
     if exc.frames:
         fr = exc.frames[-1]
         evidence.insert(0, Evidence(line=fr.line, text=f'File "{fr.file}", line {fr.lineno}, in {fr.function}'))
@@ -216,7 +218,7 @@ def _from_lines(ctx: Context) -> Salient | None:
             continue
         if not (line.level in ("ERROR", "CRITICAL", "FATAL") or _FAILURE_LINE.search(msg)):
             continue
-        ev = (Evidence(line=line.number, text=line.text.replace("^M", "").strip()[:400]),)
+        ev = (Evidence(line=line.number, text=line.text.replace("^M", "").strip()),)
         m = _EMBEDDED_EXC.search(msg)
         if m is not None and m["type"].rsplit(".", 1)[-1] not in _BENIGN:
             return Salient(m["type"], m["msg"] or "", line.number, ev)
@@ -329,6 +331,6 @@ def find_unrecognized(
             line=found.line,
             evidence=list(found.evidence),
             fingerprint=found.fingerprint,
-            related=nearest_causes(found.error, rules),
+            related=nearest_causes(found.error[:ERROR_CHARS], rules),
         )
     ]
