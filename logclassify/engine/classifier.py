@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -12,7 +12,6 @@ from logclassify.engine.clip import finish_report
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
 from logclassify.engine.match import All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
 from logclassify.engine.rank import rank
-from logclassify.engine.scan import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, Selection, Trigger
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.models import Diagnosis, Evidence, Report, Severity
 from logclassify.parse import environment, phases
@@ -22,6 +21,7 @@ from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
 from logclassify.read.sources import chunks_from, iter_chunks, open_binary
+from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, ScanPlan, Selection, Trigger
 
 InputFormat = Literal["auto", "log", "markdown"]
 MAX_EVIDENCE = 6
@@ -94,7 +94,7 @@ class Classifier:
 
     def __init__(self, rules: Sequence[CompiledRule] | None = None) -> None:
         self.rules: tuple[CompiledRule, ...] = tuple(rules if rules is not None else load_rules())
-        self.scanner = Scanner(scan_triggers(self.rules))
+        self.scanner = Scanner(ScanPlan.of(scan_triggers(self.rules)))
         self.literal_index = literal_index(self.rules)
 
     # -- inputs -------------------------------------------------------------------------------------------
@@ -125,14 +125,15 @@ class Classifier:
         input_format: InputFormat = "auto",
         redact: bool = False,
         redact_hosts: bool = False,
+        on_bytes: Callable[[int], None] | None = None,
     ) -> Report:
         """Classify a file (plain or gzip) or `-` for stdin. Raises `InputError` when it cannot be read.
 
         With `input_format="auto"`, a `.md` file, or stdin that has ``` fences, is read as a Markdown issue body;
         any other file is read as a log, whatever it contains (pasted logs carry stray fences and prose).
         `redact` and `redact_hosts` as in `classify`.
+        `on_bytes(n)`: progress, the bytes of a log scanned so far (not called for a Markdown body).
         """
-        opts = {"redact": redact, "redact_hosts": redact_hosts}
         name = "<stdin>" if str(path) == "-" else str(path)
         stream = open_binary(path)
         try:
@@ -144,22 +145,32 @@ class Classifier:
                 chunks, markdown = _sniff_markdown(chunks)
             if markdown:
                 text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
-                return self.classify_chunks(chunks_from(log_lines_of_markdown(text)), source=name, **opts)
+                return self.classify_chunks(
+                    chunks_from(log_lines_of_markdown(text)), source=name, redact=redact, redact_hosts=redact_hosts
+                )
             if str(path) != "-":  # a large plain file: scanned in parallel byte ranges
-                selection = self.scanner.select_file(path)
+                selection = self.scanner.select_file(path, on_bytes=on_bytes)
                 if selection is not None:
-                    return self.classify_selection(selection, source=name, **opts)
-            return self.classify_chunks(chunks, source=name, **opts)
+                    return self.classify_selection(selection, source=name, redact=redact, redact_hosts=redact_hosts)
+            return self.classify_chunks(
+                chunks, source=name, on_bytes=on_bytes, redact=redact, redact_hosts=redact_hosts
+            )
         finally:
             if str(path) != "-":
                 stream.close()
 
     # -- the pipeline -------------------------------------------------------------------------------------
     def classify_chunks(
-        self, chunks: Iterable[bytes], *, source: str, redact: bool = False, redact_hosts: bool = False
+        self,
+        chunks: Iterable[bytes],
+        *,
+        source: str,
+        on_bytes: Callable[[int], None] | None = None,
+        redact: bool = False,
+        redact_hosts: bool = False,
     ) -> Report:
         """Select the relevant lines in one pass, parse them, evaluate the candidate rules, rank."""
-        selection = self.scanner.select(chunks)
+        selection = self.scanner.select(chunks, on_bytes)
         return self.classify_selection(selection, source=source, redact=redact, redact_hosts=redact_hosts)
 
     def classify_selection(
