@@ -47,6 +47,8 @@ class FollowOptions:
     hang_after: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_HANG_AFTER))
     head_lines: int = 2_000  # startup lines always kept (versions, config, phases)
     tail_lines: int = 5_000  # recent lines kept (each check classifies head + tail again)
+    redact: bool = False  # as Classifier.classify's options: applied before evidence lines are cut
+    redact_hosts: bool = False
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,9 @@ class Follower:
     def check(self, quiet: bool, eof: bool = False) -> list[Event]:
         """Classify what was read and return what was not printed before. `quiet`: the input is silent now."""
         self.dirty_since = None
-        report = self.classifier.classify_selection(self._selection(), source=self.source)
+        report = self.classifier.classify_selection(
+            self._selection(), source=self.source, redact=self.opt.redact, redact_hosts=self.opt.redact_hosts
+        )
         self.report = report
         now = self.clock()
         hang_phase = self._due_hang(now)
