@@ -21,11 +21,12 @@ def load_located(text: str) -> tuple[Any, dict[Loc, int]]:
         lines[loc] = n.start_mark.line + 1
         if isinstance(n, yaml.MappingNode):
             for key, value in n.value:
-                walk(value, loc + (key.value,))
-                lines[loc + (key.value,)] = key.start_mark.line + 1  # the field's own line, not its value's
+                field = (*loc, key.value)
+                walk(value, field)
+                lines[field] = key.start_mark.line + 1  # the field's own line, not its value's
         elif isinstance(n, yaml.SequenceNode):
             for i, item in enumerate(n.value):
-                walk(item, loc + (i,))
+                walk(item, (*loc, i))
 
     if node is not None:
         walk(node, ())
