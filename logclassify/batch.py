@@ -95,23 +95,34 @@ class Progress:
 # -- classification ----------------------------------------------------------------------------------------------
 
 def classify_one(
-    classifier: Classifier, name: str, input_format: str, on_bytes: Callable[[int], None] | None = None
+    classifier: Classifier,
+    name: str,
+    input_format: str,
+    on_bytes: Callable[[int], None] | None = None,
+    redact: tuple[bool, bool] = (False, False),
 ) -> tuple[Report, str | None]:
-    """One input's report, and the error message when it could not be read (the report then says so)."""
+    """One input's report, and the error message when it could not be read (the report then says so).
+    `redact`: Classifier.classify's redact and redact_hosts, applied before evidence lines are cut."""
     from logclassify.read.sources import InputError
 
     try:
-        return classifier.classify_path(name, input_format=input_format, on_bytes=on_bytes), None  # type: ignore[arg-type]
+        report = classifier.classify_path(
+            name, input_format=input_format, on_bytes=on_bytes,  # type: ignore[arg-type]
+            redact=redact[0], redact_hosts=redact[1],
+        )
+        return report, None
     except InputError as exc:
         from logclassify.models import Report
 
         return Report(source=name, error=str(exc).split(": ", 1)[-1]), str(exc)
 
 
-_WORKER: tuple[Classifier, str] | None = None  # set in each worker process by `_init_worker`, never in the parent
+_WORKER: tuple[Classifier, str, tuple[bool, bool]] | None = None  # set in each worker by `_init_worker`, never in the parent
 
 
-def _init_worker(classifier: Classifier | None, rule_dirs: Sequence[str], builtin: bool, input_format: str) -> None:
+def _init_worker(
+    classifier: Classifier | None, rule_dirs: Sequence[str], builtin: bool, input_format: str, redact: tuple[bool, bool]
+) -> None:
     """The pool's initialiser. A forked worker is handed the parent's classifier (inherited, not pickled); a spawned
     one gets None and loads the rules itself."""
     global _WORKER
@@ -119,13 +130,13 @@ def _init_worker(classifier: Classifier | None, rule_dirs: Sequence[str], builti
         from logclassify.engine.classifier import Classifier, load_rules
 
         classifier = Classifier(load_rules(*rule_dirs, builtin=builtin))
-    _WORKER = (classifier, input_format)
+    _WORKER = (classifier, input_format, redact)
 
 
 def _one(name: str) -> tuple[Report, str | None]:
     assert _WORKER is not None, "_one runs in a pool worker started by classify_many"
-    classifier, input_format = _WORKER
-    return classify_one(classifier, name, input_format)
+    classifier, input_format, redact = _WORKER
+    return classify_one(classifier, name, input_format, redact=redact)
 
 
 def classify_many(
@@ -138,14 +149,17 @@ def classify_many(
     builtin: bool = True,
     on_progress: Callable[[int], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    redact: bool = False,
+    redact_hosts: bool = False,
 ) -> Iterator[tuple[Report, str | None]]:
     """(report, error message or None) per input, in input order, from `jobs` processes (0: one per CPU).
-    `on_progress(i)`: inputs done so far; `on_bytes(n)`: bytes of the current input scanned (in one process)."""
+    `on_progress(i)`: inputs done so far; `on_bytes(n)`: bytes of the current input scanned (in one process);
+    `redact` / `redact_hosts` as in `Classifier.classify`."""
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, len(names))
     if jobs <= 1 or "-" in names:
         for i, name in enumerate(names, 1):
-            yield classify_one(classifier, name, input_format, on_bytes)
+            yield classify_one(classifier, name, input_format, on_bytes, (redact, redact_hosts))
             if on_progress:
                 on_progress(i)
         return
@@ -154,7 +168,7 @@ def classify_many(
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     inherited = classifier if ctx.get_start_method() == "fork" else None  # no rule loading in forked workers
-    init = (inherited, tuple(rule_dirs), builtin, input_format)
+    init = (inherited, tuple(rule_dirs), builtin, input_format, (redact, redact_hosts))
     with ctx.Pool(jobs, initializer=_init_worker, initargs=init) as pool:
         chunk = max(1, min(16, len(names) // (jobs * 8)))
         for i, item in enumerate(pool.imap(_one, names, chunksize=chunk), 1):
