@@ -190,9 +190,11 @@ def scan(
             bar = batch.Progress(len(names), "files")
         elif names and names[0] != "-":
             bar = batch.Progress(batch.file_sizes(names), "bytes")
-            batch.attach_byte_progress(classifier, bar)
+    redact = not no_redact or redact_hosts
     results = batch.classify_many(classifier, names, jobs=jobs, input_format=input_format, rule_dirs=rule_dirs,
-                                  builtin=not no_builtin, on_progress=bar.update if bar and len(names) > 1 else None)
+                                  builtin=not no_builtin, on_progress=bar.update if bar and len(names) > 1 else None,
+                                  on_bytes=bar.update if bar and len(names) == 1 else None,
+                                  redact=redact, redact_hosts=redact_hosts)
     for report, error in results:
         if bar is not None:
             bar.close()  # the bar is redrawn after this input's output
@@ -201,8 +203,8 @@ def scan(
             click.echo(f"logclassify: {error}", err=True)
         if run_probes and report.diagnoses:
             report = _apply_probes(report, probe_timeout)
-        if not no_redact or redact_hosts:
-            report = _redact(report, redact_hosts)
+            if redact:  # what the probes printed
+                report = _redact(report, redact_hosts)
         reports.append(report)
         if fmt == "jsonl":
             from logclassify.render.jsonout import render_jsonl
@@ -248,10 +250,10 @@ def _follow(path: str, classifier: Classifier, fmt: str, hang_after: Sequence[st
     import signal
 
     from logclassify import follow as live
-    from logclassify.redact import redact_model
 
     try:
-        options = live.FollowOptions(hang_after=live.parse_hang_after(hang_after))
+        options = live.FollowOptions(hang_after=live.parse_hang_after(hang_after), redact=redact or hosts,
+                                     redact_hosts=hosts)
     except ValueError as exc:
         _fail(f"--hang-after: {exc}")
     out = _Out()
@@ -259,10 +261,6 @@ def _follow(path: str, classifier: Classifier, fmt: str, hang_after: Sequence[st
 
     def emit(ev: live.Event) -> None:
         nonlocal alarmed
-        if redact or hosts:
-            ev = live.Event(ev.kind, ev.source, ev.at,
-                            redact_model(ev.diagnosis, hosts=hosts) if ev.diagnosis else None,
-                            redact_model(ev.unrecognized, hosts=hosts) if ev.unrecognized else None)
         alarmed = alarmed or ev.unrecognized is not None or (ev.diagnosis is not None and ev.diagnosis.severity.rank > 0)
         out.write(live.render_event(ev, fmt))
 

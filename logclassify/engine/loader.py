@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from logclassify.engine.literals import MIN_LITERAL
 from logclassify.engine.match import LineRegex, Literals, LogEndsIn, Matcher, compile_condition, keep_literals, walk
 from logclassify.models import Severity
+from logclassify.vocab import builtin_rules_dir as builtin_rules_dir  # re-exported: where the rules are
 
 if TYPE_CHECKING:  # pydantic validates rule files; compiled (and cached) rules do not need it
     from logclassify.engine.schema import Rule
@@ -40,13 +41,14 @@ class RuleInfo:
     fix: tuple[str, ...]
     docs: tuple[str, ...]
     probe: str | None
+    silent_for: float | None = None  # a hang rule (`live:`): seconds of silence before --follow reports it
 
     @classmethod
     def of(cls, rule: Rule) -> RuleInfo:
         return cls(
             id=rule.id, title=rule.title, severity=rule.severity, confidence=rule.confidence, tags=tuple(rule.tags),
             role=rule.role, priority=rule.priority, folds=tuple(rule.folds), cause=rule.cause, fix=tuple(rule.fix),
-            docs=tuple(rule.docs), probe=rule.probe,
+            docs=tuple(rule.docs), probe=rule.probe, silent_for=float(rule.live.silent_for) if rule.live else None,
         )
 
 
@@ -65,21 +67,22 @@ class CompiledRule:
         return self.rule.id
 
 
-def builtin_rules_dir() -> Path:
-    """The rules shipped with the package (inside the wheel), or the repository's rules/ in a source checkout."""
-    # the package folder, as importlib.resources.files("logclassify") gives it, without importing importlib.resources
-    packaged = Path(__file__).parent.parent / "_rules"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent.parent / "rules"
-
-
 def rule_files(directory: Path) -> list[Path]:
+    """The rule files of a folder: `*.yaml`/`*.yml`, except fixture expectations (`*.expect.yaml`), files and
+    folders whose name starts with `_` (the vocabulary in `_vocab/`) and `fixtures` folders."""
     if directory.is_file():
         return [directory]
     if not directory.is_dir():
         raise RuleError([f"{directory}: no such rules directory"])
-    return sorted(p for p in directory.rglob("*.y*ml") if p.suffix in (".yaml", ".yml") and not p.name.startswith("_"))
+    out = []
+    for p in directory.rglob("*.y*ml"):
+        parts = p.relative_to(directory).parts
+        if p.suffix not in (".yaml", ".yml") or p.name.endswith((".expect.yaml", ".expect.yml")):
+            continue
+        if any(part.startswith("_") or part == "fixtures" for part in parts):
+            continue
+        out.append(p)
+    return sorted(out)
 
 
 def _loc(loc: Sequence[int | str]) -> str:
@@ -178,3 +181,20 @@ def literal_warnings(rule: CompiledRule) -> list[str]:
             out.append(f"regex {m.source!r} contains no literal of {MIN_LITERAL}+ characters; "
                        "its lines are only seen near other matches (anchor it on distinctive text)")
     return out
+
+
+def hang_limits(rules: Iterable[CompiledRule]) -> dict[str, float]:
+    """Seconds of silence after which `--follow` reports a hang, from the rules' `live: {silent_for: N}`: per
+    startup phase (the phases a rule's `log_ends_in` names), and `other` for hang rules outside a phase. When two
+    rules name one phase, the shorter limit wins."""
+    from logclassify.parse.phases import PHASES
+
+    limits: dict[str, float] = {}
+    for r in rules:
+        if r.rule.silent_for is None:
+            continue
+        phases = sorted({p for m in walk(r.matcher) if isinstance(m, LogEndsIn) for p in m.phases}) or ["other"]
+        for phase in phases:
+            limits[phase] = min(limits.get(phase, r.rule.silent_for), r.rule.silent_for)
+    order = {name: i for i, name in enumerate((*PHASES, "other"))}
+    return dict(sorted(limits.items(), key=lambda kv: order.get(kv[0], len(order))))
