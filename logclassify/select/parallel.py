@@ -64,6 +64,8 @@ def select_file(
             pending.wait(0.1)
             on_bytes(progress.value)
         parts = pending.get()
+    if progress is not None and on_bytes is not None:
+        on_bytes(progress.value)  # all of it, also when the workers finished before the first look
     return merge(parts)
 
 
