@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Print the seeded, topic-neutral queries that drew eval/random's vLLM reports (see eval/README.md).
+
+Each query names a seeded random vLLM version, model, GPU and launch mode (the context every report states),
+never a symptom or a cause, so what comes back is not chosen by the failure's cause.
+"""
+import random
+
+VERSIONS = [f"0.4.{i}" for i in range(4)] + [f"0.5.{i}" for i in range(6)] + [f"0.6.{i}" for i in range(7)] \
+    + [f"0.7.{i}" for i in range(4)] + [f"0.8.{i}" for i in range(6)] + [f"0.9.{i}" for i in range(3)] \
+    + [f"0.10.{i}" for i in range(3)] + [f"0.11.{i}" for i in range(3)] + ["0.12.0", "0.13.0", "0.14.0", "0.15.0"]
+
+
+MODELS = ["Qwen2.5-7B-Instruct", "Llama-3.1-8B-Instruct", "Mistral-7B", "DeepSeek-R1-Distill", "gemma-2-9b", "Qwen2-VL",
+          "Llama-3-70B", "Qwen3-32B", "Phi-3", "GLM-4", "InternVL2", "Mixtral-8x7B", "Yi-34B", "DeepSeek-V3", "Qwen3-30B-A3B"]
+GPUS = ["A100", "H100", "RTX 4090", "RTX 3090", "V100", "L40S", "A10", "T4", "MI300X", "H20", "L20", "A800", "8 GPUs", "2 GPUs"]
+MODES = ["vllm serve", "LLM() offline inference", "docker vllm-openai", "kubernetes", "ray cluster", "GRPO rollout",
+         "benchmark_serving", "openai client", "tensor-parallel-size 2", "lora"]
+
+
+# Query wording changed twice while drawing, each time because too few returned chunks held the error line
+# (the search returns one chunk of a thread): from query 2 on the words of a traceback were added, from query 4
+# on a seeded Python exception class name as well. Exception classes are generic; they name no cause (torch.OutOfMemoryError, which does, is left out).
+SUFFIX = ": Traceback (most recent call last) ... Error: ..."
+EXCEPTIONS = ["RuntimeError", "ValueError", "AssertionError", "ImportError", "TypeError", "AttributeError", "KeyError",
+              "OSError", "NotImplementedError", "ModuleNotFoundError", "IndexError"]
+
+
+def queries(seed: int = 15, n: int = 80) -> list[str]:
+    """n queries: a seeded version, model, GPU and launch mode each, in bug-report words."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        q = f"[Bug]: {rnd.choice(MODES)} {rnd.choice(MODELS)} on {rnd.choice(GPUS)} with vllm {rnd.choice(VERSIONS)} fails, error log"
+        exc = random.Random(seed * 1000 + i).choice(EXCEPTIONS)
+        out.append(q if i < 2 else q + SUFFIX if i < 4 else q + f": Traceback (most recent call last) ... {exc}: ...")
+    return out
+
+
+if __name__ == "__main__":
+    for n, q in enumerate(queries()):
+        print(n, q)
