@@ -37,6 +37,31 @@ def queries(seed: int = 15, n: int = 80) -> list[str]:
     return out
 
 
+STACKS = ["verl", "OpenRLHF", "LLaMA-Factory", "kserve", "Ray Serve", "TRL", "ms-swift", "Xinference", "lm-evaluation-harness",
+          "llm-d", "production-stack", "Triton Inference Server vllm backend", "OpenCompass", "LightLLM"]
+
+
+def stack_queries(seed: int = 15, n: int = 20) -> list[str]:
+    """Queries for stacks that run vLLM: a seeded stack and version, no cause or symptom words."""
+    rnd = random.Random(seed + 1)
+    return [f"[Bug] {rnd.choice(STACKS)} with vllm {rnd.choice(VERSIONS)} fails: Traceback (most recent call last) ... Error"
+            for _ in range(n)]
+
+
+def date_queries(seed: int = 15, n: int = 40) -> list[str]:
+    """Queries shaped like the first line of a vLLM error: a seeded timestamp, no cause or symptom words.
+
+    d0 was typed by hand ("ERROR 07-23 14:05:11 ..."); d1 on come from this list's items 1 on.
+    """
+    rnd = random.Random(seed + 2)
+    return [f"ERROR {rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d} {rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:"
+            f"{rnd.randint(0, 59):02d} Traceback (most recent call last): vllm" for _ in range(n)]
+
+
 if __name__ == "__main__":
+    for n, q in enumerate(date_queries()):
+        print(f"d{n}", q)
     for n, q in enumerate(queries()):
         print(n, q)
+    for n, q in enumerate(stack_queries()):
+        print(f"s{n}", q)
