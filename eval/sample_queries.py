@@ -58,7 +58,25 @@ def date_queries(seed: int = 15, n: int = 40) -> list[str]:
             f"{rnd.randint(0, 59):02d} Traceback (most recent call last): vllm" for _ in range(n)]
 
 
+# Timestamps did not spread the results (the search ignores the numbers), so the d family stopped at d2; the m family
+# spreads by model name instead, from a wider list, again with no cause or symptom words.
+MODEL_FAMILY = ["Llama-2-7b", "Llama-3-8B", "Llama-3.1-70B", "Llama-3.2-Vision", "Llama-4-Scout", "Qwen-7B-Chat", "Qwen1.5-72B",
+                "Qwen2-7B", "Qwen2.5-72B", "Qwen2.5-VL", "Qwen3-8B", "QwQ-32B", "Mistral-Small", "Mistral-Nemo", "Codestral",
+                "Mixtral-8x22B", "gemma-7b", "gemma-3-27b", "Phi-4", "Phi-3.5-vision", "GLM-4-9B", "ChatGLM3", "internlm2",
+                "InternVL2.5", "MiniCPM-V", "Baichuan2", "Yi-1.5", "DeepSeek-Coder", "DeepSeek-V2-Lite", "deepseek-r1",
+                "Falcon", "StarCoder2", "CodeLlama", "OLMo", "Jamba", "Mamba", "granite", "command-r", "DBRX", "gpt-oss-20b",
+                "Llava-1.5", "Pixtral", "whisper", "bge-m3 embedding", "e5-mistral embedding", "Qwen2-Audio", "Aria", "Molmo",
+                "NVLM", "Kimi-K2", "MiniMax-M1", "Hunyuan", "ERNIE-4.5", "GLM-4.5", "Seed-OSS", "Nemotron"]
+
+
+def model_queries(seed: int = 15, n: int = 60) -> list[str]:
+    rnd = random.Random(seed + 3)
+    return [f"[Bug]: {rnd.choice(MODEL_FAMILY)} with vllm {rnd.choice(VERSIONS)} error log" for _ in range(n)]
+
+
 if __name__ == "__main__":
+    for n, q in enumerate(model_queries()):
+        print(f"m{n}", q)
     for n, q in enumerate(date_queries()):
         print(f"d{n}", q)
     for n, q in enumerate(queries()):
