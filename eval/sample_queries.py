@@ -20,7 +20,8 @@ MODES = ["vllm serve", "LLM() offline inference", "docker vllm-openai", "kuberne
 
 # Query wording changed twice while drawing, each time because too few returned chunks held the error line
 # (the search returns one chunk of a thread): from query 2 on the words of a traceback were added, from query 4
-# on a seeded Python exception class name as well. Exception classes are generic; they name no cause (torch.OutOfMemoryError, which does, is left out).
+# on a seeded Python exception class name as well. Exception classes are generic; they name no cause
+# (torch.OutOfMemoryError, which does, is left out).
 SUFFIX = ": Traceback (most recent call last) ... Error: ..."
 EXCEPTIONS = ["RuntimeError", "ValueError", "AssertionError", "ImportError", "TypeError", "AttributeError", "KeyError",
               "OSError", "NotImplementedError", "ModuleNotFoundError", "IndexError"]
@@ -31,7 +32,8 @@ def queries(seed: int = 15, n: int = 80) -> list[str]:
     rnd = random.Random(seed)
     out = []
     for i in range(n):
-        q = f"[Bug]: {rnd.choice(MODES)} {rnd.choice(MODELS)} on {rnd.choice(GPUS)} with vllm {rnd.choice(VERSIONS)} fails, error log"
+        mode, model, gpu, version = rnd.choice(MODES), rnd.choice(MODELS), rnd.choice(GPUS), rnd.choice(VERSIONS)
+        q = f"[Bug]: {mode} {model} on {gpu} with vllm {version} fails, error log"
         exc = random.Random(seed * 1000 + i).choice(EXCEPTIONS)
         out.append(q if i < 2 else q + SUFFIX if i < 4 else q + f": Traceback (most recent call last) ... {exc}: ...")
     return out
@@ -44,8 +46,8 @@ STACKS = ["verl", "OpenRLHF", "LLaMA-Factory", "kserve", "Ray Serve", "TRL", "ms
 def stack_queries(seed: int = 15, n: int = 20) -> list[str]:
     """Queries for stacks that run vLLM: a seeded stack and version, no cause or symptom words."""
     rnd = random.Random(seed + 1)
-    return [f"[Bug] {rnd.choice(STACKS)} with vllm {rnd.choice(VERSIONS)} fails: Traceback (most recent call last) ... Error"
-            for _ in range(n)]
+    tail = "fails: Traceback (most recent call last) ... Error"
+    return [f"[Bug] {rnd.choice(STACKS)} with vllm {rnd.choice(VERSIONS)} {tail}" for _ in range(n)]
 
 
 def date_queries(seed: int = 15, n: int = 40) -> list[str]:
