@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import threading
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,26 @@ def test_progress_of_forked_byte_ranges(tmp_path: Path, monkeypatch: pytest.Monk
     stream = scanner.select([data])
     assert (sel.total_lines, [ln.number for ln in sel.lines]) == (stream.total_lines, [ln.number for ln in stream.lines])
     assert seen and seen[-1] == len(data)
+
+
+def test_line_counts_are_right_when_threads_share_a_scanner() -> None:
+    """A classifier is shared between threads (a bot's workers); large chunks count their lines with a scratch
+    buffer, which must be each thread's own."""
+    pytest.importorskip("numpy")
+    scanner = Scanner(ScanPlan.of(TRIGGERS), backend="python")
+    inputs = [(b"x" * 99 + b"\n") * 30_000, (b"y" * 9 + b"\n") * 300_000]  # 3 MB each: the counting path for big chunks
+    wrong: list[tuple[int, int]] = []
+
+    def scan(data: bytes) -> None:
+        want = data.count(b"\n")
+        for _ in range(30):
+            got = scanner.select([data]).total_lines
+            if got != want:
+                wrong.append((want, got))
+
+    threads = [threading.Thread(target=scan, args=(data,)) for data in inputs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong

@@ -94,13 +94,17 @@ class Dropped:
             (s for s in self.signatures.values() if s.repeats), key=lambda s: (not s.names_error, -s.repeats, s.line)
         )
         for s in repeated[:top]:
-            out.append(f"line {s.line:,}: {s.sample!r} and {s.repeats:,} more like it")
+            out.append(f"line {s.line:,} and {s.repeats:,} more like it: {s.sample}")
         if self.markers:
             out.append(f"memory bound: {self.markers:,} fact and phase lines were not kept (docs/limits.md)")
         return out
 
 
 def sample(raw: bytes) -> str:
-    """A failure line as a warning quotes it."""
-    text = raw.decode("utf-8", "replace").strip()
-    return text if len(text) <= _SAMPLE_CHARS else text[: _SAMPLE_CHARS - 1] + "…"
+    """A failure line as a warning quotes it: its first words, never part of one, so a secret is either whole
+    (and redaction, which runs on the finished report, finds it) or absent."""
+    text = raw[: _SAMPLE_CHARS * 4].decode("utf-8", "replace").strip()
+    if len(text) <= _SAMPLE_CHARS:
+        return text
+    cut = text.rfind(" ", 0, _SAMPLE_CHARS)
+    return (text[:cut] if cut > 0 else "") + " …"
