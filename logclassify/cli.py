@@ -475,6 +475,9 @@ def rules_test(fixtures: tuple[str, ...], fixture_dirs: tuple[str, ...], rule_di
             click.echo(f"    {line}")
     few = [r.rule for r in rows if r.positives < 2 and not r.rule.startswith("(")]
     updated = f", {sum(r.updated for r in results)} expect files rewritten" if update else ""
+    short = sum(not r.pinned for r in results if not r.updated)
+    if short:
+        updated += f"; {short} in the short form (no line pinned: run --update and review)"
     click.echo(f"\n{len(results)} fixtures, {len(results) - len(bad)} passed, {len(bad)} failed{updated}"
                + (f"; rules with fewer than 2 positive fixtures: {', '.join(few)}" if few else ""))
     sys.exit(1 if any(not r.updated for r in bad) else 0)
