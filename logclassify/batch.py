@@ -1,6 +1,6 @@
 """Many inputs: expand directories, classify in N worker processes, keep input order, show progress, summarise.
 
-    logclassify -j 8 logs/            every .log, .txt and .gz under logs/, 8 processes
+    logclassify -j 8 logs/            every log under logs/ (.log, .out, .err, .txt, .jsonl, rotated, .gz), 8 processes
     logclassify -j 0 *.log            one process per CPU
 
 Reports come back in input order whatever the number of workers, so output is the same for any `-j`.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -20,20 +21,77 @@ if TYPE_CHECKING:
     from logclassify.engine.classifier import Classifier
     from logclassify.models import Report
 
-LOG_SUFFIXES = (".log", ".txt", ".gz")
+LOG_EXTENSIONS = (".log", ".txt", ".out", ".err", ".jsonl", ".ndjson")
+# what rotation appends: server.log.1, server.log.2.gz, app.log-20240105, app.log.2024-01-05.gz
+_ROTATION = re.compile(r"[.-]\d{4}-\d{2}-\d{2}$|[.-]\d+$")
+_SHOWN = 5  # skipped names listed per folder
 
 
-def expand_inputs(inputs: Sequence[str]) -> list[str]:
-    """Files as given; a directory becomes its .log/.txt/.gz files, recursively, in sorted order."""
+def looks_like_log(name: str) -> bool:
+    """A log by its name: a log extension, possibly rotated (`.1`, `-20240105`) and gzipped (`.gz`)."""
+    base = name[:-3] if name.endswith(".gz") else name
+    return _ROTATION.sub("", base).lower().endswith(LOG_EXTENSIONS)
+
+
+def expand_inputs(inputs: Sequence[str], notice: Callable[[str], None] | None = None) -> list[str]:
+    """Files as given; a folder becomes the files in it named like logs (`looks_like_log`), recursively, in sorted
+    order, files before subfolders. What a folder scan skips is said through `notice`: files not named like logs,
+    special files (a named pipe would wait forever for a writer), folders that cannot be listed, hidden folders."""
     out: list[str] = []
+    say = notice or (lambda _message: None)
     for name in inputs:
         if name != "-" and os.path.isdir(name):
-            for root, dirs, files in os.walk(name):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                out.extend(os.path.join(root, f) for f in sorted(files) if f.endswith(LOG_SUFFIXES))
+            _expand_folder(name, out, say)
         else:
             out.append(name)
     return out
+
+
+def _expand_folder(top: str, out: list[str], say: Callable[[str], None]) -> None:
+    not_logs: list[str] = []
+    hidden: list[str] = []
+    folders = [top]
+    while folders:
+        folder = folders.pop(0)
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            say(f"{folder}: cannot list this folder ({exc.strerror or exc}); skipped")
+            continue
+        subfolders: list[str] = []
+        for entry in entries:
+            kind = _kind(entry)
+            if kind == "folder":
+                (hidden if entry.name.startswith(".") else subfolders).append(entry.path)
+            elif kind == "file":
+                (out if looks_like_log(entry.name) else not_logs).append(entry.path)
+            else:
+                say(f"{entry.path}: skipped, not a regular file ({kind})")
+        folders[:0] = subfolders  # depth first, in name order, like os.walk
+    for what, skipped in (("files not named like logs", not_logs), ("hidden folders", hidden)):
+        if skipped:
+            shown = ", ".join(os.path.relpath(p, top) for p in skipped[:_SHOWN])
+            more = f" and {len(skipped) - _SHOWN} more" if len(skipped) > _SHOWN else ""
+            say(f"{top}: skipped {len(skipped)} {what} ({shown}{more}); name a file to read it anyway")
+
+
+def _kind(entry: os.DirEntry[str]) -> str:
+    """folder, file, or what else it is (a named pipe, a socket, a device, a link to nothing)."""
+    import stat
+
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            return "folder"
+        mode = entry.stat().st_mode
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "a link to a folder, not followed"
+    return {stat.S_IFIFO: "a named pipe", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device",
+            stat.S_IFBLK: "a device"}.get(stat.S_IFMT(mode), "a special file")
 
 
 # -- progress --------------------------------------------------------------------------------------------------
@@ -108,15 +166,24 @@ def _init_worker(rule_dirs: Sequence[str], builtin: bool, input_format: str) -> 
 
 
 def _one(name: str) -> tuple[Report, str | None]:
+    """One input's report and, when it could not be read (or only in part), the message for stderr."""
+    from logclassify.models import Report
     from logclassify.read.sources import InputError
 
     assert _WORKER is not None
     try:
-        return _WORKER.classify_path(name, input_format=_WORKER_FORMAT), None  # type: ignore[arg-type]
+        report = _WORKER.classify_path(name, input_format=_WORKER_FORMAT)  # type: ignore[arg-type]
     except InputError as exc:
-        from logclassify.models import Report
-
         return Report(source=name, error=str(exc).split(": ", 1)[-1]), str(exc)
+    except (OSError, MemoryError, RecursionError) as exc:  # this input's problem: the others still get reports
+        return _lost(name, f"{type(exc).__name__}: {exc}")
+    return report, (f"{name}: {report.error}" if report.error else None)
+
+
+def _lost(name: str, why: str) -> tuple[Report, str | None]:
+    from logclassify.models import Report
+
+    return Report(source=name, error=why), f"{name}: {why}"
 
 
 def classify_many(
@@ -129,7 +196,10 @@ def classify_many(
     builtin: bool = True,
     on_progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[Report, str | None]]:
-    """(report, error message or None) per input, in input order, from `jobs` processes (0: one per CPU)."""
+    """(report, error message or None) per input, in input order, from `jobs` processes (0: one per CPU).
+
+    A worker process that dies (the OOM killer, a signal) costs only the input it was reading: that input's report
+    carries the error, and a fresh worker goes on with the rest (`logclassify.pool`)."""
     global _WORKER, _WORKER_FORMAT
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, len(names))
@@ -145,30 +215,33 @@ def classify_many(
         return
     import multiprocessing
 
+    from logclassify.pool import run_ordered
+
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     if ctx.get_start_method() == "fork":
         _WORKER = classifier  # inherited: no rule loading in the workers
     try:
-        with ctx.Pool(jobs, initializer=_init_worker, initargs=(tuple(rule_dirs), builtin, input_format)) as pool:
-            chunk = max(1, min(16, len(names) // (jobs * 8)))
-            for i, item in enumerate(pool.imap(_one, names, chunksize=chunk), 1):
-                yield item
-                if on_progress:
-                    on_progress(i)
+        results = run_ordered(names, _one, _lost, jobs=jobs, ctx=ctx, init=_init_worker,
+                              init_args=(tuple(rule_dirs), builtin, input_format))
+        for i, item in enumerate(results, 1):
+            yield item
+            if on_progress:
+                on_progress(i)
     finally:
         _WORKER = None
 
 
 def summary(reports: Iterable[Report]) -> str:
-    """How many inputs showed each cause, most frequent first; then the clean and unreadable ones."""
+    """How many inputs showed each cause, most frequent first; then the clean, partly read and unreadable ones."""
     counts: Counter[str] = Counter()
-    n = clean = errors = 0
+    n = clean = errors = partly = 0
     for r in reports:
         n += 1
-        if r.error is not None:
+        if r.error is not None and not r.lines:
             errors += 1
             continue
+        partly += r.error is not None
         ids = {d.id for d in r.diagnoses}
         if not ids:
             clean += 1
@@ -179,6 +252,8 @@ def summary(reports: Iterable[Report]) -> str:
         lines.append(f"  {cause:<{width}}  {c}")
     if clean:
         lines.append(f"  no cause found: {clean}")
+    if partly:
+        lines.append(f"  read in part (damaged): {partly}")
     if errors:
         lines.append(f"  unreadable: {errors}")
     return "\n".join(lines) + "\n"

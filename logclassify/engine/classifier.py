@@ -6,7 +6,7 @@ import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
 from logclassify.engine.match import All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
@@ -20,7 +20,7 @@ from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
-from logclassify.read.sources import chunks_from, iter_chunks, open_binary
+from logclassify.read.sources import chunks_from, is_regular_file, iter_chunks, open_binary
 
 InputFormat = Literal["auto", "log", "markdown"]
 MAX_EVIDENCE = 6
@@ -118,25 +118,33 @@ class Classifier:
         any other file is read as a log, whatever it contains (pasted logs carry stray fences and prose).
         """
         name = "<stdin>" if str(path) == "-" else str(path)
-        stream = open_binary(path)
+        stream = open_binary(path)  # the one open: a named pipe cannot be opened again
         try:
-            chunks = iter_chunks(stream)
-            markdown = input_format == "markdown" or (
-                input_format == "auto" and name.lower().endswith((".md", ".markdown"))
-            )
-            if input_format == "auto" and not markdown and str(path) == "-":  # a piped issue body
-                chunks, markdown = _sniff_markdown(chunks)
-            if markdown:
-                text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
-                return self.classify_chunks(chunks_from(log_lines_of_markdown(text)), source=name)
-            if str(path) != "-":  # a large plain file: scanned in parallel byte ranges
-                selection = self.scanner.select_file(path)
-                if selection is not None:
-                    return self.classify_selection(selection, source=name)
-            return self.classify_chunks(chunks, source=name)
+            report = self._classify_stream(stream, path, name, input_format)
         finally:
             if str(path) != "-":
                 stream.close()
+        damage = getattr(stream, "damage", None)  # a damaged gzip file: what came before the damage was read
+        if damage:
+            report.error = f"{damage}; the report covers the {report.lines:,} lines before it"
+        return report
+
+    def _classify_stream(self, stream: BinaryIO, path: str | os.PathLike[str], name: str,
+                         input_format: InputFormat) -> Report:
+        chunks = iter_chunks(stream)
+        markdown = input_format == "markdown" or (
+            input_format == "auto" and name.lower().endswith((".md", ".markdown"))
+        )
+        if input_format == "auto" and not markdown and str(path) == "-":  # a piped issue body
+            chunks, markdown = _sniff_markdown(chunks)
+        if markdown:
+            text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
+            return self.classify_chunks(chunks_from(log_lines_of_markdown(text)), source=name)
+        if str(path) != "-" and is_regular_file(stream):  # a large plain file: scanned in parallel byte ranges
+            selection = self.scanner.select_file(path)
+            if selection is not None:
+                return self.classify_selection(selection, source=name)
+        return self.classify_chunks(chunks, source=name)
 
     # -- the pipeline -------------------------------------------------------------------------------------
     def classify_chunks(self, chunks: Iterable[bytes], *, source: str) -> Report:

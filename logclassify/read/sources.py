@@ -19,7 +19,8 @@ class InputError(Exception):
 
 
 def open_binary(path: str | os.PathLike[str]) -> BinaryIO:
-    """Open a path (`-` is stdin) for reading bytes, transparently gunzipping gzip files."""
+    """Open a path (`-` is stdin) for reading bytes, once (a named pipe cannot be opened twice), transparently
+    gunzipping gzip files; a damaged gzip file ends where the damage is (see `GzipInput`)."""
     if str(path) == "-":
         return sys.stdin.buffer
     p = Path(path)
@@ -33,12 +34,77 @@ def open_binary(path: str | os.PathLike[str]) -> BinaryIO:
         raise InputError(f"{path}: permission denied") from None
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
-    head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+    try:
+        head = raw.peek(2)[:2]
+    except OSError as exc:  # opens but cannot be read (an I/O error, /proc/self/mem)
+        raw.close()
+        raise InputError(f"{path}: {exc.strerror or exc}") from None
     if head == _GZIP_MAGIC:
+        return GzipInput(raw)  # type: ignore[return-value]
+    return raw
+
+
+def is_regular_file(stream: BinaryIO) -> bool:
+    """Whether an open stream is a regular file on disk (not a pipe, a terminal or a device): only those can be
+    opened again, to be scanned in parallel byte ranges."""
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
+class GzipInput:
+    """A gzip file read in small pieces that ends, instead of raising, where the file is damaged (a download or
+    a copy cut short): the failure is often near the start, so what came before the damage is kept, and `damage`
+    says what went wrong."""
+
+    PIECE = 1 << 16  # what one damaged read can lose at most
+
+    def __init__(self, raw: BinaryIO) -> None:
         import gzip  # only for gzip input
 
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    return raw
+        self._raw = raw
+        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self.name = getattr(raw, "name", "<gzip>")
+        self.damage: str | None = None
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        import zlib
+
+        return (OSError, EOFError, zlib.error)
+
+    def read(self, size: int = -1) -> bytes:
+        pieces: list[bytes] = []
+        got = 0
+        while self.damage is None and (size < 0 or got < size):
+            try:
+                piece = self._gz.read1(self.PIECE if size < 0 else min(self.PIECE, size - got))
+            except self._errors() as exc:
+                self.damage = f"damaged gzip data ({exc})"
+                break
+            if not piece:
+                break
+            pieces.append(piece)
+            got += len(piece)
+        return b"".join(pieces)
+
+    def readline(self, limit: int = -1) -> bytes:
+        if self.damage is not None:
+            return b""
+        try:
+            return self._gz.readline(limit)
+        except self._errors() as exc:
+            self.damage = f"damaged gzip data ({exc})"
+            return b""
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def close(self) -> None:
+        self._gz.close()
+        self._raw.close()
 
 
 def _cut_long(buf: bytes) -> int:
@@ -83,12 +149,13 @@ def iter_chunks(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[byte
     A line longer than MAX_LINE is split with an inserted newline at a character boundary, so no chunk holds
     an unbounded line. Multi-byte characters are never split, since chunks end at ASCII newlines.
     """
+    name = getattr(stream, "name", "<input>")
     pending = b""
     while True:
         try:
             block = stream.read(chunk_size)
-        except (OSError, EOFError) as exc:  # truncated gzip, I/O error: keep what was read
-            raise InputError(f"read error: {exc}") from None
+        except (OSError, EOFError) as exc:  # an I/O error (a damaged gzip file ends instead: GzipInput)
+            raise InputError(f"{name}: read error: {exc}") from None
         if not block:
             break
         if not block.endswith(b"\n"):
@@ -96,7 +163,7 @@ def iter_chunks(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[byte
             try:
                 rest = stream.readline(MAX_LINE + 1)
             except (OSError, EOFError) as exc:
-                raise InputError(f"read error: {exc}") from None
+                raise InputError(f"{name}: read error: {exc}") from None
             if rest:
                 block += rest
         buf = pending + block if pending else block
