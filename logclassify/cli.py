@@ -37,6 +37,7 @@ More:
   logclassify rules test                 run every rule's fixtures
   logclassify doctor                     check this machine's environment
   logclassify probe nccl                 reproduce a GPU-stack failure live
+  logclassify mine logs/                 group the failures no rule knows, biggest first
 """
 
 
@@ -46,7 +47,11 @@ def _fail(message: str) -> NoReturn:
 
 
 # Commands imported only when used, so a scan does not pay for them (probes import torch lazily in turn).
-_LAZY_COMMANDS = {"probe": "probe_command", "doctor": "doctor_command"}
+_LAZY_COMMANDS = {
+    "probe": ("logclassify.probes.cli", "probe_command"),
+    "doctor": ("logclassify.probes.cli", "doctor_command"),
+    "mine": ("logclassify.mine.cli", "mine_command"),
+}
 
 
 class _Main(click.Group):
@@ -63,9 +68,10 @@ class _Main(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in _LAZY_COMMANDS and cmd_name not in self.commands:
-            from logclassify.probes import cli as probes_cli
+            import importlib
 
-            self.add_command(getattr(probes_cli, _LAZY_COMMANDS[cmd_name]), cmd_name)
+            module, attr = _LAZY_COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

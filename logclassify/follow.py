@@ -28,12 +28,12 @@ import regex
 from logclassify.engine.classifier import Classifier
 from logclassify.engine.loader import CompiledRule
 from logclassify.engine.match import All, AnyOf, LogEndsIn, Matcher, NoneOf
-from logclassify.engine.scan import Selection
 from logclassify.models import Diagnosis, Report, Unrecognized
 from logclassify.parse.phases import LABELS
 from logclassify.read.logline import LogLine
 from logclassify.read.normalize import normalize_line
 from logclassify.read.sources import decode
+from logclassify.select import Selection
 
 # Seconds a phase may stay silent before it counts as a hang: downloads and first compiles are legitimately slow.
 DEFAULT_HANG_AFTER: dict[str, float] = {

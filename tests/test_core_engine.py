@@ -326,7 +326,7 @@ def test_scope_line_sees_the_prefixes(tmp_path: Path) -> None:
 def test_conditions_on_text_no_line_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_pass: bool) -> None:
     """The parser names a faulthandler crash `FatalPythonError`, which no line spells, and a multi-line exception
     message spans lines: literal pruning (with or without the one-pass index) must not rule such conditions out."""
-    import logclassify.engine.scan.literal_index as literal_index
+    import logclassify.select.literal_index as literal_index
 
     if not one_pass:
         monkeypatch.setattr(literal_index.LiteralIndex, "locate", lambda self, text, starts: None)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from logclassify.engine import scan
+from logclassify import select as scan
 from logclassify.engine.classifier import Classifier
 from logclassify.models import Report
 from logclassify.read.sources import chunks_from, iter_chunks
@@ -138,7 +138,7 @@ def test_parallel_scan_of_a_file_matches_the_stream(
     classifier: Classifier, log: bytes, reference: Any, tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("hyperscan")
-    monkeypatch.setattr("logclassify.engine.scan.parallel.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("logclassify.select.parallel.PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr("logclassify.read.sources.CHUNK_SIZE", 5000)  # many chunks per worker
     path = tmp_path / "big.log"
     path.write_bytes(log)

@@ -11,7 +11,6 @@ from typing import BinaryIO, Literal
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
 from logclassify.engine.match import All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
 from logclassify.engine.rank import rank
-from logclassify.engine.scan import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, Selection, Trigger
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.models import Diagnosis, Evidence, Report, Severity
 from logclassify.parse import environment, phases
@@ -21,6 +20,7 @@ from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
 from logclassify.read.sources import chunks_from, is_regular_file, iter_chunks, open_binary
+from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, Selection, Trigger
 
 InputFormat = Literal["auto", "log", "markdown"]
 MAX_EVIDENCE = 6

@@ -24,6 +24,7 @@ from logclassify.engine.match import All, AnyOf, Context, ExceptionMatch, LineRe
 from logclassify.lazyre import LazyPattern, lazy
 from logclassify.models import Diagnosis, Evidence, Severity, Suggestion, Unrecognized
 from logclassify.parse.traceback import ExceptionInfo, Traceback
+from logclassify.read.logline import LogLine
 
 if TYPE_CHECKING:
     from logclassify.engine.loader import CompiledRule
@@ -84,6 +85,9 @@ _FAILURE_LINE = lazy(
     r"|^Error\b:|^[\w.-]+: (?:[\w ]{0,20} )?error\b",
     regex.IGNORECASE,
 )
+# An exception line pasted on its own (no log prefix, no `Traceback` header): `AssertionError`, `ImportError: ...`.
+_BARE_EXC = lazy(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception))(?:: (?P<msg>\S.*))?\s*$")
+_ASSERT_STMT = lazy(r"^\s*assert\b")
 _PY_WARNING = lazy(r"^\S+:\d+: \w*Warning: ")  # warnings.warn() output on stderr
 _WRAPPER_LINE = lazy(
     r"^Exception in worker \S+ while processing method|^Error executing method \w+|^Worker \S+ died|EngineCore failed"
@@ -210,10 +214,14 @@ def _from_lines(ctx: Context) -> Salient | None:
     first: Salient | None = None
     wrapper: Salient | None = None
     fragment: Salient | None = None
+    previous: LogLine | None = None
     for line in ctx.lines:
+        before, previous = previous, line
         msg = line.message.replace("^M", "").strip()
         if not msg or line.level in _QUIET_LEVELS or _PY_WARNING.search(msg):
             continue
+        if line.level is None and (bare := _bare_exception(line, msg, before)) is not None:
+            return bare
         if not (line.level in ("ERROR", "CRITICAL", "FATAL") or _FAILURE_LINE.search(msg)):
             continue
         ev = (Evidence(line=line.number, text=line.text.replace("^M", "").strip()[:400]),)
@@ -231,9 +239,38 @@ def _from_lines(ctx: Context) -> Salient | None:
     return first or wrapper or fragment
 
 
+def _bare_exception(line: LogLine, msg: str, before: LogLine | None) -> Salient | None:
+    """An exception line pasted without its traceback; a bare `AssertionError` is identified by the `assert`
+    statement printed just above it, when the paste has it."""
+    m = _BARE_EXC.match(msg)
+    if m is None or m["type"].rsplit(".", 1)[-1] in _BENIGN:
+        return None
+    evidence = [Evidence(line=line.number, text=line.text.replace("^M", "").strip()[:400])]
+    context: tuple[str, ...] = ()
+    if not m["msg"] and before is not None and before.number == line.number - 1 and _ASSERT_STMT.match(before.message):
+        evidence.insert(0, Evidence(line=before.number, text=before.text.strip()[:400]))
+        context = (before.message.strip(),)
+    return Salient(m["type"], m["msg"] or "", line.number, tuple(evidence), context)
+
+
+def _from_cut_traceback(ctx: Context) -> Salient | None:
+    """A traceback whose exception line is missing (the paste stops inside it): name its last frame and ask for
+    the lines after it, rather than call the log healthy."""
+    cut = [tb.final for tb in ctx.tracebacks if not tb.final.type and tb.final.frames]
+    if not cut:
+        return None
+    fr = cut[-1].frames[-1]
+    short_file = "/".join(fr.file.replace("\\", "/").split("/")[-2:])
+    message = (f"the log stops inside a traceback (last frame: {fr.function} in {short_file}:{fr.lineno}); "
+               "the lines after it, with the exception, are needed")
+    where = f'File "{fr.file}", line {fr.lineno}, in {fr.function}'
+    return Salient("error", message, fr.line, (Evidence(line=fr.line, text=where),), (fr.function,))
+
+
 def salient_error(ctx: Context) -> Salient | None:
-    """The last exception of the root traceback, or else the first failing line; None for a healthy log."""
-    return _from_tracebacks(ctx) or _from_lines(ctx)
+    """The last exception of the root traceback, else the first failing line, else a traceback cut before its
+    exception; None for a healthy log."""
+    return _from_tracebacks(ctx) or _from_lines(ctx) or _from_cut_traceback(ctx)
 
 
 # -- nearest known causes ---------------------------------------------------------------------------------
@@ -287,22 +324,63 @@ def signatures(rule: CompiledRule) -> list[str]:
     return list(dict.fromkeys(sigs))
 
 
+_WORD = lazy(r"[a-z][a-z0-9_]{2,}")
+DISTINCTIVE_SHARE = 0.05  # a word in at most this share of the causes (and at most 2) tells causes apart
+
+
+# Python's own phrasing ("cannot import name", "has no attribute", "got an unexpected keyword argument") says which
+# mistake was made, not in which subsystem: sharing these words makes two failures no more alike.
+_PYTHON_PHRASING = frozenset(
+    {
+        "the", "and", "for", "from", "with", "not", "has", "have", "had", "was", "were", "are", "can", "cannot", "could",
+        "should", "must", "got", "any", "all", "none", "import", "imported", "name", "named", "module", "attribute",
+        "object", "objects", "argument", "arguments", "keyword", "unexpected", "expected", "positional", "required",
+        "missing", "defined", "found", "exist", "exists", "type", "types", "value", "values", "invalid", "error",
+        "errors", "exception", "failed", "failure", "during", "while", "occurred", "support", "supported", "unsupported",
+    }
+)
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(regex.sub(r"<\w+>", " ", text.lower()))) - _PYTHON_PHRASING
+
+
+def _family_words(rules: Sequence[CompiledRule]) -> dict[str, set[str]]:
+    """The words each cause (a rule and its variants) looks for, from its signatures."""
+    families: dict[str, set[str]] = {}
+    for rule in rules:
+        if rule.rule.role != "consequence":
+            families.setdefault(rule.id.split(".", 1)[0], set()).update(*(_words(sig) for sig in signatures(rule)))
+    return families
+
+
 def nearest_causes(error: str, rules: Sequence[CompiledRule], limit: int = MAX_RELATED) -> list[Suggestion]:
-    """Up to `limit` known causes whose signatures resemble the error, best first. Hints, not diagnoses."""
+    """Up to `limit` known causes that plausibly are the same family as the error, best first. Hints, not diagnoses.
+
+    A cause qualifies only when the error shares a distinctive word with it (one that few causes use, such as
+    `illegal` or `NCCL`, not `error` or `memory`) and its signatures read alike; better no suggestion than noise.
+    """
     if not rules or not error.strip():
         return []
     from rapidfuzz import fuzz, utils  # imported here: only unrecognised failures need it
 
     query = regex.sub(r"<\w+>", " ", mask(error))
+    families = _family_words(rules)
+    frequency: dict[str, int] = {}
+    for words in families.values():
+        for w in words:
+            frequency[w] = frequency.get(w, 0) + 1
+    rare = max(2, int(DISTINCTIVE_SHARE * len(families)))
+    distinctive = {w for w in _words(query) if frequency.get(w, 0) <= rare}
     best: dict[str, tuple[float, str]] = {}
     for rule in rules:
-        if rule.rule.role == "consequence":
+        family = rule.id.split(".", 1)[0]  # variants of one cause count once
+        if rule.rule.role == "consequence" or not distinctive & families[family]:
             continue
         for sig in signatures(rule):
             score = fuzz.token_sort_ratio(query, sig, processor=utils.default_process) * 0.5 + fuzz.partial_ratio(
                 query, sig, processor=utils.default_process
             ) * 0.5
-            family = rule.id.split(".", 1)[0]  # variants of one cause count once
             if score > best.get(family, (0.0, ""))[0]:
                 best[family] = (score, rule.id)
     ranked = sorted(best.items(), key=lambda kv: -kv[1][0])

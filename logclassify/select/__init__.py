@@ -32,11 +32,11 @@ which lines).
 
 from __future__ import annotations
 
-from logclassify.engine.scan.literal_index import LiteralIndex, Located, Presence
-from logclassify.engine.scan.parallel import _merge, _scan_range_bytes
-from logclassify.engine.scan.scanner import Scanner
-from logclassify.engine.scan.state import Selection
-from logclassify.engine.scan.triggers import ANCHOR, MARKER, MAX_TIMEOUTS, TRACEBACK, Trigger, strip_anchors
+from logclassify.select.literal_index import LiteralIndex, Located, Presence
+from logclassify.select.parallel import _merge, _scan_range_bytes
+from logclassify.select.scanner import Scanner
+from logclassify.select.state import Selection
+from logclassify.select.triggers import ANCHOR, MARKER, MAX_TIMEOUTS, TRACEBACK, Trigger, strip_anchors
 
 # The limits (CONTEXT_BEFORE, PARALLEL_MIN_BYTES, ...) are not re-exported: each is read in the module that defines
 # it, so that is where to change one (a test's monkeypatch), and a patch here would fail rather than do nothing.

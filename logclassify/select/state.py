@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from logclassify.engine.scan.triggers import ANCHOR, TRACEBACK
 from logclassify.lazyre import lazy
 from logclassify.read.logline import LogLine
 from logclassify.read.normalize import normalize_line
 from logclassify.read.sources import decode
+from logclassify.select.triggers import ANCHOR, TRACEBACK
 
 if TYPE_CHECKING:
-    from logclassify.engine.scan.scanner import Scanner
+    from logclassify.select.scanner import Scanner
 
 CONTEXT_BEFORE = 40  # lines kept before a hit (proximity conditions, the start of a traceback)
 CONTEXT_AFTER = 60  # lines kept after a hit

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from logclassify.engine.scan.hyperscan_db import _compile, _hs_escape
+from logclassify.select.hyperscan_db import _compile, _hs_escape
 
 LOCATE_MAX = 20_000  # occurrences one LiteralIndex.locate pass reports before it gives way to per-literal searches
 

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from logclassify.engine.scan.state import (
+from logclassify.select.state import (
     CONTEXT_BEFORE,
     MARKER_LAST,
     MARKER_LINES,
@@ -24,7 +24,7 @@ from logclassify.engine.scan.state import (
 )
 
 if TYPE_CHECKING:
-    from logclassify.engine.scan.scanner import Scanner
+    from logclassify.select.scanner import Scanner
 
 PARALLEL_MIN_BYTES = 64 << 20  # plain files at least this large are scanned in several processes
 MAX_WORKERS = 4

@@ -9,11 +9,11 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 
-from logclassify.engine.scan import parallel
-from logclassify.engine.scan.hyperscan_db import HyperscanDatabases
-from logclassify.engine.scan.state import ScanState, Selection
-from logclassify.engine.scan.triggers import MARKER, Trigger, Verifier
 from logclassify.read.sources import decode
+from logclassify.select import parallel
+from logclassify.select.hyperscan_db import HyperscanDatabases
+from logclassify.select.state import ScanState, Selection
+from logclassify.select.triggers import MARKER, Trigger, Verifier
 
 HYPERSCAN_MIN_CHUNK = 0  # chunks smaller than this are searched with bytes.find (Hyperscan is faster even on 1 KB)
 

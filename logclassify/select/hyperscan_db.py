@@ -1,6 +1,6 @@
 """The Hyperscan backend: the Scanner's two databases, and the compiling and caching of any database.
 
-Compiled databases are stored in the user cache folder (`rulecache.cache_dir`), with the Hyperscan and regex versions
+Compiled databases are stored in the user cache folder (`usercache.cache_dir`), with the Hyperscan and regex versions
 in the key, so that the next run loads them instead of compiling again: the scanner's two under a key of its
 triggers and of the code that turns them into expressions, any other (`_compile`) under a key of its expressions.
 `hyperscan` is imported when a database is first built, not at start-up.
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import regex
 
-from logclassify.engine.scan.triggers import _ESCAPES, strip_anchors
+from logclassify.select.triggers import _ESCAPES, strip_anchors
 
 if TYPE_CHECKING:
-    from logclassify.engine.scan.scanner import Scanner
+    from logclassify.select.scanner import Scanner
 
 
 class HyperscanDatabases:
@@ -179,7 +179,7 @@ def _code_stamp() -> list[tuple[str, int, int]]:
 
 
 def _key(hyperscan: Any, exprs: list[bytes], flags: list[int]) -> str:
-    from logclassify.engine.rulecache import digest
+    from logclassify.usercache import digest
 
     versions = (getattr(hyperscan, "__version__", ""), getattr(regex, "__version__", ""))
     return digest(repr((versions, exprs, flags)))
@@ -189,7 +189,7 @@ def _cache_load(hyperscan: Any, name: str) -> tuple[Any, Any] | None:
     """A database (and its side data) compiled by an earlier run, or None."""
     import pickle
 
-    from logclassify.engine.rulecache import cache_dir
+    from logclassify.usercache import cache_dir
 
     try:
         path = cache_dir() / f"hs-{name}.pickle"
@@ -205,7 +205,7 @@ def _cache_load(hyperscan: Any, name: str) -> tuple[Any, Any] | None:
 def _cache_store(hyperscan: Any, name: str, db: Any, extra: Any) -> None:
     import pickle
 
-    from logclassify.engine.rulecache import cache_dir, store
+    from logclassify.usercache import cache_dir, store
 
     try:
         data = pickle.dumps((extra, hyperscan.dumpb(db)))
