@@ -98,9 +98,10 @@ def _kind(entry: os.DirEntry[str]) -> str:
 
 
 def progress_wanted(fmt: str, quiet: bool, stream: TextIO | None = None) -> bool:
-    """A bar only for a person watching: stderr is a terminal, not --quiet, not JSON, not CI."""
+    """A bar only for a person watching: stderr is a terminal that can redraw a line (not TERM=dumb), not --quiet,
+    not JSON, not CI."""
     stream = stream or sys.stderr
-    if quiet or fmt in ("json", "jsonl") or os.environ.get("CI"):
+    if quiet or fmt in ("json", "jsonl") or os.environ.get("CI") or os.environ.get("TERM") == "dumb":
         return False
     try:
         return stream.isatty()
@@ -117,10 +118,16 @@ def _human_bytes(n: float) -> str:
 
 
 class Progress:
-    """`[#####.....] 12/40 files  3.1 files/s` or `[###......] 310.2 MB/1.0 GB  410.0 MB/s` on one stderr line."""
+    """`[#####.....] 12/40 files  3.1 files/s` or `[###......] 310.2 MB/1.0 GB  410.0 MB/s` on one stderr line.
 
-    def __init__(self, total: int, unit: str = "files", stream: TextIO | None = None, min_interval: float = 0.1):
+    Drawn only once the work has taken `delay` seconds: a small or fast input finishes without a flash of a bar."""
+
+    DELAY = 1.0
+
+    def __init__(self, total: int, unit: str = "files", stream: TextIO | None = None, min_interval: float = 0.1,
+                 delay: float = DELAY):
         self.total = total
+        self.delay = delay
         self.unit = unit
         self.stream = stream or sys.stderr
         self.start = time.monotonic()
@@ -130,7 +137,7 @@ class Progress:
 
     def update(self, done: float, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self.last < self.min_interval:
+        if now - self.start < self.delay or (not force and now - self.last < self.min_interval):
             return
         self.last = now
         rate = done / max(now - self.start, 1e-6)
@@ -255,7 +262,7 @@ def summary(reports: Iterable[Report]) -> str:
     if partly:
         lines.append(f"  read in part (damaged): {partly}")
     if errors:
-        lines.append(f"  unreadable: {errors}")
+        lines.append(f"  not read (named on stderr): {errors}")
     return "\n".join(lines) + "\n"
 
 

@@ -11,6 +11,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+CORPUS = ROOT / "tests" / "data" / "corpus"  # a copy of ../shared/corpus (real logs, sources in cases.jsonl)
+
+
+def must_exist(path: Path) -> Path:
+    """A data file a test names: missing (renamed, not checked out) is a failure that says which, never a skip."""
+    if not path.exists():
+        pytest.fail(f"{path.relative_to(ROOT)} is missing: restore it or update the test that names it", pytrace=False)
+    return path
+
+
+def corpus_log(name: str) -> str:
+    return must_exist(CORPUS / name).read_text(encoding="utf-8")
 
 
 def run_cli(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,

@@ -28,7 +28,8 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", ("logclassify.engine",)),
     ("render", ("logclassify.render",)),
     ("front", (
-        "logclassify.cli", "logclassify.batch", "logclassify.follow", "logclassify.redact", "logclassify.probes",
+        "logclassify.cli", "logclassify.batch", "logclassify.pool", "logclassify.follow", "logclassify.redact",
+        "logclassify.probes",
         "logclassify.doctor", "logclassify.mine", "logclassify.__main__", "logclassify",
     )),
 )
