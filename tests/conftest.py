@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -42,3 +43,12 @@ def run_cli(*args: str, stdin: bytes | None = None, env: dict[str, str] | None =
 @pytest.fixture
 def cli():  # type: ignore[no-untyped-def]
     return run_cli
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark as `slow` the follow tests that run the live command against the clock (they use test_follow's
+    `Running`), wherever they are and whatever their names; other slow tests carry the marker themselves."""
+    for item in items:
+        function = getattr(item, "function", None)
+        if item.path.name == "test_follow.py" and function is not None and "Running(" in inspect.getsource(function):
+            item.add_marker(pytest.mark.slow)

@@ -102,6 +102,12 @@ class GzipInput:
     def fileno(self) -> int:
         return self._raw.fileno()
 
+    def __enter__(self) -> GzipInput:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self._gz.close()
         self._raw.close()
