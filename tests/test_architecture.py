@@ -21,15 +21,16 @@ PACKAGE = Path(__file__).resolve().parent.parent / "logclassify"
 # Stages in pipeline order: (name, module prefixes). A module belongs to the first stage with a prefix that names it
 # or a package above it; a module in no stage fails the test (place a new module on purpose).
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("logclassify.models", "logclassify.lazyre", "logclassify.usercache")),
+    # redaction is base: the engine redacts a report before it cuts long lines (engine/clip.py)
+    ("base", ("logclassify.models", "logclassify.lazyre", "logclassify.usercache", "logclassify.redact",
+              "logclassify.secret_patterns", "logclassify.vocab")),
     ("read", ("logclassify.read",)),
     ("select", ("logclassify.select",)),
     ("parse", ("logclassify.parse",)),
     ("engine", ("logclassify.engine",)),
     ("render", ("logclassify.render",)),
     ("front", (
-        "logclassify.cli", "logclassify.batch", "logclassify.pool", "logclassify.follow", "logclassify.redact",
-        "logclassify.probes",
+        "logclassify.cli", "logclassify.batch", "logclassify.pool", "logclassify.follow", "logclassify.probes",
         "logclassify.doctor", "logclassify.mine", "logclassify.__main__", "logclassify",
     )),
 )
@@ -46,7 +47,11 @@ class Import:
     line: int
 
     def where(self) -> str:
-        return f"{self.path.relative_to(PACKAGE.parent)}:{self.line}"
+        return f"{shown(self.path)}:{self.line}"
+
+
+def shown(path: Path) -> str:
+    return str(path.relative_to(PACKAGE.parent)) if path.is_relative_to(PACKAGE.parent) else str(path)
 
 
 def module_name(path: Path) -> str:
@@ -149,15 +154,67 @@ def test_every_module_has_a_stage() -> None:
     assert not lost, f"modules in no stage (add them to STAGES in {Path(__file__).name}): {lost}"
 
 
-def test_no_import_from_a_later_stage() -> None:
+def backward(edges: list[Import]) -> list[str]:
+    """The imports from a stage to a later one, each named with its place."""
     names = [n for n, _ in STAGES]
     wrong = []
-    for imp in all_imports():
+    for imp in edges:
         src, dst = stage_of(imp.source), stage_of(imp.target)
         if src is not None and dst is not None and dst > src:
             wrong.append(f"{imp.where()}: {imp.source} ({names[src]}) imports {imp.target} ({names[dst]}), "
                          f"a later stage")
+    return wrong
+
+
+def test_no_import_from_a_later_stage() -> None:
+    wrong = backward(all_imports())
     assert not wrong, "imports against the pipeline's direction:\n" + "\n".join(wrong)
+
+
+def test_no_import_circle() -> None:
+    edges = all_imports()
+    found = cycles(edges)
+    lines = []
+    for component in found:
+        inside = set(component)
+        lines.append("circle: " + ", ".join(component))
+        lines += [f"  {e.where()}: {e.source} -> {e.target}" for e in edges
+                  if e.source in inside and e.target in inside]
+    assert not found, "modules that import each other in a circle:\n" + "\n".join(lines)
+
+
+def private_uses(path: Path, module: str, known: dict[str, Path]) -> Iterator[str]:
+    """`from other import _name`, and `other._name` where `other` names another package module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    aliases: dict[str, str] = {}
+    for imp in imports_of(module, path, known):
+        if imp.target == module:
+            continue
+        for name in imp.names:
+            if name.startswith("_") and not name.startswith("__"):
+                yield f"{imp.where()}: imports {name} from {imp.target}"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname and alias.name in known:
+                    aliases[alias.asname] = alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                if full in known:
+                    aliases[alias.asname or alias.name] = full
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+                and node.attr.startswith("_") and not node.attr.startswith("__")
+                and aliases[node.value.id] != module):
+            yield f"{shown(path)}:{node.lineno}: uses {aliases[node.value.id]}.{node.attr}"
+
+
+def test_no_private_name_used_across_modules() -> None:
+    known = modules()
+    wrong = [w for m, p in known.items() for w in private_uses(p, m, known)]
+    assert not wrong, "private names used from another module (make them public, or move the code):\n" + "\n".join(
+        wrong)
 
 
 # -- the checker itself, on made-up packages -----------------------------------------------------------------------
@@ -171,6 +228,13 @@ def test_cycles_finds_a_circle_and_only_it() -> None:
     found = cycles(_edges([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "e")]))
     assert found == [["a", "b", "c"]]
     assert cycles(_edges([("a", "b"), ("b", "c"), ("a", "c")])) == []
+
+
+def test_backward_names_the_import() -> None:
+    edges = _edges([("logclassify.parse.facts", "logclassify.engine.match"), ("logclassify.cli", "logclassify.read"),
+                    ("logclassify.select.state", "logclassify.read.sources")])
+    assert backward(edges) == ["logclassify/x.py:1: logclassify.parse.facts (parse) imports logclassify.engine.match "
+                               "(engine), a later stage"]
 
 
 @pytest.mark.parametrize(("module", "stage"), [
@@ -194,3 +258,17 @@ def test_imports_are_resolved_to_modules(tmp_path: Path) -> None:
     got = {(i.target, i.names) for i in imports_of("logclassify.engine.probe", src, known)}
     assert got == {("logclassify.select.parallel", ()), ("logclassify.select.state", ("Selection",)),
                    ("logclassify.engine", ("models",)), ("logclassify.read.sources", ())}
+
+
+def test_private_uses_are_found(tmp_path: Path) -> None:
+    src = tmp_path / "probe.py"
+    src.write_text("from logclassify.select.triggers import ESCAPES, _ESCAPES_STR\n"
+                   "from logclassify.select import parallel\n"
+                   "import logclassify.select.state as st\n"
+                   "parallel._WORKER, st._count_nl, parallel.merge, parallel.__doc__\n")
+    found = list(private_uses(src, "logclassify.engine.probe", modules()))
+    assert [f.split(": ", 1)[1] for f in found] == [
+        "imports _ESCAPES_STR from logclassify.select.triggers",
+        "uses logclassify.select.parallel._WORKER",
+        "uses logclassify.select.state._count_nl",
+    ]

@@ -223,3 +223,12 @@ def test_first_chars_of_each_prefix_are_exact() -> None:
     for k, prefix in enumerate(_PREFIXES):
         can_start = {chr(c) for c in range(128) if prefix.compiled.match(chr(c), partial=True) is not None}
         assert can_start == set(FIRST_CHARS[k]), (k, prefix.source)
+
+
+def test_a_paste_quoted_in_an_issue_comment_is_read_like_the_log() -> None:
+    from logclassify.read.normalize import normalize_line
+
+    (frame,) = normalize_line(2, '>   File "/x/vllm/_custom_ops.py", line 106, in rms_norm')
+    assert frame.message == '  File "/x/vllm/_custom_ops.py", line 106, in rms_norm'
+    (nested,) = normalize_line(3, "> > ERROR 04-20 10:00:00 [core.py:1] NameError: name 'vllm_ops' is not defined")
+    assert nested.level == "ERROR" and nested.message == "NameError: name 'vllm_ops' is not defined"

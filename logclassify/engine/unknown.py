@@ -7,7 +7,8 @@ wrappers vLLM puts around a worker's error ("Error in model execution: ...", "Wo
 peeled off. Frame function names are used only when the message alone says too little (a bare AssertionError).
 
 The nearest known causes compare the salient error with each rule's signatures, derived from the rule itself (its
-regex and `contains` literals, exception patterns, title), so a new rule needs no code here.
+regex and `contains` literals, exception patterns, title), so a new rule needs no code here. The masks and the
+wrappers are data too (rules/_vocab/fingerprint.yaml and wrappers.yaml).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from typing import TYPE_CHECKING
 
 import regex
 
+from logclassify.engine.clip import ERROR_CHARS
 from logclassify.engine.match import All, AnyOf, Context, ExceptionMatch, LineRegex, Matcher
 from logclassify.lazyre import LazyPattern, lazy
 from logclassify.models import Diagnosis, Evidence, Severity, Suggestion, Unrecognized
 from logclassify.parse.traceback import ExceptionInfo, Traceback
 from logclassify.read.logline import LogLine
+from logclassify.vocab import pattern, vocab
 
 if TYPE_CHECKING:
     from logclassify.engine.loader import CompiledRule
@@ -40,37 +43,16 @@ MAX_RELATED = 3
 MIN_SCORE = 0.55  # below this a "related" cause is noise
 _FRAMES_WHEN_VAGUE = 2  # innermost frames hashed when the message has fewer than two words
 
+_WRAPPING = vocab()["wrappers"]  # rules/_vocab/wrappers.yaml
 # Order matters: whole structures (timestamps, IPs, paths) before the numbers inside them.
-_MASKS: tuple[tuple[LazyPattern, str], ...] = (
-    (lazy(r"\^M|\r"), ""),
-    (lazy(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"), "<ts>"),
-    (lazy(r"\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b"), "<time>"),
-    (lazy(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
-    (lazy(r"\b[a-z][a-z0-9+.-]*://\S+", regex.IGNORECASE), "<url>"),
-    (lazy(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", regex.IGNORECASE), "<uuid>"),
-    (lazy(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<ip>"),
-    (lazy(r"\[[0-9a-fA-F:]*:[0-9a-fA-F:]*\](?::\d+)?|\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b"), "<ip>"),
-    (lazy(r"\b[A-Za-z][\w-]*(?:\.[\w-]+)*:\d{2,5}\b"), "<addr>"),  # host:port
-    (lazy(r"(?:[A-Za-z]:)?(?:~|\.{1,2})?(?:[/\\][\w.@+~=-]+){2,}[/\\]?"), "<path>"),
-    (lazy(r"\b[\w.-]+/[\w.-]+\b"), "<name>"),  # org/model, relative paths
-    (lazy(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b"), "<hex>"),
-    (lazy(r"(?:torch\.Size\()?\[\s*-?\d+(?:\s*,\s*-?\d+)*\s*\]\)?|\(\s*-?\d+(?:\s*,\s*-?\d+)+\s*,?\s*\)"), "<shape>"),
-    (lazy(r"\b(?:pid|tid|rank|local_rank|device|gpu|port)\s*[=:]?\s*\d+", regex.IGNORECASE), "<id>"),
-    (lazy(r"\bcuda:\d+\b"), "cuda:<n>"),
-    (lazy(r"[-+]?\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b"), "<n>"),
-    (lazy(r"[\"`\u2018\u2019\u201c\u201d]"), "'"),
-    (lazy(r"\s+"), " "),
+_MASKS: tuple[tuple[LazyPattern, str], ...] = tuple(
+    (pattern(m), m["replace"]) for m in vocab()["fingerprint"]["masks"]
 )
 # vLLM re-raises a worker's error inside these; the inner message is the failure.
-_WRAPPERS: tuple[LazyPattern, ...] = (
-    lazy(r"^Worker failed with error '(?P<inner>.+)', please check the stack trace above", regex.DOTALL),
-    lazy(r"^Error in model execution(?: \(input dumped to [^)]*\))?: (?P<inner>.+)", regex.DOTALL),
-    lazy(r"^(?:Exception|Error) raised from \w+: (?P<inner>.+)", regex.DOTALL),
-)
+_WRAPPERS: tuple[LazyPattern, ...] = tuple(pattern(m) for m in _WRAPPING["messages"])
 # Exceptions that only say "the real error is elsewhere": use another traceback when there is one.
-_WRAPPER_TYPES = frozenset({"RayTaskError", "EngineDeadError", "EngineGenerateError"})
-_SEE_ABOVE = lazy(r"see (?:the )?root cause above|check the stack trace above|see stack trace above",
-                           regex.IGNORECASE)
+_WRAPPER_TYPES = frozenset(_WRAPPING["types"])
+_SEE_ABOVE = pattern(_WRAPPING["see_above"])
 # Not failures: a user stopping the server, a clean exit.
 _BENIGN = frozenset({"KeyboardInterrupt", "SystemExit", "CancelledError", "GeneratorExit", "StopIteration",
                      "BrokenPipeError"})
@@ -89,11 +71,7 @@ _FAILURE_LINE = lazy(
 _BARE_EXC = lazy(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception))(?:: (?P<msg>\S.*))?\s*$")
 _ASSERT_STMT = lazy(r"^\s*assert\b")
 _PY_WARNING = lazy(r"^\S+:\d+: \w*Warning: ")  # warnings.warn() output on stderr
-_WRAPPER_LINE = lazy(
-    r"^Exception in worker \S+ while processing method|^Error executing method \w+|^Worker \S+ died|EngineCore failed"
-    r"|^Traceback|Engine core initialization failed|see (?:the )?root cause above",
-    regex.IGNORECASE,
-)
+_WRAPPER_LINE = pattern(_WRAPPING["lines"])
 _HEADER = lazy(r"^\d+ validation errors? for \w+$|^Error raised in subprocess:?$")
 _TRACE_FRAGMENT = lazy(r'^\s|^File "|^Traceback \(|^\^+$')
 
@@ -104,8 +82,8 @@ _TRACE_FRAGMENT = lazy(r'^\s|^File "|^Traceback \(|^\^+$')
 def mask(text: str) -> str:
     """The text with what varies between occurrences of one failure replaced by placeholders."""
     out = text.strip()
-    for pattern, repl in _MASKS:
-        out = pattern.sub(repl, out)
+    for mask_re, repl in _MASKS:
+        out = mask_re.sub(repl, out)
     return out.strip().rstrip(".").strip()
 
 
@@ -123,8 +101,9 @@ def unwrap(message: str) -> str:
     return msg
 
 
-def summary(message: str) -> str:
-    """The message's first line, or its first lines when the first is only a header (`1 validation error for X`)."""
+def summary(message: str, limit: int | None = ERROR_CHARS) -> str:
+    """The message's first line, or its first lines when the first is only a header (`1 validation error for X`);
+    cut to `limit` characters (the report's error is cut later, after redaction)."""
     lines = [ln.strip() for ln in message.strip().split("\n") if ln.strip()]
     out: list[str] = []
     for ln in lines[:3]:
@@ -132,7 +111,7 @@ def summary(message: str) -> str:
         text = " ".join(out)
         if len(regex.findall(r"[A-Za-z]{3,}", text)) >= 6 and not ln.endswith(":") and not _HEADER.search(ln):
             break
-    return " ".join(out)[:300]
+    return " ".join(out)[:limit]
 
 
 def fingerprint(exc_type: str, message: str, functions: Sequence[str] = ()) -> str:
@@ -164,10 +143,10 @@ class Salient:
 
     @property
     def error(self) -> str:
-        first = summary(self.message).replace("^M", "").strip()
+        first = summary(self.message, None).replace("^M", "").strip()
         if self.type == "error":
-            return first[:300]
-        return f"{self.type}: {first}"[:300] if first else self.type
+            return first
+        return f"{self.type}: {first}" if first else self.type
 
     @property
     def fingerprint(self) -> str:
@@ -201,7 +180,7 @@ def _from_tracebacks(ctx: Context) -> Salient | None:
     if not candidates:
         return None
     exc = next((e for e in candidates if not _is_wrapper(e)), candidates[0])
-    evidence = [Evidence(line=exc.line, text=exc.text[:400])]
+    evidence = [Evidence(line=exc.line, text=exc.text)]
     if exc.frames:
         fr = exc.frames[-1]
         evidence.insert(0, Evidence(line=fr.line, text=f'File "{fr.file}", line {fr.lineno}, in {fr.function}'))
@@ -224,7 +203,7 @@ def _from_lines(ctx: Context) -> Salient | None:
             return bare
         if not (line.level in ("ERROR", "CRITICAL", "FATAL") or _FAILURE_LINE.search(msg)):
             continue
-        ev = (Evidence(line=line.number, text=line.text.replace("^M", "").strip()[:400]),)
+        ev = (Evidence(line=line.number, text=line.text.replace("^M", "").strip()),)
         m = _EMBEDDED_EXC.search(msg)
         if m is not None and m["type"].rsplit(".", 1)[-1] not in _BENIGN:
             return Salient(m["type"], m["msg"] or "", line.number, ev)
@@ -407,6 +386,6 @@ def find_unrecognized(
             line=found.line,
             evidence=list(found.evidence),
             fingerprint=found.fingerprint,
-            related=nearest_causes(found.error, rules),
+            related=nearest_causes(found.error[:ERROR_CHARS], rules),
         )
     ]

@@ -1,15 +1,16 @@
 """The scan of a large plain file in byte ranges, one forked worker process each, merged as if scanned in one pass.
 
-The workers reach the scanner and the shared progress counter through this module's globals (`_FORKED`,
-`_PROGRESS`), set before the fork: only the range is sent to a worker, and its `_partial` result comes back.
+Each worker gets the scanner (and the shared progress counter) as its pool initialiser's arguments, which a forked
+process inherits without pickling; only a range is sent per task, and its `Partial` scan comes back to be merged.
 """
 
 from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from logclassify.select.state import (
     CONTEXT_BEFORE,
@@ -17,24 +18,24 @@ from logclassify.select.state import (
     MARKER_LINES,
     TAIL_LINES,
     TRACEBACK_AFTER,
+    Finder,
     ScanState,
     Selection,
     Window,
     segments,
 )
 
-if TYPE_CHECKING:
-    from logclassify.select.scanner import Scanner
-
 PARALLEL_MIN_BYTES = 64 << 20  # plain files at least this large are scanned in several processes
 MAX_WORKERS = 4
-_FORKED: Scanner | None = None
-_PROGRESS: Any = None  # bytes done by all workers (a shared counter), when progress is shown
 
 
-def select_file(scanner: Scanner, path: str | os.PathLike[str], workers: int | None = None) -> Selection | None:
+def select_file(
+    finder: Finder,
+    path: str | os.PathLike[str],
+    workers: int | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> Selection | None:
     """What `Scanner.select_file` does (see there)."""
-    global _FORKED, _PROGRESS
     workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
     try:
         size = os.path.getsize(path)
@@ -43,7 +44,7 @@ def select_file(scanner: Scanner, path: str | os.PathLike[str], workers: int | N
                 return None
             import multiprocessing
 
-            if "fork" not in multiprocessing.get_all_start_methods() or scanner._hyperscan() is None:
+            if "fork" not in multiprocessing.get_all_start_methods():
                 return None
             starts = [0]
             for k in range(1, workers):
@@ -56,18 +57,25 @@ def select_file(scanner: Scanner, path: str | os.PathLike[str], workers: int | N
         return None
     ranges = [(os.fspath(path), a, b) for a, b in zip(starts, [*starts[1:], size], strict=True)]
     ctx = multiprocessing.get_context("fork")
-    _FORKED = scanner
-    _PROGRESS = ctx.Value("q", 0) if scanner.on_bytes is not None else None
-    try:
-        with ctx.Pool(len(ranges)) as pool:
-            pending = pool.map_async(_scan_range, ranges, chunksize=1)
-            while _PROGRESS is not None and scanner.on_bytes is not None and not pending.ready():
-                pending.wait(0.1)
-                scanner.on_bytes(_PROGRESS.value)
-            parts = pending.get()
-    finally:
-        _FORKED = _PROGRESS = None
-    return _merge(parts)
+    progress = ctx.Value("q", 0) if on_bytes is not None else None
+    with ctx.Pool(len(ranges), initializer=_start_worker, initargs=(finder, progress)) as pool:
+        pending = pool.map_async(_scan_range, ranges, chunksize=1)
+        while progress is not None and on_bytes is not None and not pending.ready():
+            pending.wait(0.1)
+            on_bytes(progress.value)
+        parts = pending.get()
+    if progress is not None and on_bytes is not None:
+        on_bytes(progress.value)  # all of it, also when the workers finished before the first look
+    return merge(parts)
+
+
+_WORKER: tuple[Finder, Any] | None = None  # set in each worker process by `_start_worker`, never in the parent
+
+
+def _start_worker(finder: Finder, progress: Any) -> None:
+    """The pool's initialiser: a worker keeps the scanner and the progress counter it is started with."""
+    global _WORKER
+    _WORKER = (finder, progress)
 
 
 class _Range:
@@ -137,48 +145,69 @@ def _file_chunks(f: Any, start: int, end: int) -> Iterator[bytes]:
         yield carry
 
 
-def _scan_range(job: tuple[str, int, int]) -> dict[str, Any]:
+def _scan_range(job: tuple[str, int, int]) -> Partial:
+    """A worker's task: scan one byte range of the file."""
     path, start, end = job
-    assert _FORKED is not None
-    st = ScanState(_FORKED)
+    assert _WORKER is not None, "a range is scanned only in a worker started by select_file"
+    finder, progress = _WORKER
+
+    def counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+            if progress is not None:
+                with progress.get_lock():
+                    progress.value += len(chunk)
+
     with open(path, "rb", buffering=0) as f:
-        for chunk in _file_chunks(f, start, end):
-            st.feed(chunk)
-            if _PROGRESS is not None:
-                with _PROGRESS.get_lock():
-                    _PROGRESS.value += len(chunk)
-        f.seek(start)
-        head = [f.readline() for _ in range(TRACEBACK_AFTER)] if start else []
-    return _partial(st, head)
+        head = _head(f, start)
+        return scan_range(finder, counted(_file_chunks(f, start, end)), head)
 
 
-def _scan_range_bytes(scanner: Scanner, data: bytes) -> dict[str, Any]:
-    """What a worker returns for a range holding `data` (for tests)."""
-    import io
+def _head(f: Any, start: int) -> list[bytes]:
+    """The first TRACEBACK_AFTER lines from `start` (none for the first range): what a window opened in the range
+    before may reach into."""
+    if not start:
+        return []
+    f.seek(start)
+    return [f.readline() for _ in range(TRACEBACK_AFTER)]
 
-    from logclassify.read.sources import iter_chunks
 
-    st = ScanState(scanner)
-    for chunk in iter_chunks(io.BytesIO(data), 5000):
+@dataclass(frozen=True)
+class Partial:
+    """The scan of one byte range, with line numbers counted from the range's start, and what `merge` needs to
+    join it to the range before: its first lines (`head`), its last ones (`recent`), its open windows."""
+
+    kept: dict[int, bytes]
+    marker_kept: dict[int, list[tuple[int, bytes]]]
+    marker_last: dict[int, deque[tuple[int, bytes]]]
+    recent: list[tuple[int, bytes]]
+    lines: int
+    win: tuple[int, int, int]  # the Window's plain, tb_deadline, tb_header
+    first_hit: int | None
+    bytes_read: int
+    head: list[bytes]
+
+
+def scan_range(finder: Finder, chunks: Iterable[bytes], head: list[bytes]) -> Partial:
+    """The scan of one byte range given as line-aligned chunks; `head`: the range's first TRACEBACK_AFTER lines
+    (empty for the first range)."""
+    st = ScanState(finder)
+    for chunk in chunks:
         st.feed(chunk)
-    return _partial(st, data.splitlines(keepends=True)[:TRACEBACK_AFTER])
+    return Partial(
+        kept=st.kept,
+        marker_kept=st.marker_kept,
+        marker_last=st.marker_last,
+        recent=list(st.recent),
+        lines=st.line_no,
+        win=(st.win.plain, st.win.tb_deadline, st.win.tb_header),
+        first_hit=st.first_hit,
+        bytes_read=st.bytes_read,
+        head=head,
+    )
 
 
-def _partial(st: ScanState, head: list[bytes]) -> dict[str, Any]:
-    return {
-        "kept": st.kept,
-        "marker_kept": st.marker_kept,
-        "marker_last": st.marker_last,
-        "recent": list(st.recent),
-        "lines": st.line_no,
-        "win": (st.win.plain, st.win.tb_deadline, st.win.tb_header),
-        "first_hit": st.first_hit,
-        "bytes": st.bytes_read,
-        "head": head,
-    }
-
-
-def _merge(parts: list[dict[str, Any]]) -> Selection:
+def merge(parts: list[Partial]) -> Selection:
     """Join the scans of consecutive byte ranges as if the file had been scanned in one pass."""
     kept: dict[int, bytes] = {}
     marker_kept: dict[int, list[tuple[int, bytes]]] = {}
@@ -189,39 +218,39 @@ def _merge(parts: list[dict[str, Any]]) -> Selection:
     total_bytes = 0
     for p in parts:
         if offset:
-            for i, raw in enumerate(p["head"], start=offset + 1):  # a window opened in the range before
+            for i, raw in enumerate(p.head, start=offset + 1):  # a window opened in the range before
                 if i > win.limit() or not raw:
                     break
                 kept.setdefault(i, raw)
                 if win.tb_deadline:
                     win.took(i, raw)
-            if p["first_hit"] is not None:  # backward context reaching into the range before
-                lo = offset + p["first_hit"] - CONTEXT_BEFORE
+            if p.first_hit is not None:  # backward context reaching into the range before
+                lo = offset + p.first_hit - CONTEXT_BEFORE
                 for n, raw in prev_recent:
                     if n >= lo:
                         kept.setdefault(n, raw)
-        for n, raw in p["kept"].items():
+        for n, raw in p.kept.items():
             kept[offset + n] = raw
-        for k, lines in p["marker_kept"].items():
+        for k, lines in p.marker_kept.items():
             have = marker_kept.setdefault(k, [])
             for n, raw in lines[: MARKER_LINES - len(have)]:
                 have.append((offset + n, raw))
-        for k, lines in p["marker_last"].items():
+        for k, tail in p.marker_last.items():
             last = marker_last.setdefault(k, deque(maxlen=MARKER_LAST))
-            last.extend((offset + n, raw) for n, raw in lines)
-        plain, deadline, header = p["win"]
+            last.extend((offset + n, raw) for n, raw in tail)
+        plain, deadline, header = p.win
         win.plain = max(win.plain, offset + plain)
         if deadline:
             win.tb_deadline = max(win.tb_deadline, offset + deadline)
             win.tb_header = max(win.tb_header, offset + header)
-        prev_recent = [(offset + n, raw) for n, raw in p["recent"]]
-        offset += p["lines"]
-        total_bytes += p["bytes"]
+        prev_recent = [(offset + n, raw) for n, raw in p.recent]
+        offset += p.lines
+        total_bytes += p.bytes_read
     for lines in marker_kept.values():
         for n, raw in lines:
             kept.setdefault(n, raw)
-    for lines in marker_last.values():
-        for n, raw in lines:
+    for tail in marker_last.values():
+        for n, raw in tail:
             kept.setdefault(n, raw)
     for n, raw in prev_recent:
         if n > offset - TAIL_LINES:

@@ -7,19 +7,18 @@ candidates are found (`scanner`). `segments` turns the kept raw lines into norma
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from logclassify.lazyre import lazy
 from logclassify.read.logline import LogLine
 from logclassify.read.normalize import normalize_line
 from logclassify.read.sources import decode
+from logclassify.select.plan import Candidates, ScanPlan
 from logclassify.select.triggers import ANCHOR, TRACEBACK
-
-if TYPE_CHECKING:
-    from logclassify.select.scanner import Scanner
 
 CONTEXT_BEFORE = 40  # lines kept before a hit (proximity conditions, the start of a traceback)
 CONTEXT_AFTER = 60  # lines kept after a hit
@@ -28,6 +27,18 @@ TAIL_LINES = 40  # always keep the end of the input
 MARKER_LINES = 100  # a marker literal keeps its first this many lines ...
 MARKER_LAST = 20  # ... and its last this many
 _AFTER = {ANCHOR: CONTEXT_AFTER, TRACEBACK: TRACEBACK_AFTER}  # the longest a window can be
+
+
+class Finder(Protocol):
+    """What a scan of one input needs from the scanner (`scanner.Scanner`): its plan, the candidate lines of a chunk
+    from either backend, and the check that a candidate really matches."""
+
+    @property
+    def plan(self) -> ScanPlan: ...
+
+    def candidates(self, chunk: bytes) -> Candidates: ...
+
+    def verify(self, trigger: int, text: str) -> bool: ...
 
 
 @dataclass
@@ -89,14 +100,14 @@ def _is_exception_line(raw: bytes) -> bool:
 class ScanState:
     """The scan of one input: counts lines, keeps windows around verified hits, remembers what context needs."""
 
-    def __init__(self, scanner: Scanner) -> None:
-        self.sc = scanner
+    def __init__(self, finder: Finder) -> None:
+        self.finder = finder
         self.kept: dict[int, bytes] = {}
         self.recent: deque[tuple[int, bytes]] = deque(maxlen=max(CONTEXT_BEFORE, TAIL_LINES))
         self.line_no = 0  # lines fully consumed
         self.win = Window()  # forward context: keep every line up to win.limit()
         self.bytes_read = 0
-        self.marker_count = [0] * len(scanner.markers)
+        self.marker_count = [0] * len(finder.plan.markers)
         self.marker_kept: dict[int, list[tuple[int, bytes]]] = {}
         self.marker_last: dict[int, deque[tuple[int, bytes]]] = {}
         self.first_hit: int | None = None  # the first line that opened a window
@@ -107,12 +118,13 @@ class ScanState:
         if not chunk.endswith(b"\n"):
             chunk += b"\n"  # only the last chunk of an input can lack it
         self.bytes_read += len(chunk)
-        sc = self.sc
-        anchor_hits, marker_first = sc._candidates(chunk)
+        finder = self.finder
+        plan = finder.plan
+        anchor_hits, marker_first = finder.candidates(chunk)
         # Marker lines wanted from this chunk: (offset, marker) for the first lines within quota, and the last.
         marker_offs: list[tuple[int, int]] = []
         for k, pos in marker_first.items():
-            lit = sc.markers[k]
+            lit = plan.markers[k]
             quota = MARKER_LINES - self.marker_count[k]
             got = 0
             while pos >= 0 and got < quota:
@@ -133,7 +145,7 @@ class ScanState:
         line_no = self.line_no
         win = self.win
         kept = self.kept
-        triggers = sc.triggers
+        triggers = plan.triggers
         pos_n = line_no + 1  # next line not yet kept or passed over ...
         pos_off = 0  # ... and where it starts
         count_off = 0  # the newlines before count_off are counted in count_n
@@ -190,7 +202,7 @@ class ScanState:
             if after <= win.limit() and n < pos_n:
                 continue  # inside a window already kept, and would not extend it
             text = decode(chunk[start : find(b"\n", start) + 1]).rstrip("\r\n")
-            if not sc.verifiers[idx](text):
+            if not finder.verify(idx, text):
                 continue
             if self.first_hit is None:
                 self.first_hit = n
@@ -240,8 +252,8 @@ class ScanState:
         return sel
 
 
-_np_out: Any = None
 _np: Any = None  # numpy, when installed: counts newlines 3x faster than bytes.count
+_np_scratch = threading.local()  # each thread's buffer for the comparison (a classifier is shared between threads)
 
 
 def _count_nl(buf: bytes, start: int, end: int) -> int:
@@ -257,11 +269,11 @@ def _count_nl(buf: bytes, start: int, end: int) -> int:
             _np = False
     if _np is False:
         return buf.count(b"\n", start, end)
-    global _np_out
     n = end - start
-    if _np_out is None or len(_np_out) < n:
-        _np_out = _np.empty(max(n, 1 << 22), dtype=_np.bool_)
-    out = _np_out[:n]
+    scratch: Any = getattr(_np_scratch, "out", None)
+    if scratch is None or len(scratch) < n:
+        scratch = _np_scratch.out = _np.empty(max(n, 1 << 22), dtype=_np.bool_)
+    out = scratch[:n]
     _np.equal(_np.frombuffer(buf, dtype=_np.uint8, count=n, offset=start), 10, out=out)
     return int(_np.count_nonzero(out))
 
