@@ -20,7 +20,7 @@ from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
-from logclassify.read.sources import chunks_from, is_regular_file, iter_chunks, open_binary
+from logclassify.read.sources import ReadStats, chunks_from, is_regular_file, iter_chunks, open_binary
 from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, ScanPlan, Selection, Trigger
 
 InputFormat = Literal["auto", "log", "markdown"]
@@ -116,7 +116,10 @@ class Classifier:
             text = data if isinstance(data, str) else data.decode("utf-8", "replace")
             if input_format == "markdown" or looks_like_markdown(text):
                 data = log_lines_of_markdown(text)
-        return self.classify_chunks(chunks_from(data), source=source, redact=redact, redact_hosts=redact_hosts)
+        stats = ReadStats()
+        return self.classify_chunks(
+            chunks_from(data, stats=stats), source=source, redact=redact, redact_hosts=redact_hosts, stats=stats
+        )
 
     def classify_path(
         self,
@@ -156,7 +159,8 @@ class Classifier:
         on_bytes: Callable[[int], None] | None,
         redact: tuple[bool, bool],
     ) -> Report:
-        chunks = iter_chunks(stream)
+        stats = ReadStats()
+        chunks = iter_chunks(stream, stats=stats)
         markdown = input_format == "markdown" or (
             input_format == "auto" and name.lower().endswith((".md", ".markdown"))
         )
@@ -165,13 +169,16 @@ class Classifier:
         if markdown:
             text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
             return self.classify_chunks(
-                chunks_from(log_lines_of_markdown(text)), source=name, redact=redact[0], redact_hosts=redact[1]
+                chunks_from(log_lines_of_markdown(text), stats=stats), source=name, redact=redact[0],
+                redact_hosts=redact[1], stats=stats,
             )
         if str(path) != "-" and is_regular_file(stream):  # a large plain file: scanned in parallel byte ranges
             selection = self.scanner.select_file(path, on_bytes=on_bytes)
             if selection is not None:
                 return self.classify_selection(selection, source=name, redact=redact[0], redact_hosts=redact[1])
-        return self.classify_chunks(chunks, source=name, on_bytes=on_bytes, redact=redact[0], redact_hosts=redact[1])
+        return self.classify_chunks(
+            chunks, source=name, on_bytes=on_bytes, redact=redact[0], redact_hosts=redact[1], stats=stats
+        )
 
     # -- the pipeline -------------------------------------------------------------------------------------
     def classify_chunks(
@@ -182,9 +189,13 @@ class Classifier:
         on_bytes: Callable[[int], None] | None = None,
         redact: bool = False,
         redact_hosts: bool = False,
+        stats: ReadStats | None = None,
     ) -> Report:
-        """Select the relevant lines in one pass, parse them, evaluate the candidate rules, rank."""
+        """Select the relevant lines in one pass, parse them, evaluate the candidate rules, rank.
+        `stats`: what the reader of these chunks shortened (`iter_chunks`), said in the report's warnings."""
         selection = self.scanner.select(chunks, on_bytes)
+        if stats is not None:
+            selection.read = stats
         return self.classify_selection(selection, source=source, redact=redact, redact_hosts=redact_hosts)
 
     def classify_selection(
@@ -241,6 +252,7 @@ class Classifier:
             facts=summarize_facts(facts),
             timeline=timeline,
             lines=selection.total_lines,
+            warnings=selection.warnings(),
         )
         return finish_report(report, redact=redact, redact_hosts=redact_hosts)  # redacted before lines are cut
 
