@@ -271,3 +271,23 @@ def test_the_pool_reports_a_lost_item_and_keeps_the_order(method: str) -> None:
     assert got[3] == "3: the worker process reading it exited with status 7"
     assert got[5] == "5: worker error: ValueError: five"
     assert multiprocessing.active_children() == []  # every worker was stopped
+
+
+def test_a_bug_met_on_one_input_costs_only_that_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from logclassify.engine.classifier import Classifier
+
+    real = Classifier.classify_path
+
+    def buggy(self: Classifier, path: str, **kw: object) -> object:
+        if str(path).endswith("bug.log"):
+            raise KeyError("a rule nobody tested")
+        return real(self, path, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Classifier, "classify_path", buggy)
+    for name in ("a.log", "bug.log", "c.log"):
+        (tmp_path / name).write_text(LOG)
+    names = [str(tmp_path / n) for n in ("a.log", "bug.log", "c.log")]
+    results = list(batch.classify_many(Classifier(), names))
+    assert [_ids(r.model_dump()) for r, _ in results] == [[CAUSE], [], [CAUSE]]
+    error = results[1][1]
+    assert error is not None and "bug.log" in error and "KeyError" in error and "internal error" in error
