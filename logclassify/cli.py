@@ -135,6 +135,9 @@ class _Out:
 @click.option("--hang-after", multiple=True, metavar="SECS|PHASE=SECS",
               help="With --follow: report a startup hang once a phase is silent this long (default per phase: "
                    "download 900, load_weights 600, compile 900, profile 300, cuda_graphs 300, api_server 180).")
+@click.option("--repeat-every", metavar="SECS",
+              help="With --follow: a cause that comes back (a crash loop) is reported again, with its count, at most "
+                   "once per SECS (default 60; 0: every time).")
 @click.option("--no-redact", is_flag=True,
               help="Keep tokens, API keys, passwords in URLs and e-mail addresses in the output (removed by default).")
 @click.option("--redact-hosts", is_flag=True, help="Also mask IP addresses and host names in the output.")
@@ -151,6 +154,7 @@ def scan(
     probe_timeout: float,
     follow_path: str | None = None,
     hang_after: tuple[str, ...] = (),
+    repeat_every: str | None = None,
     no_redact: bool = False,
     redact_hosts: bool = False,
     jobs: int = 1,
@@ -162,7 +166,7 @@ def scan(
         if inputs:
             _fail("--follow takes one input: logclassify --follow FILE (or -)")
         _follow(follow_path, _classifier(rule_dirs, builtin=not no_builtin), fmt, hang_after,
-                redact=not no_redact, hosts=redact_hosts, exit_code=exit_code)
+                redact=not no_redact, hosts=redact_hosts, exit_code=exit_code, repeat_every=repeat_every)
         return
     if not inputs:
         if sys.stdin.isatty():
@@ -237,51 +241,16 @@ def _redact(report: Report, hosts: bool) -> Report:
 
 
 def _follow(path: str, classifier: Classifier, fmt: str, hang_after: Sequence[str], *, redact: bool, hosts: bool,
-            exit_code: bool) -> None:
+            exit_code: bool, repeat_every: str | None = None) -> None:
     """--follow: print events until the stream ends or Ctrl-C / SIGTERM; exit 1 with --exit-code if one alarmed."""
-    import signal
-
     from logclassify import follow as live
-    from logclassify.redact import redact_model
 
     try:
-        options = live.FollowOptions(hang_after=live.parse_hang_after(hang_after))
+        options = live.options(hang_after, repeat_every)
     except ValueError as exc:
-        _fail(f"--hang-after: {exc}")
-    out = _Out()
-    alarmed = False
-
-    def emit(ev: live.Event) -> None:
-        nonlocal alarmed
-        if redact or hosts:
-            ev = live.Event(ev.kind, ev.source, ev.at,
-                            redact_model(ev.diagnosis, hosts=hosts) if ev.diagnosis else None,
-                            redact_model(ev.unrecognized, hosts=hosts) if ev.unrecognized else None)
-        alarmed = alarmed or ev.unrecognized is not None or (ev.diagnosis is not None and ev.diagnosis.severity.rank > 0)
-        out.write(live.render_event(ev, fmt))
-
-    def notice(message: str) -> None:
-        click.echo(f"logclassify: {message}", err=True)
-
-    def stop(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    name = "<stdin>" if path == "-" else path
-    follower = live.Follower(classifier, name, options)
-    try:
-        if path == "-":
-            live.follow(follower, live.stream_lines(sys.stdin.buffer, options.poll_s), emit)
-        else:
-            tail = live.FileFollower(Path(path), options.poll_s, notice)
-            live.follow(follower, tail.lines(), emit, on_caught_up=lambda: tail.mtime_age)
-    except KeyboardInterrupt:
-        try:  # say what was still pending, then stop; a second Ctrl-C skips that
-            for ev in follower.finish(eof=False):
-                emit(ev)
-        except KeyboardInterrupt:
-            pass
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late Ctrl-C must not turn a clean exit into a traceback
+        _fail(str(exc))
+    alarmed = live.run(path, classifier, options, fmt=fmt, write=_Out().write, redact=redact, hosts=hosts,
+                       notice=lambda message: click.echo(f"logclassify: {message}", err=True))
     sys.exit(1 if exit_code and alarmed else 0)
 
 
