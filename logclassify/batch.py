@@ -14,7 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from logclassify.engine.classifier import Classifier
@@ -94,29 +94,49 @@ class Progress:
 
 # -- classification ----------------------------------------------------------------------------------------------
 
-_WORKER: Classifier | None = None
-_WORKER_FORMAT = "auto"
-
-
-def _init_worker(rule_dirs: Sequence[str], builtin: bool, input_format: str) -> None:
-    global _WORKER, _WORKER_FORMAT
-    from logclassify.engine.classifier import Classifier, load_rules
-
-    if _WORKER is None:  # forked workers inherit the parent's classifier
-        _WORKER = Classifier(load_rules(*rule_dirs, builtin=builtin))
-    _WORKER_FORMAT = input_format
-
-
-def _one(name: str) -> tuple[Report, str | None]:
+def classify_one(
+    classifier: Classifier,
+    name: str,
+    input_format: str,
+    on_bytes: Callable[[int], None] | None = None,
+    redact: tuple[bool, bool] = (False, False),
+) -> tuple[Report, str | None]:
+    """One input's report, and the error message when it could not be read (the report then says so).
+    `redact`: Classifier.classify's redact and redact_hosts, applied before evidence lines are cut."""
     from logclassify.read.sources import InputError
 
-    assert _WORKER is not None
     try:
-        return _WORKER.classify_path(name, input_format=_WORKER_FORMAT), None  # type: ignore[arg-type]
+        report = classifier.classify_path(
+            name, input_format=input_format, on_bytes=on_bytes,  # type: ignore[arg-type]
+            redact=redact[0], redact_hosts=redact[1],
+        )
+        return report, None
     except InputError as exc:
         from logclassify.models import Report
 
         return Report(source=name, error=str(exc).split(": ", 1)[-1]), str(exc)
+
+
+_WORKER: tuple[Classifier, str, tuple[bool, bool]] | None = None  # set in each worker by `_init_worker`, never in the parent
+
+
+def _init_worker(
+    classifier: Classifier | None, rule_dirs: Sequence[str], builtin: bool, input_format: str, redact: tuple[bool, bool]
+) -> None:
+    """The pool's initialiser. A forked worker is handed the parent's classifier (inherited, not pickled); a spawned
+    one gets None and loads the rules itself."""
+    global _WORKER
+    if classifier is None:
+        from logclassify.engine.classifier import Classifier, load_rules
+
+        classifier = Classifier(load_rules(*rule_dirs, builtin=builtin))
+    _WORKER = (classifier, input_format, redact)
+
+
+def _one(name: str) -> tuple[Report, str | None]:
+    assert _WORKER is not None, "_one runs in a pool worker started by classify_many"
+    classifier, input_format, redact = _WORKER
+    return classify_one(classifier, name, input_format, redact=redact)
 
 
 def classify_many(
@@ -128,36 +148,33 @@ def classify_many(
     rule_dirs: Sequence[str] = (),
     builtin: bool = True,
     on_progress: Callable[[int], None] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+    redact: bool = False,
+    redact_hosts: bool = False,
 ) -> Iterator[tuple[Report, str | None]]:
-    """(report, error message or None) per input, in input order, from `jobs` processes (0: one per CPU)."""
-    global _WORKER, _WORKER_FORMAT
+    """(report, error message or None) per input, in input order, from `jobs` processes (0: one per CPU).
+    `on_progress(i)`: inputs done so far; `on_bytes(n)`: bytes of the current input scanned (in one process);
+    `redact` / `redact_hosts` as in `Classifier.classify`."""
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, len(names))
     if jobs <= 1 or "-" in names:
-        _WORKER, _WORKER_FORMAT = classifier, input_format
-        try:
-            for i, name in enumerate(names, 1):
-                yield _one(name)
-                if on_progress:
-                    on_progress(i)
-        finally:
-            _WORKER = None
+        for i, name in enumerate(names, 1):
+            yield classify_one(classifier, name, input_format, on_bytes, (redact, redact_hosts))
+            if on_progress:
+                on_progress(i)
         return
     import multiprocessing
 
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    if ctx.get_start_method() == "fork":
-        _WORKER = classifier  # inherited: no rule loading in the workers
-    try:
-        with ctx.Pool(jobs, initializer=_init_worker, initargs=(tuple(rule_dirs), builtin, input_format)) as pool:
-            chunk = max(1, min(16, len(names) // (jobs * 8)))
-            for i, item in enumerate(pool.imap(_one, names, chunksize=chunk), 1):
-                yield item
-                if on_progress:
-                    on_progress(i)
-    finally:
-        _WORKER = None
+    inherited = classifier if ctx.get_start_method() == "fork" else None  # no rule loading in forked workers
+    init = (inherited, tuple(rule_dirs), builtin, input_format, (redact, redact_hosts))
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=init) as pool:
+        chunk = max(1, min(16, len(names) // (jobs * 8)))
+        for i, item in enumerate(pool.imap(_one, names, chunksize=chunk), 1):
+            yield item
+            if on_progress:
+                on_progress(i)
 
 
 def summary(reports: Iterable[Report]) -> str:
@@ -190,8 +207,3 @@ def file_sizes(names: Sequence[str]) -> int:
         with contextlib.suppress(OSError):
             total += os.path.getsize(n) if n != "-" else 0
     return total
-
-
-def attach_byte_progress(classifier: Classifier, progress: Any) -> None:
-    """Report bytes scanned to `progress.update` (one large input)."""
-    classifier.scanner.on_bytes = progress.update

@@ -17,7 +17,7 @@ import click
 
 from logclassify import __version__
 from logclassify.engine.classifier import Classifier, load_rules
-from logclassify.engine.loader import CompiledRule, RuleError, literal_warnings, load_rule_dirs
+from logclassify.engine.loader import CompiledRule, RuleError
 from logclassify.models import Report
 
 FORMATS = ("text", "json", "jsonl", "markdown")
@@ -37,6 +37,7 @@ More:
   logclassify rules test                 run every rule's fixtures
   logclassify doctor                     check this machine's environment
   logclassify probe nccl                 reproduce a GPU-stack failure live
+  logclassify mine logs/                 group the failures no rule knows, biggest first
 """
 
 
@@ -46,7 +47,11 @@ def _fail(message: str) -> NoReturn:
 
 
 # Commands imported only when used, so a scan does not pay for them (probes import torch lazily in turn).
-_LAZY_COMMANDS = {"probe": "probe_command", "doctor": "doctor_command"}
+_LAZY_COMMANDS = {
+    "probe": ("logclassify.probes.cli", "probe_command"),
+    "doctor": ("logclassify.probes.cli", "doctor_command"),
+    "mine": ("logclassify.mine.cli", "mine_command"),
+}
 
 
 class _Main(click.Group):
@@ -63,9 +68,10 @@ class _Main(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in _LAZY_COMMANDS and cmd_name not in self.commands:
-            from logclassify.probes import cli as probes_cli
+            import importlib
 
-            self.add_command(getattr(probes_cli, _LAZY_COMMANDS[cmd_name]), cmd_name)
+            module, attr = _LAZY_COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -188,9 +194,11 @@ def scan(
             bar = batch.Progress(len(names), "files")
         elif names and names[0] != "-":
             bar = batch.Progress(batch.file_sizes(names), "bytes")
-            batch.attach_byte_progress(classifier, bar)
+    redact = not no_redact or redact_hosts
     results = batch.classify_many(classifier, names, jobs=jobs, input_format=input_format, rule_dirs=rule_dirs,
-                                  builtin=not no_builtin, on_progress=bar.update if bar and len(names) > 1 else None)
+                                  builtin=not no_builtin, on_progress=bar.update if bar and len(names) > 1 else None,
+                                  on_bytes=bar.update if bar and len(names) == 1 else None,
+                                  redact=redact, redact_hosts=redact_hosts)
     for report, error in results:
         if bar is not None:
             bar.close()  # the bar is redrawn after this input's output
@@ -199,8 +207,8 @@ def scan(
             click.echo(f"logclassify: {error}", err=True)
         if run_probes and report.diagnoses:
             report = _apply_probes(report, probe_timeout)
-        if not no_redact or redact_hosts:
-            report = _redact(report, redact_hosts)
+            if redact:  # what the probes printed
+                report = _redact(report, redact_hosts)
         reports.append(report)
         if fmt == "jsonl":
             from logclassify.render.jsonout import render_jsonl
@@ -246,10 +254,10 @@ def _follow(path: str, classifier: Classifier, fmt: str, hang_after: Sequence[st
     from logclassify import follow as live
 
     try:
-        options = live.options(hang_after, repeat_every)
+        options = live.options(classifier, hang_after, repeat_every, redact=redact or hosts, redact_hosts=hosts)
     except ValueError as exc:
         _fail(str(exc))
-    alarmed = live.run(path, classifier, options, fmt=fmt, write=_Out().write, redact=redact, hosts=hosts,
+    alarmed = live.run(path, classifier, options, fmt=fmt, write=_Out().write,
                        notice=lambda message: click.echo(f"logclassify: {message}", err=True))
     sys.exit(1 if exit_code and alarmed else 0)
 
@@ -353,18 +361,26 @@ def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
 
 @rules_group.command("validate")
 @click.argument("dirs", nargs=-1, required=True, type=click.Path(exists=True))
-def rules_validate(dirs: tuple[str, ...]) -> None:
-    """Check rule files: YAML, fields, regexes, duplicate ids. Exit 2 with one line per problem."""
-    try:
-        rules = load_rule_dirs([Path(d) for d in dirs])
-    except RuleError as exc:
-        for p in exc.problems:
-            click.echo(p, err=True)
+@click.option("--fixtures", "fixture_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Also warn about conditions that no positive fixture in these folders exercises (repeatable).")
+def rules_validate(dirs: tuple[str, ...], fixture_dirs: tuple[str, ...]) -> None:
+    """Check rule folders as they load beside the built-in rules: YAML, fields, regexes, duplicate ids, unknown
+    facts, phases and probes, `confirm` equal to `match`, regexes anchored on a stripped prefix, copies of another
+    rule. One line per finding (file:line: rule: field); exit 2 on errors, warnings do not fail."""
+    from logclassify.engine.loader import parse_rule_dirs, review_rule_dirs
+    from logclassify.probes.plan import PROBE_NAMES
+
+    paths = [Path(d) for d in dirs]
+    review = review_rule_dirs(paths, probes=PROBE_NAMES)
+    if fixture_dirs and not review.errors:
+        from logclassify.engine.fixtures import unexercised
+
+        review.findings.extend(unexercised(parse_rule_dirs(paths)[0], [Path(f) for f in fixture_dirs]))
+    for line in review.errors + review.warnings:
+        click.echo(line, err=True)
+    if review.errors:
         sys.exit(2)
-    for rule in rules:
-        for note in literal_warnings(rule):
-            click.echo(f"{rule.path}: rule {rule.id}: warning: {note}", err=True)
-    click.echo(f"{len(rules)} rules OK")
+    click.echo(f"{review.rules} rules OK" + (f" ({len(review.warnings)} warnings)" if review.warnings else ""))
 
 
 @rules_group.command("schema")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,32 @@ def test_vllm_built_for_another_torch_fails(monkeypatch: pytest.MonkeyPatch) -> 
     assert check.status is CheckStatus.failed and "torch==2.6.0" in check.message
     [ok] = check_vllm_torch({"vllm": "0.8.5", "torch": "2.6.0+cu124"})
     assert ok.status is CheckStatus.passed
+
+
+def test_doctor_and_the_debug_rule_share_one_list_of_switches() -> None:
+    """rules/_vocab/debug.yaml is the one list: the rule tests exactly its `rule: true` switches, with the same
+    `active` pattern, and no fix of the rule recommends a switch that doctor warns about."""
+    import yaml
+
+    from logclassify.engine.loader import builtin_rules_dir
+    from logclassify.vocab import vocab
+
+    switches = vocab()["debug"]["switches"]
+    rule = yaml.safe_load((builtin_rules_dir() / "env" / "debug-env-left-on.yaml").read_text())
+
+    def facts(cond: object) -> list[dict[str, str]]:
+        if isinstance(cond, dict):
+            if "fact" in cond:
+                return [cond["fact"]]
+            return [f for v in cond.values() for f in facts(v)]
+        if isinstance(cond, list):
+            return [f for v in cond for f in facts(v)]
+        return []
+
+    tested = {f["name"].removeprefix("env."): f["regex"] for f in facts(rule["match"]) if f["name"].startswith("env.")}
+    assert tested == {s["name"]: f"^(?i:{s['active']})$" for s in switches if s["rule"]}
+    for s in switches:  # a step may name an active switch only to say that it must go
+        for step in rule["fix"]:
+            for value in re.findall(rf"\b{s['name']}=(\w+)", step):
+                assert not re.fullmatch(s["active"], value, re.IGNORECASE) or "unset" in step, step
+    assert {c for c in _WATCHED if c in {s["name"] for s in switches}} == {s["name"] for s in switches}

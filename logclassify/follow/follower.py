@@ -25,10 +25,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from logclassify.engine.classifier import Classifier
+from logclassify.engine.classifier import Classifier, load_rules
 from logclassify.engine.loader import CompiledRule
-from logclassify.engine.match import All, AnyOf, LogEndsIn, Matcher, NoneOf
-from logclassify.engine.scan import Selection
+from logclassify.engine.loader import hang_limits as rule_hang_limits
+from logclassify.engine.match import All, AnyOf, Matcher, NoneOf
 from logclassify.follow.repeats import Repeats
 from logclassify.models import Diagnosis, Event, Report
 from logclassify.parse.phases import LABELS
@@ -37,31 +37,23 @@ from logclassify.parse.traceback import TracebackWatch
 from logclassify.read.logline import LogLine
 from logclassify.read.normalize import normalize_line
 from logclassify.read.sources import decode
-
-# Seconds a phase may stay silent before it counts as a hang: downloads and first compiles are legitimately slow.
-_HANG_AFTER: dict[str, float] = {
-    "download": 900.0,
-    "load_weights": 600.0,
-    "compile": 900.0,
-    "profile": 300.0,
-    "cuda_graphs": 300.0,
-    "api_server": 180.0,
-    "other": 300.0,  # a hang rule that fires outside a recognised startup phase (NCCL set-up, first generation)
-}
+from logclassify.select import Selection
 
 
-def hang_limits() -> dict[str, float]:
-    """The default silence limit per startup phase, in seconds: the one place live mode reads them from."""
-    return dict(_HANG_AFTER)
+def hang_limits(rules: Iterable[CompiledRule] | None = None) -> dict[str, float]:
+    """Seconds of silence after which each startup phase counts as hung: the rules' `live: {silent_for: N}` (the
+    built-in rules when none are given). The one place live mode reads them from."""
+    return rule_hang_limits(load_rules() if rules is None else rules)
 
 
-def parse_hang_after(values: Iterable[str]) -> dict[str, float]:
-    """`--hang-after 300` (every phase) and `--hang-after compile=1200` (one phase), in seconds."""
-    limits = hang_limits()
+def parse_hang_after(values: Iterable[str], limits: dict[str, float] | None = None) -> dict[str, float]:
+    """`--hang-after 300` (every phase) and `--hang-after compile=1200` (one phase), in seconds, over `limits`
+    (by default `hang_limits()`)."""
+    limits = hang_limits() if limits is None else dict(limits)
     for value in values:
         name, sep, secs = value.partition("=")
         if sep and name not in limits:
-            raise ValueError(f"unknown phase {name!r}; phases: {', '.join(limits)}")
+            raise ValueError(f"--hang-after: unknown phase {name!r}; phases: {', '.join(limits)}")
         seconds = parse_seconds(secs if sep else value, "--hang-after")
         limits = {**limits, name: seconds} if sep else dict.fromkeys(limits, seconds)
     return limits
@@ -87,30 +79,28 @@ class FollowOptions:
     head_lines: int = 2_000  # startup lines always kept (versions, config, phases)
     tail_lines: int = 5_000  # recent lines kept (each check classifies head + tail again)
     repeat_every_s: float = 60.0  # a cause that comes back is printed again at most this often
+    redact: bool = False  # as Classifier.classify's options: applied before evidence lines are cut
+    redact_hosts: bool = False
 
 
-def _has(m: Matcher, kind: type[LogEndsIn] | type[NoneOf]) -> bool:
-    """Whether the condition holds a `kind` condition, itself or in an `all`/`any` group (not inside a `none`)."""
-    if isinstance(m, kind):
+def _has_none(m: Matcher) -> bool:
+    """Whether the condition holds a `none` condition, itself or in an `all`/`any` group."""
+    if isinstance(m, NoneOf):
         return True
     if isinstance(m, (All, AnyOf)):
-        return any(_has(c, kind) for c in m.children)
+        return any(_has_none(c) for c in m.children)
     return False
 
 
 def hang_rules(rules: Iterable[CompiledRule]) -> dict[str, CompiledRule]:
-    """Rules that fire because the log stops (in a startup phase, or a `hang` rule that needs some line to be
-    absent): in live mode the input must be silent longer than `hang_after` first."""
-    return {
-        r.id: r
-        for r in rules
-        if _has(r.matcher, LogEndsIn) or ("hang" in r.rule.tags and _has(r.matcher, NoneOf))
-    }
+    """Rules marked `live:` (they fire because the log stops in a startup phase, or because some line is absent):
+    in live mode the input must be silent longer than `hang_after` first."""
+    return {r.id: r for r in rules if r.rule.silent_for is not None}
 
 
 def provisional_rules(rules: Iterable[CompiledRule]) -> set[str]:
     """Rules with a `none` condition: a later line can still refute them, so they wait for a quiet moment."""
-    return {r.id for r in rules if _has(r.matcher, NoneOf)}
+    return {r.id for r in rules if _has_none(r.matcher)}
 
 
 _DIGITS = re.compile(rb"\d+")
@@ -260,7 +250,9 @@ class Follower:
     def check(self, quiet: bool, eof: bool = False) -> list[Event]:
         """Classify what was read and return what was not printed before. `quiet`: the input is silent now."""
         self.dirty_since = None
-        report = self.classifier.classify_selection(self._selection(), source=self.source)
+        report = self.classifier.classify_selection(
+            self._selection(), source=self.source, redact=self.opt.redact, redact_hosts=self.opt.redact_hosts
+        )
         self.report = report
         now = self.clock()
         hang_phase = self._due_hang(now)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from logclassify.engine.classifier import Classifier
-from logclassify.follow.follower import Follower, FollowOptions, alarming, parse_hang_after, parse_seconds
+from logclassify.follow.follower import (
+    Follower,
+    FollowOptions,
+    alarming,
+    hang_limits,
+    parse_hang_after,
+    parse_seconds,
+)
 from logclassify.models import Event
 from logclassify.read.live import TICK, FileFollower, LiveItem, NewFile, stream_lines
 from logclassify.render.events import render_event
@@ -47,9 +53,18 @@ def follow(
         emit(ev)
 
 
-def options(hang_after: Sequence[str] = (), repeat_every: str | None = None) -> FollowOptions:
-    """The options from the command line's values; a ValueError names the option that is wrong."""
-    opt = FollowOptions(hang_after=parse_hang_after(hang_after))
+def options(
+    classifier: Classifier,
+    hang_after: Sequence[str] = (),
+    repeat_every: str | None = None,
+    *,
+    redact: bool = True,
+    redact_hosts: bool = False,
+) -> FollowOptions:
+    """The options from the command line's values (hang limits over those of the classifier's rules); a ValueError
+    names the option that is wrong."""
+    opt = FollowOptions(hang_after=parse_hang_after(hang_after, hang_limits(classifier.rules)), redact=redact,
+                        redact_hosts=redact_hosts)
     if repeat_every is not None:
         opt.repeat_every_s = parse_seconds(repeat_every, "--repeat-every")
     return opt
@@ -63,25 +78,15 @@ def run(
     fmt: str,
     write: Callable[[str], None],
     notice: Callable[[str], None],
-    redact: bool = True,
-    hosts: bool = False,
 ) -> bool:
     """`logclassify --follow PATH` (`-`: stdin): print events until the stream ends, Ctrl-C or SIGTERM.
 
     Returns whether an alarm was printed (for --exit-code).
     """
-    from logclassify.redact import redact_model
-
     alarmed = False
 
     def emit(ev: Event) -> None:
         nonlocal alarmed
-        if redact or hosts:
-            ev = dataclasses.replace(
-                ev,
-                diagnosis=redact_model(ev.diagnosis, hosts=hosts) if ev.diagnosis else None,
-                unrecognized=redact_model(ev.unrecognized, hosts=hosts) if ev.unrecognized else None,
-            )
         alarmed = alarmed or alarming(ev)
         write(render_event(ev, fmt))
 

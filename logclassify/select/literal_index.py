@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from logclassify.engine.scan.hyperscan_db import _compile, _hs_escape
+from logclassify.select.hyperscan_db import compile_database, hs_escape
 
 LOCATE_MAX = 20_000  # occurrences one LiteralIndex.locate pass reports before it gives way to per-literal searches
 
@@ -86,9 +86,9 @@ class LiteralIndex:
                 import hyperscan
 
                 one = 0 if every else hyperscan.HS_FLAG_SINGLEMATCH
-                exprs = [_hs_escape(a.encode()) for a, _ in self._lits]
+                exprs = [hs_escape(a.encode()) for a, _ in self._lits]
                 flags = [one | (hyperscan.HS_FLAG_CASELESS if f else 0) for _, f in self._lits]
-                self._dbs[every], self._hs = _compile(hyperscan, exprs, flags), hyperscan
+                self._dbs[every], self._hs = compile_database(hyperscan, exprs, flags), hyperscan
             except Exception:  # not installed, or a database that cannot be built: `in` tests do it
                 pass
         return self._dbs[every]

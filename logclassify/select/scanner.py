@@ -1,19 +1,22 @@
 """`Scanner`: the triggers of all rules searched together, one pass over each chunk, by Hyperscan or `bytes.find`.
 
-It turns candidates (from either backend) into a `Selection` through `state.ScanState`; large files go to `parallel`.
+It is built from a `ScanPlan` and adds what must be compiled (the Hyperscan databases, each trigger's `Verifier`),
+lazily. It turns candidates (from either backend) into a `Selection` through `state.ScanState`; a large file goes
+to `parallel`, whose workers get the scanner as their pool initialiser's argument.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
-from logclassify.engine.scan import parallel
-from logclassify.engine.scan.hyperscan_db import HyperscanDatabases
-from logclassify.engine.scan.state import ScanState, Selection
-from logclassify.engine.scan.triggers import MARKER, Trigger, Verifier
 from logclassify.read.sources import decode
+from logclassify.select import parallel
+from logclassify.select.hyperscan_db import HyperscanDatabases
+from logclassify.select.plan import Candidates, ScanPlan
+from logclassify.select.state import ScanState, Selection
+from logclassify.select.triggers import Verifier
 
 HYPERSCAN_MIN_CHUNK = 0  # chunks smaller than this are searched with bytes.find (Hyperscan is faster even on 1 KB)
 
@@ -21,43 +24,25 @@ HYPERSCAN_MIN_CHUNK = 0  # chunks smaller than this are searched with bytes.find
 class Scanner:
     """Selects lines from line-aligned byte chunks (see `read.sources.iter_chunks`)."""
 
-    def __init__(self, triggers: Sequence[Trigger], *, backend: str | None = None) -> None:
+    def __init__(self, plan: ScanPlan, *, backend: str | None = None) -> None:
         """backend: auto (Hyperscan on large chunks when installed), hyperscan (always, or fail), python (never).
         The default comes from $LOGCLASSIFY_SCAN_BACKEND, else auto."""
         backend = backend or os.environ.get("LOGCLASSIFY_SCAN_BACKEND") or "auto"
         if backend not in ("auto", "hyperscan", "python"):
             raise ValueError(f"unknown scan backend {backend!r}")
-        self.triggers = tuple(triggers)
-        self.anchors = [i for i, t in enumerate(self.triggers) if t.kind != MARKER and t.literals]
-        self.verifiers = {i: Verifier(self.triggers[i]) for i in self.anchors}
-        # Markers: one per literal; a literal that is also an anchor's needs no marker.
-        anchor_lits = {lit for i in self.anchors if self.triggers[i].regex is None and not self.triggers[i].ignore_case
-                       for lit in self.triggers[i].literals}
-        self.markers: list[bytes] = sorted(
-            {lit.encode() for t in self.triggers if t.kind == MARKER for lit in t.literals if lit} - {
-                a.encode() for a in anchor_lits}
-        )
-        # bytes.find plan: literal -> anchor triggers, case-sensitive and folded
-        self._exact: dict[bytes, list[int]] = {}
-        self._folded: dict[bytes, list[int]] = {}
-        for i in self.anchors:
-            t = self.triggers[i]
-            for lit in t.literals:
-                if t.ignore_case:
-                    self._folded.setdefault(lit.lower().encode(), []).append(i)
-                else:
-                    self._exact.setdefault(lit.encode(), []).append(i)
+        self.plan = plan
+        self.verifiers = {i: Verifier(plan.triggers[i]) for i in plan.anchors}
         self.backend = backend
-        self.on_bytes: Callable[[int], None] | None = None  # progress: bytes scanned so far in this input
         self._hs: HyperscanDatabases | None = None
         self._hs_tried = backend == "python"
 
     # -- backends -------------------------------------------------------------------------------------------
-    def _hyperscan(self) -> HyperscanDatabases | None:
+    def hyperscan(self) -> HyperscanDatabases | None:
+        """The Hyperscan databases, built (or loaded from the cache) on first use; None without Hyperscan."""
         if not self._hs_tried:
             self._hs_tried = True
             try:
-                self._hs = HyperscanDatabases(self)
+                self._hs = HyperscanDatabases(self.plan, lambda i: self.verifiers[i].pattern is not None)
             except Exception as exc:  # not installed, or a database that cannot be built: bytes.find does it all
                 if self.backend == "hyperscan":
                     raise
@@ -66,18 +51,23 @@ class Scanner:
                 self._hs = None
         return self._hs
 
-    def _candidates(self, chunk: bytes) -> tuple[list[tuple[int, int]], dict[int, int]]:
+    def candidates(self, chunk: bytes) -> Candidates:
         """(offset, anchor trigger) for candidate anchor lines, and the first offset of each marker present."""
         if self.backend != "python" and (len(chunk) >= HYPERSCAN_MIN_CHUNK or self.backend == "hyperscan"):
-            hs = self._hyperscan()
+            hs = self.hyperscan()
             if hs is not None:
                 return hs.scan(chunk)
         return self._find(chunk)
 
-    def _find(self, chunk: bytes) -> tuple[list[tuple[int, int]], dict[int, int]]:
+    def verify(self, trigger: int, text: str) -> bool:
+        """Whether a candidate line (decoded, without its newline) really matches anchor `trigger`."""
+        return self.verifiers[trigger](text)
+
+    def _find(self, chunk: bytes) -> Candidates:
         hits: list[tuple[int, int]] = []
-        for hay, table in ((chunk, self._exact), (chunk.lower() if self._folded else b"", self._folded)):
-            for lit, idxs in table.items():
+        plan = self.plan
+        for hay, table in ((chunk, plan.exact), (chunk.lower() if plan.folded else b"", plan.folded)):
+            for lit, idxs in table:
                 find = hay.find
                 pos = find(lit)
                 while pos >= 0:
@@ -88,7 +78,7 @@ class Scanner:
                         break
                     pos = find(lit, nl + 1)
         markers: dict[int, int] = {}
-        for k, lit in enumerate(self.markers):
+        for k, lit in enumerate(plan.markers):
             pos = chunk.find(lit)
             if pos >= 0:
                 markers[k] = pos
@@ -102,7 +92,7 @@ class Scanner:
         text = None
         for _, i in anchors:
             text = text if text is not None else decode(line).rstrip("\r\n")
-            if self.verifiers[i](text):
+            if self.verify(i, text):
                 return True
         return False
 
@@ -112,18 +102,23 @@ class Scanner:
         return _LinePattern(self)
 
     # -- selection ------------------------------------------------------------------------------------------
-    def select(self, chunks: Iterable[bytes]) -> Selection:
+    def select(self, chunks: Iterable[bytes], on_bytes: Callable[[int], None] | None = None) -> Selection:
+        """The lines kept from one input; `on_bytes(n)` is told the bytes scanned so far after each chunk."""
         st = ScanState(self)
         for chunk in chunks:
             st.feed(chunk)
-            if self.on_bytes is not None:
-                self.on_bytes(st.bytes_read)
+            if on_bytes is not None:
+                on_bytes(st.bytes_read)
         return st.finish()
 
-    def select_file(self, path: str | os.PathLike[str], workers: int | None = None) -> Selection | None:
+    def select_file(
+        self, path: str | os.PathLike[str], workers: int | None = None, on_bytes: Callable[[int], None] | None = None
+    ) -> Selection | None:
         """Scan a large plain file in `workers` processes, one byte range each; None when that does not apply
         (small, compressed or special file, one CPU, no fork, no Hyperscan): scan it as a stream then."""
-        return parallel.select_file(self, path, workers)
+        if self.hyperscan() is None:  # without it, a worker's scan is too slow to be worth the processes
+            return None
+        return parallel.select_file(self, path, workers, on_bytes)
 
 
 class _LinePattern:

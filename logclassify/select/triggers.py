@@ -16,8 +16,8 @@ MAX_TIMEOUTS = 3  # ... and after this many timeouts its literals alone decide
 
 ANCHOR, TRACEBACK, MARKER = 0, 1, 2
 # Raw lines that the normaliser rewrites before rules see them: matched on literals only.
-_ESCAPES: tuple[bytes, ...] = (b"\x1b", b"^[[", b"#033[", b"\\033[", b"\\x1b[", b"\\u001b[", b"\\e[", b'"MESSAGE"')
-_ESCAPES_STR = tuple(e.decode() for e in _ESCAPES)
+ESCAPES: tuple[bytes, ...] = (b"\x1b", b"^[[", b"#033[", b"\\033[", b"\\x1b[", b"\\u001b[", b"\\e[", b'"MESSAGE"')
+_ESCAPES_STR = tuple(e.decode() for e in ESCAPES)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ Backends: Hyperscan (the `hyperscan` package, where it has wheels), rule regexes
 Large plain files are scanned in byte ranges by forked worker processes (`Scanner.select_file`). bench/README.md
 has the measurements behind these choices.
 
-The package, one job a module: `triggers` (what a line is searched for, and the check of a candidate line),
+The stage between `read` (bytes, lines) and `parse`: it knows nothing of rules. The engine turns its rules into
+`Trigger`s and hands the scanner a frozen `ScanPlan` of them. The package, one job a module: `triggers` (what a line
+is searched for, and the check of a candidate line), `plan` (the triggers of all rules as fixed search tables),
 `hyperscan_db` (the Hyperscan databases and their on-disk cache), `scanner` (`Scanner`: candidates from either
 backend, `select`), `state` (the line keeping of one input: windows, markers, tail), `parallel` (`select_file`'s
 forked byte-range workers and the merge of their results), `literal_index` (which literals occur in a text, and on
@@ -32,26 +34,23 @@ which lines).
 
 from __future__ import annotations
 
-from logclassify.engine.scan.literal_index import LiteralIndex, Located, Presence
-from logclassify.engine.scan.parallel import _merge, _scan_range_bytes
-from logclassify.engine.scan.scanner import Scanner
-from logclassify.engine.scan.state import Selection
-from logclassify.engine.scan.triggers import ANCHOR, MARKER, MAX_TIMEOUTS, TRACEBACK, Trigger, strip_anchors
+from logclassify.select.literal_index import LiteralIndex, Located, Presence
+from logclassify.select.plan import ScanPlan
+from logclassify.select.scanner import Scanner
+from logclassify.select.state import Selection
+from logclassify.select.triggers import ANCHOR, MARKER, TRACEBACK, Trigger
 
 # The limits (CONTEXT_BEFORE, PARALLEL_MIN_BYTES, ...) are not re-exported: each is read in the module that defines
 # it, so that is where to change one (a test's monkeypatch), and a patch here would fail rather than do nothing.
 __all__ = [
     "ANCHOR",
     "MARKER",
-    "MAX_TIMEOUTS",
     "TRACEBACK",
     "LiteralIndex",
     "Located",
     "Presence",
+    "ScanPlan",
     "Scanner",
     "Selection",
     "Trigger",
-    "_merge",
-    "_scan_range_bytes",
-    "strip_anchors",
 ]
