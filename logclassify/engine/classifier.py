@@ -37,10 +37,9 @@ FAILURE_LITERALS = (
 def load_rules(*dirs: str | os.PathLike[str], builtin: bool = True) -> list[CompiledRule]:
     """Rules from the given folders, on top of the built-in ones unless `builtin=False`."""
     paths = ([builtin_rules_dir()] if builtin else []) + [Path(d) for d in dirs]
-    from logclassify.engine.loader import rule_files
     from logclassify.engine.rulecache import load_cached
 
-    return load_cached(paths, rule_files, lambda: load_rule_dirs(paths))  # type: ignore[no-any-return]
+    return load_cached(paths, lambda: load_rule_dirs(paths))
 
 
 def scan_triggers(rules: Sequence[CompiledRule]) -> list[Trigger]:
