@@ -20,7 +20,7 @@ from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
-from logclassify.read.sources import chunks_from, iter_chunks, open_binary
+from logclassify.read.sources import LogData, chunks_from, iter_chunks, open_binary
 from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, ScanPlan, Selection, Trigger
 
 InputFormat = Literal["auto", "log", "markdown"]
@@ -99,19 +99,23 @@ class Classifier:
     # -- inputs -------------------------------------------------------------------------------------------
     def classify(
         self,
-        data: str | bytes | Iterable[str],
+        data: LogData,
         *,
         source: str = "<text>",
         input_format: InputFormat = "auto",
         redact: bool = False,
         redact_hosts: bool = False,
     ) -> Report:
-        """Classify a log (or a Markdown issue body) given as text, bytes, or an iterable of lines.
+        """Classify a log (or a Markdown issue body) given as text, bytes, a text or binary file object, or an
+        iterable of str or bytes lines. Text and bytes are sniffed for Markdown; file objects and lines are read as
+        a log unless `input_format="markdown"`.
 
         `redact=True` removes tokens, API keys, passwords and e-mail addresses from the report (docs/redaction.md);
         `redact_hosts=True` also masks IP addresses and host names. Redaction runs before long lines are cut.
         """
-        if isinstance(data, (str, bytes)) and input_format != "log":
+        if input_format == "markdown" and not isinstance(data, (str, bytes, bytearray)):
+            data = b"".join(_bounded(chunks_from(data), MAX_MARKDOWN_BYTES))
+        if isinstance(data, (str, bytes, bytearray)) and input_format != "log":
             text = data if isinstance(data, str) else data.decode("utf-8", "replace")
             if input_format == "markdown" or looks_like_markdown(text):
                 data = log_lines_of_markdown(text)
