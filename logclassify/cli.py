@@ -17,7 +17,7 @@ import click
 
 from logclassify import __version__
 from logclassify.engine.classifier import Classifier, load_rules
-from logclassify.engine.loader import CompiledRule, RuleError, literal_warnings, load_rule_dirs
+from logclassify.engine.loader import CompiledRule, RuleError
 from logclassify.models import Report
 
 FORMATS = ("text", "json", "jsonl", "markdown")
@@ -388,18 +388,26 @@ def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
 
 @rules_group.command("validate")
 @click.argument("dirs", nargs=-1, required=True, type=click.Path(exists=True))
-def rules_validate(dirs: tuple[str, ...]) -> None:
-    """Check rule files: YAML, fields, regexes, duplicate ids. Exit 2 with one line per problem."""
-    try:
-        rules = load_rule_dirs([Path(d) for d in dirs])
-    except RuleError as exc:
-        for p in exc.problems:
-            click.echo(p, err=True)
+@click.option("--fixtures", "fixture_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Also warn about conditions that no positive fixture in these folders exercises (repeatable).")
+def rules_validate(dirs: tuple[str, ...], fixture_dirs: tuple[str, ...]) -> None:
+    """Check rule folders as they load beside the built-in rules: YAML, fields, regexes, duplicate ids, unknown
+    facts, phases and probes, `confirm` equal to `match`, regexes anchored on a stripped prefix, copies of another
+    rule. One line per finding (file:line: rule: field); exit 2 on errors, warnings do not fail."""
+    from logclassify.engine.loader import parse_rule_dirs, review_rule_dirs
+    from logclassify.probes.plan import PROBE_NAMES
+
+    paths = [Path(d) for d in dirs]
+    review = review_rule_dirs(paths, probes=PROBE_NAMES)
+    if fixture_dirs and not review.errors:
+        from logclassify.engine.fixtures import unexercised
+
+        review.findings.extend(unexercised(parse_rule_dirs(paths)[0], [Path(f) for f in fixture_dirs]))
+    for line in review.errors + review.warnings:
+        click.echo(line, err=True)
+    if review.errors:
         sys.exit(2)
-    for rule in rules:
-        for note in literal_warnings(rule):
-            click.echo(f"{rule.path}: rule {rule.id}: warning: {note}", err=True)
-    click.echo(f"{len(rules)} rules OK")
+    click.echo(f"{review.rules} rules OK" + (f" ({len(review.warnings)} warnings)" if review.warnings else ""))
 
 
 @rules_group.command("schema")

@@ -183,6 +183,8 @@ class Report(PublicModel):
     lines: int = 0
     error: str | None = None
     """Why the input could not be read, if it could not."""
+    warnings: list[str] = field(default_factory=list)
+    """What was not examined, and why (a memory or time limit, docs/limits.md): the report may be incomplete."""
 
     @property
     def headline(self) -> Diagnosis | None:

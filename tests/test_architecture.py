@@ -1,10 +1,10 @@
 """The package's import structure, read from the source with `ast` (nothing is imported or run).
 
 The pipeline reads read -> select -> parse -> engine -> render: a module may import from its own stage and the ones
-before it, never from a later one; the front ends (cli, batch, follow, ...) sit on top, and a few small modules
-(result types, lazy regexes, the cache folder) under everything. No modules import each other in a circle, counting
-every import: at the top of a module, inside a function, or only for type checking. And no module reaches into
-another's private names (`_name`).
+before it, never from a later one; the front ends (cli, batch, follow, ...) sit on top, and a few modules (result
+types, lazy regexes, the cache folder, the vocabulary, redaction) under everything. No modules import each other in
+a circle, counting every import: at the top of a module, inside a function, or only for type checking. And no
+module reaches into another's private names (`_name`).
 """
 
 from __future__ import annotations

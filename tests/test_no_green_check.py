@@ -37,7 +37,7 @@ def test_two_bare_assertions_are_told_apart_by_their_assert_statement() -> None:
     "line",
     [
         "ImportError: cannot import name 'LRUCache' from 'vllm.utils' (/usr/lib/python3/site-packages/vllm/utils.py)",
-        "ModuleNotFoundError: No module named 'vllm._C'",
+        "ModuleNotFoundError: No module named 'my_site_plugin'",
         "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: worker 3 exited",
     ],
 )

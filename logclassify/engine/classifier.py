@@ -20,7 +20,7 @@ from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
-from logclassify.read.sources import LogData, chunks_from, iter_chunks, open_binary
+from logclassify.read.sources import LogData, ReadStats, chunks_from, iter_chunks, open_binary
 from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, ScanPlan, Selection, Trigger
 
 InputFormat = Literal["auto", "log", "markdown"]
@@ -119,7 +119,10 @@ class Classifier:
             text = data if isinstance(data, str) else data.decode("utf-8", "replace")
             if input_format == "markdown" or looks_like_markdown(text):
                 data = log_lines_of_markdown(text)
-        return self.classify_chunks(chunks_from(data), source=source, redact=redact, redact_hosts=redact_hosts)
+        stats = ReadStats()
+        return self.classify_chunks(
+            chunks_from(data, stats=stats), source=source, redact=redact, redact_hosts=redact_hosts, stats=stats
+        )
 
     def classify_path(
         self,
@@ -140,7 +143,8 @@ class Classifier:
         name = "<stdin>" if str(path) == "-" else str(path)
         stream = open_binary(path)
         try:
-            chunks = iter_chunks(stream)
+            stats = ReadStats()
+            chunks = iter_chunks(stream, stats=stats)
             markdown = input_format == "markdown" or (
                 input_format == "auto" and name.lower().endswith((".md", ".markdown"))
             )
@@ -149,14 +153,15 @@ class Classifier:
             if markdown:
                 text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
                 return self.classify_chunks(
-                    chunks_from(log_lines_of_markdown(text)), source=name, redact=redact, redact_hosts=redact_hosts
+                    chunks_from(log_lines_of_markdown(text), stats=stats), source=name, redact=redact,
+                    redact_hosts=redact_hosts, stats=stats,
                 )
             if str(path) != "-":  # a large plain file: scanned in parallel byte ranges
                 selection = self.scanner.select_file(path, on_bytes=on_bytes)
                 if selection is not None:
                     return self.classify_selection(selection, source=name, redact=redact, redact_hosts=redact_hosts)
             return self.classify_chunks(
-                chunks, source=name, on_bytes=on_bytes, redact=redact, redact_hosts=redact_hosts
+                chunks, source=name, on_bytes=on_bytes, redact=redact, redact_hosts=redact_hosts, stats=stats
             )
         finally:
             if str(path) != "-":
@@ -171,9 +176,13 @@ class Classifier:
         on_bytes: Callable[[int], None] | None = None,
         redact: bool = False,
         redact_hosts: bool = False,
+        stats: ReadStats | None = None,
     ) -> Report:
-        """Select the relevant lines in one pass, parse them, evaluate the candidate rules, rank."""
+        """Select the relevant lines in one pass, parse them, evaluate the candidate rules, rank.
+        `stats`: what the reader of these chunks shortened (`iter_chunks`), said in the report's warnings."""
         selection = self.scanner.select(chunks, on_bytes)
+        if stats is not None:
+            selection.read = stats
         return self.classify_selection(selection, source=source, redact=redact, redact_hosts=redact_hosts)
 
     def classify_selection(
@@ -230,6 +239,7 @@ class Classifier:
             facts=summarize_facts(facts),
             timeline=timeline,
             lines=selection.total_lines,
+            warnings=selection.warnings(),
         )
         return finish_report(report, redact=redact, redact_hosts=redact_hosts)  # redacted before lines are cut
 

@@ -238,6 +238,14 @@ class Rule(_Strict):
     )
 
 
+CONDITION_KEYS: tuple[str, ...] = tuple(_KEYS)
+"""The keys that make a mapping a condition."""
+
+_MODELS: tuple[type[BaseModel], ...] = (Rule, Live, *_KEYS.values(), ExceptionSpec, FrameSpec, FactSpec)
+FIELD_NAMES: frozenset[str] = frozenset(name for model in _MODELS for name in model.model_fields)
+"""Every field a rule file may hold at some level: a misspelt one is matched against these."""
+
+
 def rule_json_schema() -> dict[str, Any]:
     """JSON Schema of a rule file, for editors (yaml-language-server)."""
     schema = Rule.model_json_schema()

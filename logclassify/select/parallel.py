@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from logclassify.read.sources import ReadStats
+from logclassify.select.budget import Dropped
 from logclassify.select.state import (
     CONTEXT_BEFORE,
     MARKER_LAST,
@@ -55,7 +57,7 @@ def select_file(
                     starts.append(pos)
     except OSError:
         return None
-    ranges = [(os.fspath(path), a, b) for a, b in zip(starts, [*starts[1:], size], strict=True)]
+    ranges = [(os.fspath(path), a, b, len(starts)) for a, b in zip(starts, [*starts[1:], size], strict=True)]
     ctx = multiprocessing.get_context("fork")
     progress = ctx.Value("q", 0) if on_bytes is not None else None
     with ctx.Pool(len(ranges), initializer=_start_worker, initargs=(finder, progress)) as pool:
@@ -64,6 +66,8 @@ def select_file(
             pending.wait(0.1)
             on_bytes(progress.value)
         parts = pending.get()
+    if progress is not None and on_bytes is not None:
+        on_bytes(progress.value)  # all of it, also when the workers finished before the first look
     return merge(parts)
 
 
@@ -96,7 +100,7 @@ class _Range:
         return b
 
 
-def _file_chunks(f: Any, start: int, end: int) -> Iterator[bytes]:
+def _file_chunks(f: Any, start: int, end: int, stats: ReadStats) -> Iterator[bytes]:
     """Line-aligned chunks of f[start:end] read straight into fresh buffers (no copy to join a partial line).
     Yields what `iter_chunks` would; where a line is longer than MAX_LINE it hands over to `iter_chunks`."""
     from logclassify.read.sources import CHUNK_SIZE, MAX_LINE, iter_chunks
@@ -134,7 +138,7 @@ def _file_chunks(f: Any, start: int, end: int) -> Iterator[bytes]:
             i = nl + 1
         if long_line or last == 0:
             f.seek(chunk_start)
-            yield from iter_chunks(_Range(f, end - chunk_start))  # type: ignore[arg-type]
+            yield from iter_chunks(_Range(f, end - chunk_start), stats=stats)  # type: ignore[arg-type]
             return
         carry = bytes(buf[last:])
         del buf[last:]
@@ -143,9 +147,9 @@ def _file_chunks(f: Any, start: int, end: int) -> Iterator[bytes]:
         yield carry
 
 
-def _scan_range(job: tuple[str, int, int]) -> Partial:
-    """A worker's task: scan one byte range of the file."""
-    path, start, end = job
+def _scan_range(job: tuple[str, int, int, int]) -> Partial:
+    """A worker's task: scan one byte range of the file (one of `share` ranges, which share the memory budget)."""
+    path, start, end, share = job
     assert _WORKER is not None, "a range is scanned only in a worker started by select_file"
     finder, progress = _WORKER
 
@@ -158,7 +162,8 @@ def _scan_range(job: tuple[str, int, int]) -> Partial:
 
     with open(path, "rb", buffering=0) as f:
         head = _head(f, start)
-        return scan_range(finder, counted(_file_chunks(f, start, end)), head)
+        stats = ReadStats()
+        return scan_range(finder, counted(_file_chunks(f, start, end, stats)), head, share, stats)
 
 
 def _head(f: Any, start: int) -> list[bytes]:
@@ -184,15 +189,23 @@ class Partial:
     first_hit: int | None
     bytes_read: int
     head: list[bytes]
+    dropped: Dropped  # what the memory budget left out
+    read: ReadStats  # the long lines shortened
 
 
-def scan_range(finder: Finder, chunks: Iterable[bytes], head: list[bytes]) -> Partial:
+def scan_range(
+    finder: Finder, chunks: Iterable[bytes], head: list[bytes], share: int = 1, stats: ReadStats | None = None
+) -> Partial:
     """The scan of one byte range given as line-aligned chunks; `head`: the range's first TRACEBACK_AFTER lines
-    (empty for the first range)."""
-    st = ScanState(finder)
+    (empty for the first range); `share`: how many ranges divide the memory budget; `stats`: what the reader of
+    `chunks` shortened."""
+    st = ScanState(finder, share)
     for chunk in chunks:
         st.feed(chunk)
+    st.kept.update((n, raw) for n, raw in st.ring.items() if n not in st.kept)
     return Partial(
+        dropped=st.dropped,
+        read=stats or ReadStats(),
         kept=st.kept,
         marker_kept=st.marker_kept,
         marker_last=st.marker_last,
@@ -214,6 +227,8 @@ def merge(parts: list[Partial]) -> Selection:
     win = Window()
     prev_recent: list[tuple[int, bytes]] = []
     total_bytes = 0
+    dropped = Dropped()
+    read = ReadStats()
     for p in parts:
         if offset:
             for i, raw in enumerate(p.head, start=offset + 1):  # a window opened in the range before
@@ -241,6 +256,9 @@ def merge(parts: list[Partial]) -> Selection:
         if deadline:
             win.tb_deadline = max(win.tb_deadline, offset + deadline)
             win.tb_header = max(win.tb_header, offset + header)
+        dropped.merge(p.dropped, offset)
+        read.long_lines += p.read.long_lines
+        read.skipped_bytes += p.read.skipped_bytes
         prev_recent = [(offset + n, raw) for n, raw in p.recent]
         offset += p.lines
         total_bytes += p.bytes_read
@@ -253,4 +271,4 @@ def merge(parts: list[Partial]) -> Selection:
     for n, raw in prev_recent:
         if n > offset - TAIL_LINES:
             kept.setdefault(n, raw)
-    return Selection(segments=list(segments(kept)), total_lines=offset, bytes_read=total_bytes)
+    return Selection(segments=list(segments(kept)), total_lines=offset, bytes_read=total_bytes, dropped=dropped, read=read)

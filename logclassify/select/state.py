@@ -7,7 +7,8 @@ candidates are found (`scanner`). `segments` turns the kept raw lines into norma
 
 from __future__ import annotations
 
-from collections import deque
+import threading
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -15,7 +16,9 @@ from typing import Any, Protocol
 from logclassify.lazyre import lazy
 from logclassify.read.logline import LogLine
 from logclassify.read.normalize import normalize_line
-from logclassify.read.sources import decode
+from logclassify.read.sources import LONG_KEEP, MAX_LINE, ReadStats, decode
+from logclassify.select import budget
+from logclassify.select.budget import Dropped, Seen
 from logclassify.select.plan import Candidates, ScanPlan
 from logclassify.select.triggers import ANCHOR, TRACEBACK
 
@@ -42,11 +45,25 @@ class Finder(Protocol):
 
 @dataclass
 class Selection:
-    """The kept lines as runs of consecutive input lines (segments), and the input's line count."""
+    """The kept lines as runs of consecutive input lines (segments), the input's line count, and what was not kept
+    (the memory budget, `budget.Dropped`; long lines, `ReadStats`)."""
 
     segments: list[list[LogLine]] = field(default_factory=list)
     total_lines: int = 0
     bytes_read: int = 0
+    dropped: Dropped = field(default_factory=Dropped)
+    read: ReadStats = field(default_factory=ReadStats)
+
+    def warnings(self) -> list[str]:
+        out = self.dropped.warnings()
+        if self.read.long_lines:
+            n = self.read.long_lines
+            out.append(
+                f"{n:,} line{'s' if n > 1 else ''} longer than {MAX_LINE >> 10} KiB read as {'their' if n > 1 else 'its'} "
+                f"first and last {round(LONG_KEEP / 1024)} KiB ({self.read.skipped_bytes:,} bytes not examined; "
+                "docs/limits.md)"
+            )
+        return out
 
     @property
     def lines(self) -> list[LogLine]:
@@ -99,9 +116,23 @@ def _is_exception_line(raw: bytes) -> bool:
 class ScanState:
     """The scan of one input: counts lines, keeps windows around verified hits, remembers what context needs."""
 
-    def __init__(self, finder: Finder) -> None:
+    def __init__(self, finder: Finder, share: int = 1) -> None:
+        """share: the number of byte ranges scanned apart (`parallel`), which divide the memory budget."""
         self.finder = finder
-        self.kept: dict[int, bytes] = {}
+        self.kept: dict[int, bytes] = {}  # the first lines, and the first occurrence of each failure after them
+        self.kept_bytes = 0
+        self.full = False  # the first lines are kept: from now on only first occurrences go to `kept`
+        self.promoted_until = 0  # lines up to this one belong to a first occurrence's window
+        self.new_lines = self.new_bytes = 0
+        self.ring: OrderedDict[int, bytes] = OrderedDict()  # the latest lines of the other windows
+        self.ring_bytes = 0
+        self.marker_bytes = 0
+        self.dropped = Dropped()
+        self.checked: dict[tuple[int, bytes], bool] = {}  # verification by (trigger, signature), once full
+        self.limits = tuple(x // share for x in (
+            budget.FIRST_LINES, budget.FIRST_BYTES, budget.NEW_LINES, budget.NEW_BYTES, budget.LAST_LINES,
+            budget.LAST_BYTES, budget.MARKER_BYTES,
+        ))
         self.recent: deque[tuple[int, bytes]] = deque(maxlen=max(CONTEXT_BEFORE, TAIL_LINES))
         self.line_no = 0  # lines fully consumed
         self.win = Window()  # forward context: keep every line up to win.limit()
@@ -110,6 +141,7 @@ class ScanState:
         self.marker_kept: dict[int, list[tuple[int, bytes]]] = {}
         self.marker_last: dict[int, deque[tuple[int, bytes]]] = {}
         self.first_hit: int | None = None  # the first line that opened a window
+        self.counted = 0  # the last line counted as a repeat
 
     def feed(self, chunk: bytes) -> None:
         if not chunk:
@@ -144,6 +176,8 @@ class ScanState:
         line_no = self.line_no
         win = self.win
         kept = self.kept
+        keep = self._keep
+        limits = self.limits
         triggers = plan.triggers
         pos_n = line_no + 1  # next line not yet kept or passed over ...
         pos_off = 0  # ... and where it starts
@@ -152,6 +186,7 @@ class ScanState:
         last_start = -1
         n = line_no
         verified_line = -1
+        repeat_line = -1
         verified: set[int] = set()
         size = len(chunk)
         find = chunk.find
@@ -163,9 +198,17 @@ class ScanState:
             while pos_off < size and pos_n <= win.limit():
                 end = find(b"\n", pos_off) + 1
                 raw = chunk[pos_off:end]
-                kept[pos_n] = raw
+                if self.full:
+                    keep(pos_n, raw)
+                elif pos_n not in kept:
+                    kept[pos_n] = raw
+                    self.kept_bytes += len(raw)
+                    if len(kept) >= limits[0] or self.kept_bytes >= limits[1]:
+                        self.full = True
                 if win.tb_deadline:
                     win.took(pos_n, raw)
+                    if not win.tb_deadline and self.promoted_until > win.limit():
+                        self.promoted_until = win.limit()  # the first occurrence's traceback ended
                 pos_n += 1
                 pos_off = end
 
@@ -183,33 +226,61 @@ class ScanState:
             if kind == 1:
                 raw = chunk[start : find(b"\n", start) + 1]
                 if idx >= 0:
+                    if self.marker_bytes + len(raw) > limits[6]:
+                        self.dropped.markers += 1
+                        continue
                     self.marker_kept.setdefault(idx, []).append((n, raw))
+                    self.marker_bytes += len(raw)
                 else:
                     q = self.marker_last.get(-1 - idx)
                     if q is None:
                         q = self.marker_last[-1 - idx] = deque(maxlen=MARKER_LAST)
                     if not q or q[-1][0] != n:
+                        freed = len(q[0][1]) if len(q) == MARKER_LAST else 0
+                        if self.marker_bytes - freed + len(raw) > limits[6]:
+                            self.dropped.markers += 1
+                            continue
                         q.append((n, raw))
+                        self.marker_bytes += len(raw) - freed
                 continue
             if n != verified_line:
                 verified_line = n
                 verified = set()
-            elif idx in verified:
+            elif idx in verified or n == repeat_line:
                 continue
             verified.add(idx)
             after = n + _AFTER[triggers[idx].kind]
-            if after <= win.limit() and n < pos_n:
-                continue  # inside a window already kept, and would not extend it
-            text = decode(chunk[start : find(b"\n", start) + 1]).rstrip("\r\n")
-            if not finder.verify(idx, text):
+            inside = after <= win.limit() and n < pos_n  # inside a window already kept, and would not extend it
+            if inside and (not self.full or n <= self.promoted_until):
                 continue
+            line = chunk[start : find(b"\n", start) + 1]
+            if not self.full:
+                if not finder.verify(idx, decode(line).rstrip("\r\n")):
+                    continue
+                self._remember(line, n)
+            else:  # past the first lines: keep the first occurrence of each failure, count its repeats
+                promote = self._first_occurrence(idx, line, n)
+                if promote is None:
+                    continue
+                if not promote:
+                    repeat_line = n  # counted once; its other triggers need no check
+                    if inside:
+                        continue
+                lo = n - CONTEXT_BEFORE
+                if promote:
+                    self.promoted_until = max(self.promoted_until, after)
+                    for rn in range(max(lo, line_no + 1), pos_n):  # its context already taken into the ring
+                        if rn in self.ring:
+                            raw = self.ring.pop(rn)
+                            self.ring_bytes -= len(raw)
+                            keep(rn, raw)
             if self.first_hit is None:
                 self.first_hit = n
             lo = n - CONTEXT_BEFORE
             if lo <= line_no:  # backward context from earlier chunks
                 for rn, raw in self.recent:
-                    if rn >= lo:
-                        kept.setdefault(rn, raw)
+                    if rn >= lo and rn not in kept:
+                        keep(rn, raw)
                 lo = line_no + 1
             if lo >= pos_n:  # jump: walk back from this line's start to line lo
                 back = start
@@ -236,8 +307,70 @@ class ScanState:
             self.recent.append(item)
         self.line_no = total
 
+    # -- the memory budget (see `budget`) -------------------------------------------------------------------
+    def _keep(self, n: int, raw: bytes) -> None:
+        """Keep line n: among the first lines, in a first occurrence's window, or else in the ring of the latest."""
+        if n in self.kept:
+            return
+        limits = self.limits
+        if not self.full:
+            self.kept[n] = raw
+            self.kept_bytes += len(raw)
+            self.full = len(self.kept) >= limits[0] or self.kept_bytes >= limits[1]
+            return
+        if n <= self.promoted_until:
+            self.kept[n] = raw
+            self.new_lines += 1
+            self.new_bytes += len(raw)
+            return
+        if n in self.ring:
+            return
+        ring = self.ring
+        ring[n] = raw
+        self.ring_bytes += len(raw)
+        while len(ring) > limits[4] or self.ring_bytes > limits[5]:
+            old_n, old = ring.popitem(last=False)
+            self.ring_bytes -= len(old)
+            self.dropped.drop(old_n)
+
+    def _remember(self, line: bytes, n: int) -> None:
+        """A verified failure line among the first lines: its signature is seen."""
+        sigs = self.dropped.signatures
+        if len(sigs) < budget.MAX_SIGNATURES:
+            sig = budget.signature(line)
+            if sig not in sigs:
+                sigs[sig] = Seen(n, budget.sample(line))
+
+    def _first_occurrence(self, idx: int, line: bytes, n: int) -> bool | None:
+        """Past the first lines, a candidate line for trigger idx: None when it does not match, else whether it is
+        the first of its signature (its window is kept) rather than a repeat (counted, kept in the ring).
+        A signature is verified once per trigger: its repeats differ only in digits."""
+        sig = budget.signature(line)
+        key = (idx, sig)
+        ok = self.checked.get(key)
+        if ok is None:
+            ok = self.finder.verify(idx, decode(line).rstrip("\r\n"))
+            if len(self.checked) >= 4 * budget.MAX_SIGNATURES:
+                self.checked.clear()
+            self.checked[key] = ok
+        if not ok:
+            return None
+        sigs = self.dropped.signatures
+        seen = sigs.get(sig)
+        if seen is not None:
+            if self.counted != n:
+                self.counted = n
+                seen.repeats += 1
+            return False
+        if len(sigs) >= budget.MAX_SIGNATURES:
+            return False
+        sigs[sig] = Seen(n, budget.sample(line))
+        return self.new_lines < self.limits[2] and self.new_bytes < self.limits[3]
+
     def finish(self) -> Selection:
-        sel = Selection(total_lines=self.line_no, bytes_read=self.bytes_read)
+        sel = Selection(total_lines=self.line_no, bytes_read=self.bytes_read, dropped=self.dropped)
+        for n, raw in self.ring.items():
+            self.kept.setdefault(n, raw)
         for n, raw in self.recent:
             if n > self.line_no - TAIL_LINES:
                 self.kept.setdefault(n, raw)
@@ -251,8 +384,8 @@ class ScanState:
         return sel
 
 
-_np_out: Any = None
 _np: Any = None  # numpy, when installed: counts newlines 3x faster than bytes.count
+_np_scratch = threading.local()  # each thread's buffer for the comparison (a classifier is shared between threads)
 
 
 def _count_nl(buf: bytes, start: int, end: int) -> int:
@@ -268,11 +401,11 @@ def _count_nl(buf: bytes, start: int, end: int) -> int:
             _np = False
     if _np is False:
         return buf.count(b"\n", start, end)
-    global _np_out
     n = end - start
-    if _np_out is None or len(_np_out) < n:
-        _np_out = _np.empty(max(n, 1 << 22), dtype=_np.bool_)
-    out = _np_out[:n]
+    scratch: Any = getattr(_np_scratch, "out", None)
+    if scratch is None or len(scratch) < n:
+        scratch = _np_scratch.out = _np.empty(max(n, 1 << 22), dtype=_np.bool_)
+    out = scratch[:n]
     _np.equal(_np.frombuffer(buf, dtype=_np.uint8, count=n, offset=start), 10, out=out)
     return int(_np.count_nonzero(out))
 

@@ -33,9 +33,18 @@ def load_located(text: str) -> tuple[Any, dict[Loc, int]]:
     return data, lines
 
 
+def clean_loc(loc: Sequence[int | str]) -> Loc:
+    """pydantic's location as a path into the data: a tagged union repeats its key (`match.all.all[0]`): once."""
+    out: list[int | str] = []
+    for part in loc:
+        if not (out and isinstance(part, str) and part == out[-1]):
+            out.append(part)
+    return tuple(out)
+
+
 def line_of(lines: dict[Loc, int], loc: Sequence[int | str]) -> int | None:
     """The line of the deepest known part of `loc` (a missing field: the line of the mapping that lacks it)."""
-    parts = tuple(loc)
+    parts = clean_loc(loc)
     while parts:
         if parts in lines:
             return lines[parts]
@@ -46,13 +55,8 @@ def line_of(lines: dict[Loc, int], loc: Sequence[int | str]) -> int | None:
 def field_path(loc: Sequence[int | str]) -> str:
     """pydantic's location, readable: match.all[2].none[0].regex (a union's tag repeats the key: dropped)."""
     out = ""
-    prev: int | str | None = None
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part != prev:
-            out += f".{part}" if out else str(part)
-        prev = part
+    for part in clean_loc(loc):
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top)"
 
 
