@@ -29,8 +29,12 @@ Examples:
   journalctl -u vllm | logclassify       read stdin (also: logclassify -)
   logclassify issue.md                   a GitHub issue body: the logs in its code blocks
   logclassify --format json server.log   for scripts (jsonl: one object per line)
-  logclassify --exit-code server.log     exit 1 when a cause is found
+  logclassify --exit-code server.log     exit 1 when a failure is found
+  logclassify -j 4 logs/                 every log in a folder, 4 processes, a summary at the end
+  logclassify --rules my-rules/ a.log    your own rules on top of the built-in ones
+  logclassify --probe server.log         confirm the diagnosis with a live probe (needs torch)
   journalctl -f -u vllm | logclassify --follow -    watch a live server
+  logclassify --follow server.log --hang-after compile=1800   allow a slow first torch.compile
 \b
 More:
   logclassify rules list                 the known causes
@@ -39,6 +43,11 @@ More:
   logclassify probe nccl                 reproduce a GPU-stack failure live
   logclassify mine logs/                 group the failures no rule knows, biggest first
 """
+
+
+INPUTS_HELP = ("Logs to read: files (plain or .gz), folders (every file in them named like a log, recursively: "
+               ".log .out .err .txt .jsonl, rotated .1 .2.gz; what is skipped is said on stderr), - for stdin. "
+               "An input that cannot be read is named on stderr (exit 2); the others still get their reports.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -77,8 +86,9 @@ class _Main(click.Group):
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_help(ctx, formatter)
         scan = self.commands["scan"]
-        with formatter.section("Scan options (logclassify [OPTIONS] FILE...)"):
-            formatter.write_dl([p.get_help_record(ctx) for p in scan.params if p.get_help_record(ctx)])  # type: ignore[misc]
+        with formatter.section("Scan options (logclassify [OPTIONS] FILE|FOLDER|- ...)"):
+            records = [r for r in (p.get_help_record(ctx) for p in scan.params if isinstance(p, click.Option)) if r]
+            formatter.write_dl([("FILE|FOLDER|-", INPUTS_HELP), *records])
 
 
 @click.group(cls=_Main, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,7 +107,7 @@ def _classifier(rule_dirs: Sequence[str], builtin: bool = True) -> Classifier:
 def _use_color(choice: str) -> bool:
     if choice == "always":
         return True
-    if choice == "never" or os.environ.get("NO_COLOR"):
+    if choice == "never" or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     return sys.stdout.isatty()
 
@@ -116,34 +126,47 @@ class _Out:
 
 
 @main.command("scan", epilog=EPILOG)
-@click.argument("inputs", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
+@click.argument("inputs", nargs=-1, metavar="FILE|FOLDER|-", type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text: for a person; json: one object per input (an array for several); jsonl: one object per "
+                   "line, for scripts; markdown: a reply to post on an issue. Example: --format json a.log | jq .")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Classify many files in this many processes (0: one per CPU). Reports stay in input order.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is shown only on a terminal anyway).")
+              help="Classify many files in this many processes (0: one per CPU); reports stay in input order, and a "
+                   "worker that dies costs only its file. Example: -j 4 logs/")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress bar (shown anyway only on a terminal, for an input that takes over a second).")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-              help="Colour the text output (auto: only on a terminal, and not with NO_COLOR set).")
+              help="Colour the text output (auto: only on a terminal, not with NO_COLOR set or TERM=dumb). "
+                   "Example: --color always | less -R")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True),
-              help="Add a folder of rule files (repeatable), on top of the built-in rules.")
-@click.option("--no-builtin", is_flag=True, help="Use only the rules given with --rules.")
+              help="Add a folder of rule files on top of the built-in rules (repeatable). Example: --rules my-rules/")
+@click.option("--no-builtin", is_flag=True,
+              help="Use only the rules given with --rules (to try your own rules alone).")
 @click.option("--input-format", type=click.Choice(["auto", "log", "markdown"]), default="auto", show_default=True,
-              help="markdown: read only the code blocks and <details> of an issue body "
-                   "(auto: a .md file, or stdin with ``` fences).")
-@click.option("--exit-code", is_flag=True, help="Exit 1 when a cause (above info severity) is found, like git diff.")
-@click.option("--all", "show_all", is_flag=True, help="Also show the consequences folded under each cause.")
+              help="markdown: read only the code blocks and <details> of an issue body; log: read every line "
+                   "(auto: a .md file, or stdin with ``` fences, is markdown).")
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when a failure is found: a known cause above info severity, or an unrecognised failure "
+                   "(like git diff --exit-code). Example: logclassify --exit-code run.log || page-oncall")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also show the consequences folded under each cause (the NCCL timeouts on other ranks, ...).")
 @click.option("--probe", "run_probes", is_flag=True,
-              help="Run the live probes the diagnoses name and mark each confirmed, refuted or unchecked (needs torch).")
-@click.option("--probe-timeout", type=float, default=120.0, show_default=True, help="Seconds per probe with --probe.")
+              help="Run the live probes the diagnoses name (logclassify probe nccl, cuda, ...) and mark each diagnosis "
+                   "confirmed, refuted or unchecked; needs torch. Example: logclassify --probe server.log")
+@click.option("--probe-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
+              help="With --probe: seconds per probe before it counts as hung and is killed.")
 @click.option("--follow", "follow_path", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
               help="Follow FILE as it grows, like tail -F (survives rotation and truncation); '-' reads a stream "
                    "(journalctl -f -u vllm | logclassify --follow -). Prints each diagnosis once, as soon as it is "
                    "certain. Ctrl-C stops.")
 @click.option("--hang-after", multiple=True, metavar="SECS|PHASE=SECS",
               help="With --follow: report a startup hang once a phase is silent this long (default per phase: "
-                   "download 900, load_weights 600, compile 900, profile 300, cuda_graphs 300, api_server 180).")
+                   "download 900, load_weights 600, compile 900, profile 300, cuda_graphs 300, api_server 180). "
+                   "Example: --follow server.log --hang-after compile=1800")
 @click.option("--no-redact", is_flag=True,
               help="Keep tokens, API keys, passwords in URLs and e-mail addresses in the output (removed by default).")
-@click.option("--redact-hosts", is_flag=True, help="Also mask IP addresses and host names in the output.")
+@click.option("--redact-hosts", is_flag=True,
+              help="Also mask IP addresses and host names in the output (before posting it in public).")
 def scan(
     inputs: tuple[str, ...],
     fmt: str,
@@ -162,8 +185,11 @@ def scan(
     jobs: int = 1,
     quiet: bool = False,
 ) -> None:
-    """Classify log files (plain or .gz) and folders of them (.log, .txt, .gz, recursively), or stdin when no
-    file or `-` is given."""
+    """Classify log files (plain or .gz), folders of them (recursively: .log, .out, .err, .txt, .jsonl, rotated
+    .1 and .2.gz too), or stdin when no file or `-` is given."""
+    if hang_after and follow_path is None:
+        raise click.UsageError("--hang-after applies to --follow only (when a silent startup phase counts as hung); "
+                               "add --follow FILE, or leave it out")
     if follow_path is not None:
         if inputs:
             _fail("--follow takes one input: logclassify --follow FILE (or -)")
@@ -183,7 +209,7 @@ def scan(
     use_color = _use_color(color)
     reports: list[Report] = []
     failed = False
-    names = batch.expand_inputs(inputs)
+    names = batch.expand_inputs(inputs, notice=lambda message: click.echo(f"logclassify: {message}", err=True))
     bar = None
     if batch.progress_wanted(fmt, quiet):
         if len(names) > 1:
@@ -210,7 +236,7 @@ def scan(
             from logclassify.render.jsonout import render_jsonl
 
             out.write(render_jsonl(report))
-        elif fmt in ("text", "markdown") and report.error is None:
+        elif fmt in ("text", "markdown") and (report.error is None or report.lines):  # a damaged file: what was read
             out.write(_render_one(report, fmt, use_color, show_all))
             if len(names) > 1:
                 out.write("\n")
@@ -224,7 +250,7 @@ def scan(
         out.write(render_json(reports))
     if failed:
         sys.exit(2)
-    if exit_code and any(r.alarms for r in reports):
+    if exit_code and any(r.alarms or r.unrecognized for r in reports):
         sys.exit(1)
 
 
@@ -329,7 +355,8 @@ def _fixture_counts() -> dict[str, int]:
 
 
 @rules_group.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: a table; json: every rule's id, title, severity, fixture count, probe and file.")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True), help="Add a folder of rules.")
 def rules_list(fmt: str, rule_dirs: tuple[str, ...]) -> None:
     """The known causes: id, severity, fixture count, title."""

@@ -6,7 +6,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from logclassify.engine.clip import finish_report
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
@@ -20,7 +20,7 @@ from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
-from logclassify.read.sources import LogData, ReadStats, chunks_from, iter_chunks, open_binary
+from logclassify.read.sources import LogData, ReadStats, chunks_from, is_regular_file, iter_chunks, open_binary
 from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, ScanPlan, Selection, Trigger
 
 InputFormat = Literal["auto", "log", "markdown"]
@@ -133,7 +133,8 @@ class Classifier:
         redact_hosts: bool = False,
         on_bytes: Callable[[int], None] | None = None,
     ) -> Report:
-        """Classify a file (plain or gzip) or `-` for stdin. Raises `InputError` when it cannot be read.
+        """Classify a file (plain or gzip) or `-` for stdin. Raises `InputError` when it cannot be read; a damaged
+        gzip file is read up to the damage, and the report's `error` says so.
 
         With `input_format="auto"`, a `.md` file, or stdin that has ``` fences, is read as a Markdown issue body;
         any other file is read as a log, whatever it contains (pasted logs carry stray fences and prose).
@@ -141,31 +142,46 @@ class Classifier:
         `on_bytes(n)`: progress, the bytes of a log scanned so far (not called for a Markdown body).
         """
         name = "<stdin>" if str(path) == "-" else str(path)
-        stream = open_binary(path)
+        stream = open_binary(path)  # the one open: a named pipe cannot be opened again
         try:
-            stats = ReadStats()
-            chunks = iter_chunks(stream, stats=stats)
-            markdown = input_format == "markdown" or (
-                input_format == "auto" and name.lower().endswith((".md", ".markdown"))
-            )
-            if input_format == "auto" and not markdown and str(path) == "-":  # a piped issue body
-                chunks, markdown = _sniff_markdown(chunks)
-            if markdown:
-                text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
-                return self.classify_chunks(
-                    chunks_from(log_lines_of_markdown(text), stats=stats), source=name, redact=redact,
-                    redact_hosts=redact_hosts, stats=stats,
-                )
-            if str(path) != "-":  # a large plain file: scanned in parallel byte ranges
-                selection = self.scanner.select_file(path, on_bytes=on_bytes)
-                if selection is not None:
-                    return self.classify_selection(selection, source=name, redact=redact, redact_hosts=redact_hosts)
-            return self.classify_chunks(
-                chunks, source=name, on_bytes=on_bytes, redact=redact, redact_hosts=redact_hosts, stats=stats
-            )
+            report = self._classify_stream(stream, path, name, input_format, on_bytes, (redact, redact_hosts))
         finally:
             if str(path) != "-":
                 stream.close()
+        damage = getattr(stream, "damage", None)  # a damaged gzip file: what came before the damage was read
+        if damage:
+            report.error = f"{damage}; the report covers the {report.lines:,} lines before it"
+        return report
+
+    def _classify_stream(
+        self,
+        stream: BinaryIO,
+        path: str | os.PathLike[str],
+        name: str,
+        input_format: InputFormat,
+        on_bytes: Callable[[int], None] | None,
+        redact: tuple[bool, bool],
+    ) -> Report:
+        stats = ReadStats()
+        chunks = iter_chunks(stream, stats=stats)
+        markdown = input_format == "markdown" or (
+            input_format == "auto" and name.lower().endswith((".md", ".markdown"))
+        )
+        if input_format == "auto" and not markdown and str(path) == "-":  # a piped issue body
+            chunks, markdown = _sniff_markdown(chunks)
+        if markdown:
+            text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
+            return self.classify_chunks(
+                chunks_from(log_lines_of_markdown(text), stats=stats), source=name, redact=redact[0],
+                redact_hosts=redact[1], stats=stats,
+            )
+        if str(path) != "-" and is_regular_file(stream):  # a large plain file: scanned in parallel byte ranges
+            selection = self.scanner.select_file(path, on_bytes=on_bytes)
+            if selection is not None:
+                return self.classify_selection(selection, source=name, redact=redact[0], redact_hosts=redact[1])
+        return self.classify_chunks(
+            chunks, source=name, on_bytes=on_bytes, redact=redact[0], redact_hosts=redact[1], stats=stats
+        )
 
     # -- the pipeline -------------------------------------------------------------------------------------
     def classify_chunks(
