@@ -10,7 +10,7 @@ from typing import BinaryIO, Literal
 
 from logclassify.engine.clip import finish_report
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
-from logclassify.engine.match import All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
+from logclassify.engine.match import RULE_BUDGET_S, All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
 from logclassify.engine.rank import rank
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.models import Diagnosis, Evidence, Report, Severity
@@ -240,6 +240,7 @@ class Classifier:
                 ctx.ending = None
             if ctx.impossible(rule.required):  # a literal it needs occurs nowhere: skip it unevaluated
                 continue
+            ctx.begin(rule.id)
             result = rule.matcher.evaluate(ctx)
             if not result.ok:
                 continue
@@ -255,9 +256,17 @@ class Classifier:
             facts=summarize_facts(facts),
             timeline=timeline,
             lines=selection.total_lines,
-            warnings=selection.warnings(),
+            warnings=selection.warnings() + _out_of_time(ctx),
         )
         return finish_report(report, redact=redact, redact_hosts=redact_hosts)  # redacted before lines are cut
+
+
+def _out_of_time(ctx: Context) -> list[str]:
+    return [
+        f"rule {rid}: its regexes ran out of their {RULE_BUDGET_S:g} s time budget at line {line:,}; it was not "
+        "matched further in this input (a slow pattern: docs/limits.md)"
+        for rid, line in ctx.out_of_time.items()
+    ]
 
 
 def _failure_after(found: Sequence[tuple[Diagnosis, int, Sequence[str]]], line: int) -> bool:
