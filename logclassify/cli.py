@@ -29,8 +29,12 @@ Examples:
   journalctl -u vllm | logclassify       read stdin (also: logclassify -)
   logclassify issue.md                   a GitHub issue body: the logs in its code blocks
   logclassify --format json server.log   for scripts (jsonl: one object per line)
-  logclassify --exit-code server.log     exit 1 when a cause is found
+  logclassify --exit-code server.log     exit 1 when a failure is found
+  logclassify -j 4 logs/                 every log in a folder, 4 processes, a summary at the end
+  logclassify --rules my-rules/ a.log    your own rules on top of the built-in ones
+  logclassify --probe server.log         confirm the diagnosis with a live probe (needs torch)
   journalctl -f -u vllm | logclassify --follow -    watch a live server
+  logclassify --follow server.log --hang-after compile=1800   allow a slow first torch.compile
 \b
 More:
   logclassify rules list                 the known causes
@@ -39,6 +43,11 @@ More:
   logclassify probe nccl                 reproduce a GPU-stack failure live
   logclassify mine logs/                 group the failures no rule knows, biggest first
 """
+
+
+INPUTS_HELP = ("Logs to read: files (plain or .gz), folders (every file in them named like a log, recursively: "
+               ".log .out .err .txt .jsonl, rotated .1 .2.gz; what is skipped is said on stderr), - for stdin. "
+               "An input that cannot be read is named on stderr (exit 2); the others still get their reports.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -77,8 +86,9 @@ class _Main(click.Group):
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_help(ctx, formatter)
         scan = self.commands["scan"]
-        with formatter.section("Scan options (logclassify [OPTIONS] FILE...)"):
-            formatter.write_dl([p.get_help_record(ctx) for p in scan.params if p.get_help_record(ctx)])  # type: ignore[misc]
+        with formatter.section("Scan options (logclassify [OPTIONS] FILE|FOLDER|- ...)"):
+            records = [r for r in (p.get_help_record(ctx) for p in scan.params if isinstance(p, click.Option)) if r]
+            formatter.write_dl([("FILE|FOLDER|-", INPUTS_HELP), *records])
 
 
 @click.group(cls=_Main, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,7 +107,7 @@ def _classifier(rule_dirs: Sequence[str], builtin: bool = True) -> Classifier:
 def _use_color(choice: str) -> bool:
     if choice == "always":
         return True
-    if choice == "never" or os.environ.get("NO_COLOR"):
+    if choice == "never" or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     return sys.stdout.isatty()
 
@@ -116,34 +126,50 @@ class _Out:
 
 
 @main.command("scan", epilog=EPILOG)
-@click.argument("inputs", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
+@click.argument("inputs", nargs=-1, metavar="FILE|FOLDER|-", type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text: for a person; json: one object per input (an array for several); jsonl: one object per "
+                   "line, for scripts; markdown: a reply to post on an issue. Example: --format json a.log | jq .")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Classify many files in this many processes (0: one per CPU). Reports stay in input order.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is shown only on a terminal anyway).")
+              help="Classify many files in this many processes (0: one per CPU); reports stay in input order, and a "
+                   "worker that dies costs only its file. Example: -j 4 logs/")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress bar (shown anyway only on a terminal, for an input that takes over a second).")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-              help="Colour the text output (auto: only on a terminal, and not with NO_COLOR set).")
+              help="Colour the text output (auto: only on a terminal, not with NO_COLOR set or TERM=dumb). "
+                   "Example: --color always | less -R")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True),
-              help="Add a folder of rule files (repeatable), on top of the built-in rules.")
-@click.option("--no-builtin", is_flag=True, help="Use only the rules given with --rules.")
+              help="Add a folder of rule files on top of the built-in rules (repeatable). Example: --rules my-rules/")
+@click.option("--no-builtin", is_flag=True,
+              help="Use only the rules given with --rules (to try your own rules alone).")
 @click.option("--input-format", type=click.Choice(["auto", "log", "markdown"]), default="auto", show_default=True,
-              help="markdown: read only the code blocks and <details> of an issue body "
-                   "(auto: a .md file, or stdin with ``` fences).")
-@click.option("--exit-code", is_flag=True, help="Exit 1 when a cause (above info severity) is found, like git diff.")
-@click.option("--all", "show_all", is_flag=True, help="Also show the consequences folded under each cause.")
+              help="markdown: read only the code blocks and <details> of an issue body; log: read every line "
+                   "(auto: a .md file, or stdin with ``` fences, is markdown).")
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when a failure is found: a known cause above info severity, or an unrecognised failure "
+                   "(like git diff --exit-code). Example: logclassify --exit-code run.log || page-oncall")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also show the consequences folded under each cause (the NCCL timeouts on other ranks, ...).")
 @click.option("--probe", "run_probes", is_flag=True,
-              help="Run the live probes the diagnoses name and mark each confirmed, refuted or unchecked (needs torch).")
-@click.option("--probe-timeout", type=float, default=120.0, show_default=True, help="Seconds per probe with --probe.")
+              help="Run the live probes the diagnoses name (logclassify probe nccl, cuda, ...) and mark each diagnosis "
+                   "confirmed, refuted or unchecked; needs torch. Example: logclassify --probe server.log")
+@click.option("--probe-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
+              help="With --probe: seconds per probe before it counts as hung and is killed.")
 @click.option("--follow", "follow_path", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
               help="Follow FILE as it grows, like tail -F (survives rotation and truncation); '-' reads a stream "
                    "(journalctl -f -u vllm | logclassify --follow -). Prints each diagnosis once, as soon as it is "
                    "certain. Ctrl-C stops.")
 @click.option("--hang-after", multiple=True, metavar="SECS|PHASE=SECS",
               help="With --follow: report a startup hang once a phase is silent this long (default per phase: "
-                   "download 900, load_weights 600, compile 900, profile 300, cuda_graphs 300, api_server 180).")
+                   "download 900, load_weights 600, compile 900, profile 300, cuda_graphs 300, api_server 180). "
+                   "Example: --follow server.log --hang-after compile=1800")
+@click.option("--repeat-every", metavar="SECS",
+              help="With --follow: a cause that comes back (a crash loop) is reported again, with its count, at most "
+                   "once per SECS (default 60; 0: every time).")
 @click.option("--no-redact", is_flag=True,
               help="Keep tokens, API keys, passwords in URLs and e-mail addresses in the output (removed by default).")
-@click.option("--redact-hosts", is_flag=True, help="Also mask IP addresses and host names in the output.")
+@click.option("--redact-hosts", is_flag=True,
+              help="Also mask IP addresses and host names in the output (before posting it in public).")
 def scan(
     inputs: tuple[str, ...],
     fmt: str,
@@ -157,18 +183,24 @@ def scan(
     probe_timeout: float,
     follow_path: str | None = None,
     hang_after: tuple[str, ...] = (),
+    repeat_every: str | None = None,
     no_redact: bool = False,
     redact_hosts: bool = False,
     jobs: int = 1,
     quiet: bool = False,
 ) -> None:
-    """Classify log files (plain or .gz) and folders of them (.log, .txt, .gz, recursively), or stdin when no
-    file or `-` is given."""
+    """Classify log files (plain or .gz), folders of them (recursively: .log, .out, .err, .txt, .jsonl, rotated
+    .1 and .2.gz too), or stdin when no file or `-` is given."""
+    if hang_after and follow_path is None:
+        raise click.UsageError("--hang-after applies to --follow only (when a silent startup phase counts as hung); "
+                               "add --follow FILE, or leave it out")
+    if repeat_every is not None and follow_path is None:
+        raise click.UsageError("--repeat-every applies to --follow only; add --follow FILE, or leave it out")
     if follow_path is not None:
         if inputs:
             _fail("--follow takes one input: logclassify --follow FILE (or -)")
         _follow(follow_path, _classifier(rule_dirs, builtin=not no_builtin), fmt, hang_after,
-                redact=not no_redact, hosts=redact_hosts, exit_code=exit_code)
+                redact=not no_redact, hosts=redact_hosts, exit_code=exit_code, repeat_every=repeat_every)
         return
     if not inputs:
         if sys.stdin.isatty():
@@ -183,7 +215,7 @@ def scan(
     use_color = _use_color(color)
     reports: list[Report] = []
     failed = False
-    names = batch.expand_inputs(inputs)
+    names = batch.expand_inputs(inputs, notice=lambda message: click.echo(f"logclassify: {message}", err=True))
     bar = None
     if batch.progress_wanted(fmt, quiet):
         if len(names) > 1:
@@ -201,6 +233,8 @@ def scan(
         if error is not None:
             failed = True
             click.echo(f"logclassify: {error}", err=True)
+        for warning in report.warnings:  # what was not examined (docs/limits.md)
+            click.echo(f"logclassify: {report.source}: warning: {warning}", err=True)
         if run_probes and report.diagnoses:
             report = _apply_probes(report, probe_timeout)
             if redact:  # what the probes printed
@@ -210,7 +244,7 @@ def scan(
             from logclassify.render.jsonout import render_jsonl
 
             out.write(render_jsonl(report))
-        elif fmt in ("text", "markdown") and report.error is None:
+        elif fmt in ("text", "markdown") and (report.error is None or report.lines):  # a damaged file: what was read
             out.write(_render_one(report, fmt, use_color, show_all))
             if len(names) > 1:
                 out.write("\n")
@@ -224,7 +258,7 @@ def scan(
         out.write(render_json(reports))
     if failed:
         sys.exit(2)
-    if exit_code and any(r.alarms for r in reports):
+    if exit_code and any(r.alarms or r.unrecognized for r in reports):
         sys.exit(1)
 
 
@@ -245,47 +279,16 @@ def _redact(report: Report, hosts: bool) -> Report:
 
 
 def _follow(path: str, classifier: Classifier, fmt: str, hang_after: Sequence[str], *, redact: bool, hosts: bool,
-            exit_code: bool) -> None:
+            exit_code: bool, repeat_every: str | None = None) -> None:
     """--follow: print events until the stream ends or Ctrl-C / SIGTERM; exit 1 with --exit-code if one alarmed."""
-    import signal
-
     from logclassify import follow as live
 
     try:
-        options = live.FollowOptions(hang_after=live.parse_hang_after(hang_after), redact=redact or hosts,
-                                     redact_hosts=hosts)
+        options = live.options(classifier, hang_after, repeat_every, redact=redact or hosts, redact_hosts=hosts)
     except ValueError as exc:
-        _fail(f"--hang-after: {exc}")
-    out = _Out()
-    alarmed = False
-
-    def emit(ev: live.Event) -> None:
-        nonlocal alarmed
-        alarmed = alarmed or ev.unrecognized is not None or (ev.diagnosis is not None and ev.diagnosis.severity.rank > 0)
-        out.write(live.render_event(ev, fmt))
-
-    def notice(message: str) -> None:
-        click.echo(f"logclassify: {message}", err=True)
-
-    def stop(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    name = "<stdin>" if path == "-" else path
-    follower = live.Follower(classifier, name, options)
-    try:
-        if path == "-":
-            live.follow(follower, live.stream_lines(sys.stdin.buffer, options.poll_s), emit)
-        else:
-            tail = live.FileFollower(Path(path), options.poll_s, notice)
-            live.follow(follower, tail.lines(), emit, on_caught_up=lambda: tail.mtime_age)
-    except KeyboardInterrupt:
-        try:  # say what was still pending, then stop; a second Ctrl-C skips that
-            for ev in follower.finish(eof=False):
-                emit(ev)
-        except KeyboardInterrupt:
-            pass
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late Ctrl-C must not turn a clean exit into a traceback
+        _fail(str(exc))
+    alarmed = live.run(path, classifier, options, fmt=fmt, write=_Out().write,
+                       notice=lambda message: click.echo(f"logclassify: {message}", err=True))
     sys.exit(1 if exit_code and alarmed else 0)
 
 
@@ -312,29 +315,48 @@ def _all_rules(rule_dirs: Sequence[str]) -> list[CompiledRule]:
         _fail("invalid rules:\n  " + "\n  ".join(exc.problems))
 
 
-def _fixture_counts() -> dict[str, int]:
-    from logclassify.engine.fixtures import default_fixtures_dir, find_fixtures, load_expect
+def _fixture_roots(given: Sequence[str]) -> list[Path]:
+    """The fixture folders given, else the source checkout's; none in an installed wheel (said on stderr)."""
+    from logclassify.engine.fixtures import NO_FIXTURES, default_fixtures_dir
 
-    root = default_fixtures_dir()
+    if given:
+        return [Path(f) for f in given]
+    default = default_fixtures_dir()
+    if default is None:
+        click.echo(f"logclassify: {NO_FIXTURES}", err=True)
+        return []
+    return [default]
+
+
+def _fixture_counts(roots: Sequence[Path]) -> dict[str, int]:
+    from logclassify.engine.fixtures import find_fixtures, load_expect
+
     counts: dict[str, int] = {}
-    if root is None:
-        return counts
-    for exp, _ in find_fixtures(root):
-        try:
-            for rid in load_expect(exp):
-                counts[rid] = counts.get(rid, 0) + 1
-        except ValueError:
-            continue
+    for root in roots:
+        for exp, _ in find_fixtures(root):
+            try:
+                for rid in load_expect(exp):
+                    counts[rid] = counts.get(rid, 0) + 1
+            except ValueError:
+                continue
     return counts
 
 
+_FIXTURES_OPTION = click.option(
+    "--fixtures", "fixture_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
+    help="Fixture folders (repeatable); default: fixtures/ of a source checkout (a wheel has none).",
+)
+
+
 @rules_group.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: a table; json: every rule's id, title, severity, fixture count, probe and file.")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True), help="Add a folder of rules.")
-def rules_list(fmt: str, rule_dirs: tuple[str, ...]) -> None:
+@_FIXTURES_OPTION
+def rules_list(fmt: str, rule_dirs: tuple[str, ...], fixture_dirs: tuple[str, ...]) -> None:
     """The known causes: id, severity, fixture count, title."""
     rules = _all_rules(rule_dirs)
-    counts = _fixture_counts()
+    counts = _fixture_counts(_fixture_roots(fixture_dirs))
     rows = [
         {
             "id": r.id,
@@ -359,9 +381,10 @@ def rules_list(fmt: str, rule_dirs: tuple[str, ...]) -> None:
 @rules_group.command("show")
 @click.argument("rule_id")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True), help="Add a folder of rules.")
-def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
+@_FIXTURES_OPTION
+def rules_show(rule_id: str, rule_dirs: tuple[str, ...], fixture_dirs: tuple[str, ...]) -> None:
     """Print a rule's file and the fixtures that prove it."""
-    from logclassify.engine.fixtures import default_fixtures_dir, find_fixtures, load_expect
+    from logclassify.engine.fixtures import find_fixtures, load_expect
 
     rules = {r.id: r for r in _all_rules(rule_dirs)}
     if rule_id not in rules:
@@ -372,10 +395,10 @@ def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
     rule = rules[rule_id]
     click.echo(f"# {rule.path}")
     click.echo(rule.path.read_text(encoding="utf-8").rstrip())
-    root = default_fixtures_dir()
-    if root is not None:
+    roots = _fixture_roots(fixture_dirs)
+    if roots:
         mine = []
-        for exp, log in find_fixtures(root):
+        for exp, log in (f for root in roots for f in find_fixtures(root)):
             try:
                 if rule_id in load_expect(exp):
                     mine.append(log or exp)
@@ -420,21 +443,28 @@ def rules_schema() -> None:
 
 @rules_group.command("test")
 @click.argument("fixtures", nargs=-1, type=click.Path(exists=True, file_okay=False))
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True), help="Add a folder of rules.")
+@_FIXTURES_OPTION
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True),
+              help="Add a folder of rules; the table then shows only its rules.")
+@click.option("--no-builtin", is_flag=True, help="Use only the rules given with --rules.")
+@click.option("--update", is_flag=True, help="Rewrite the expect files that differ from what the rules yield now.")
 @click.option("-v", "--verbose", is_flag=True, help="List every fixture, not only the failing ones.")
-def rules_test(fixtures: tuple[str, ...], rule_dirs: tuple[str, ...], verbose: bool) -> None:
-    """Check that every fixture yields exactly its expected ids (like semgrep --test). Exit 1 on a failure."""
-    from logclassify.engine.fixtures import default_fixtures_dir, per_rule, run_fixtures
+def rules_test(fixtures: tuple[str, ...], fixture_dirs: tuple[str, ...], rule_dirs: tuple[str, ...],
+               no_builtin: bool, update: bool, verbose: bool) -> None:
+    """Check that every fixture yields exactly its expected ids and evidence lines (like semgrep --test); print a
+    diff for each that does not. Exit 1 on a failure (after --update: on a fixture that could not be rewritten)."""
+    from logclassify.engine.fixtures import NO_FIXTURES, per_rule, run_fixtures
 
-    roots = [Path(f) for f in fixtures]
+    roots = _fixture_roots([*fixtures, *fixture_dirs])
     if not roots:
-        default = default_fixtures_dir()
-        if default is None:
-            _fail("no fixtures folder found; give one: logclassify rules test FIXTURES_DIR")
-        roots = [default]
-    rules = _all_rules(rule_dirs)
-    results = run_fixtures(Classifier(rules), roots)
-    rows = per_rule(results, [r.id for r in rules])
+        _fail(f"no fixtures to test: {NO_FIXTURES}")
+    try:
+        rules = load_rules(*rule_dirs, builtin=not no_builtin)
+    except RuleError as exc:
+        _fail("invalid rules:\n  " + "\n  ".join(exc.problems))
+    results = run_fixtures(Classifier(rules), roots, update=update)
+    own = {r.id for r in rules if any(r.path.resolve().is_relative_to(Path(d).resolve()) for d in rule_dirs)}
+    rows = per_rule(results, sorted(own) if rule_dirs else [r.id for r in rules])
     width = max(len(r.rule) for r in rows)
     click.echo(f"{'rule':<{width}}  {'fixtures':>8}  {'pass':>4}  {'fail':>4}  confused with")
     for row in rows:
@@ -442,11 +472,16 @@ def rules_test(fixtures: tuple[str, ...], rule_dirs: tuple[str, ...], verbose: b
         conf = ", ".join(sorted(row.confused_with))
         click.echo(f"{row.rule:<{width}}  {row.positives:>8}  {row.passed:>4}  {row.failed:>4}  {conf}{mark}")
     bad = [r for r in results if not r.ok]
-    for r in results if verbose else bad:
-        status = "ok  " if r.ok else "FAIL"
-        detail = r.error or f"expected {r.expected} got {r.got}"
-        click.echo(f"{status} {r.path}: {detail}")
+    for r in results if verbose else [r for r in results if not r.ok or r.updated]:
+        status = "UPDATED" if r.updated else "ok  " if r.ok else "FAIL"
+        click.echo(f"{status} {r.path}" + (f": {r.error}" if r.error else ""))
+        for line in r.diff:
+            click.echo(f"    {line}")
     few = [r.rule for r in rows if r.positives < 2 and not r.rule.startswith("(")]
-    click.echo(f"\n{len(results)} fixtures, {len(results) - len(bad)} passed, {len(bad)} failed"
+    updated = f", {sum(r.updated for r in results)} expect files rewritten" if update else ""
+    short = sum(not r.pinned for r in results if not r.updated)
+    if short:
+        updated += f"; {short} in the short form (no line pinned: run --update and review)"
+    click.echo(f"\n{len(results)} fixtures, {len(results) - len(bad)} passed, {len(bad)} failed{updated}"
                + (f"; rules with fewer than 2 positive fixtures: {', '.join(few)}" if few else ""))
-    sys.exit(1 if bad else 0)
+    sys.exit(1 if any(not r.updated for r in bad) else 0)

@@ -30,7 +30,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", ("logclassify.engine",)),
     ("render", ("logclassify.render",)),
     ("front", (
-        "logclassify.cli", "logclassify.batch", "logclassify.follow", "logclassify.probes",
+        "logclassify.cli", "logclassify.batch", "logclassify.pool", "logclassify.follow", "logclassify.probes",
         "logclassify.doctor", "logclassify.mine", "logclassify.__main__", "logclassify",
     )),
 )

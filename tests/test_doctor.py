@@ -29,17 +29,18 @@ _WATCHED = (
     "GLOO_SOCKET_IFNAME",
     "VLLM_WORKER_MULTIPROC_METHOD",
 )
-_CODE = "from logclassify.probes.cli import doctor_command\ndoctor_command(['--format', 'json'])"
 
 
 def run_doctor_with(**env: str) -> tuple[int, dict[str, Any]]:
-    """Run `doctor --format json` in a child whose environment has only `env` of the watched variables."""
-    full = {k: v for k, v in os.environ.items() if k not in _WATCHED}
-    full.update(env, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-c", _CODE], capture_output=True, text=True, env=full, timeout=60)
-    assert done.returncode in (0, 1), done.stderr
+    """Run `doctor --format json` in this process, with only `env` of the watched variables set."""
+    from click.testing import CliRunner
+
+    from logclassify.probes.cli import doctor_command
+
+    done = CliRunner().invoke(doctor_command, ["--format", "json"], env={**dict.fromkeys(_WATCHED), **env})
+    assert done.exit_code in (0, 1), done.output
     data = json.loads(done.stdout)
-    return done.returncode, {c["name"]: c for c in data["checks"]} | {"_versions": data["versions"]}
+    return done.exit_code, {c["name"]: c for c in data["checks"]} | {"_versions": data["versions"]}
 
 
 def test_vllm_trace_function_is_a_warning_with_its_fix() -> None:

@@ -51,7 +51,8 @@ def _print_groups(groups: list[Group], top: int) -> None:
 @click.option("--top", default=20, show_default=True, type=click.IntRange(min=1), help="Show at most this many groups.")
 @click.option("--threshold", default=DEFAULT_THRESHOLD, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="Token similarity (0..1) at which two masked messages are one template.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: the groups, biggest first; json: for scripts.")
 @click.option("--draft", "draft_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write a rule skeleton and fixtures for --group into this folder.")
 @click.option("--group", "group_no", type=click.IntRange(min=1), help="Which group to draft (its number, 1 = biggest).")

@@ -24,7 +24,8 @@ class InputError(Exception):
 
 
 def open_binary(path: str | os.PathLike[str]) -> BinaryIO:
-    """Open a path (`-` is stdin) for reading bytes, transparently gunzipping gzip files."""
+    """Open a path (`-` is stdin) for reading bytes, once (a named pipe cannot be opened twice), transparently
+    gunzipping gzip files; a damaged gzip file ends where the damage is (see `GzipInput`)."""
     if str(path) == "-":
         return sys.stdin.buffer
     p = Path(path)
@@ -38,12 +39,83 @@ def open_binary(path: str | os.PathLike[str]) -> BinaryIO:
         raise InputError(f"{path}: permission denied") from None
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
-    head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+    try:
+        head = raw.peek(2)[:2]
+    except OSError as exc:  # opens but cannot be read (an I/O error, /proc/self/mem)
+        raw.close()
+        raise InputError(f"{path}: {exc.strerror or exc}") from None
     if head == _GZIP_MAGIC:
+        return GzipInput(raw)  # type: ignore[return-value]
+    return raw
+
+
+def is_regular_file(stream: BinaryIO) -> bool:
+    """Whether an open stream is a regular file on disk (not a pipe, a terminal or a device): only those can be
+    opened again, to be scanned in parallel byte ranges."""
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
+class GzipInput:
+    """A gzip file read in small pieces that ends, instead of raising, where the file is damaged (a download or
+    a copy cut short): the failure is often near the start, so what came before the damage is kept, and `damage`
+    says what went wrong."""
+
+    PIECE = 1 << 16  # what one damaged read can lose at most
+
+    def __init__(self, raw: BinaryIO) -> None:
         import gzip  # only for gzip input
 
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    return raw
+        self._raw = raw
+        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self.name = getattr(raw, "name", "<gzip>")
+        self.damage: str | None = None
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        import zlib
+
+        return (OSError, EOFError, zlib.error)
+
+    def read(self, size: int = -1) -> bytes:
+        pieces: list[bytes] = []
+        got = 0
+        while self.damage is None and (size < 0 or got < size):
+            try:
+                piece = self._gz.read1(self.PIECE if size < 0 else min(self.PIECE, size - got))
+            except self._errors() as exc:
+                self.damage = f"damaged gzip data ({exc})"
+                break
+            if not piece:
+                break
+            pieces.append(piece)
+            got += len(piece)
+        return b"".join(pieces)
+
+    def readline(self, limit: int = -1) -> bytes:
+        if self.damage is not None:
+            return b""
+        try:
+            return self._gz.readline(limit)
+        except self._errors() as exc:
+            self.damage = f"damaged gzip data ({exc})"
+            return b""
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def __enter__(self) -> GzipInput:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._gz.close()
+        self._raw.close()
 
 
 @dataclass
@@ -105,8 +177,9 @@ def _shorten_long_lines(buf: bytes, stats: ReadStats | None) -> bytes:
 def _read(read: Callable[[int], bytes], n: int) -> bytes:
     try:
         return read(n)
-    except (OSError, EOFError) as exc:  # truncated gzip, I/O error
-        raise InputError(f"read error: {exc}") from None
+    except (OSError, EOFError) as exc:  # an I/O error (a damaged gzip file ends instead: GzipInput)
+        name = getattr(getattr(read, "__self__", None), "name", "<input>")  # the stream's file name
+        raise InputError(f"{name}: read error: {exc}") from None
 
 
 def _rest_of_long_line(start: bytes, stream: BinaryIO, chunk_size: int, stats: ReadStats | None) -> tuple[bytes, bytes]:
@@ -152,19 +225,24 @@ def iter_chunks(stream: BinaryIO, chunk_size: int = CHUNK_SIZE, stats: ReadStats
         yield line
 
 
-def chunks_from(
-    data: str | bytes | Iterable[str], chunk_size: int = CHUNK_SIZE, stats: ReadStats | None = None
-) -> Iterator[bytes]:
-    """Chunks from in-memory text, bytes, or an iterable of lines."""
+LogData = str | bytes | bytearray | Iterable[str] | Iterable[bytes]
+"""A log in memory: text, bytes, or lines; text and binary file objects (open files, StringIO, BytesIO) are
+iterables of lines, and binary streams are read in blocks."""
+
+
+def chunks_from(data: LogData, chunk_size: int = CHUNK_SIZE, stats: ReadStats | None = None) -> Iterator[bytes]:
+    """Chunks from in-memory text or bytes, a text or binary file object, or an iterable of str or bytes lines."""
     if isinstance(data, str):
         yield from iter_chunks(io.BytesIO(data.encode("utf-8", "surrogatepass")), chunk_size, stats)
     elif isinstance(data, (bytes, bytearray, memoryview)):
         yield from iter_chunks(io.BytesIO(bytes(data)), chunk_size, stats)
+    elif isinstance(data, (io.RawIOBase, io.BufferedIOBase)):  # BytesIO, open(..., "rb"), GzipFile: in blocks
+        yield from iter_chunks(data, chunk_size, stats)  # type: ignore[arg-type]
     else:
         batch: list[bytes] = []
         size = 0
         for line in data:
-            b = line.encode("utf-8", "surrogatepass")
+            b = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else bytes(line)
             if not b.endswith(b"\n"):
                 b += b"\n"
             batch.append(b)
