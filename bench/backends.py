@@ -38,7 +38,8 @@ def main() -> None:
     from logclassify.engine.classifier import Classifier
 
     sc = Classifier().scanner
-    exact = sorted({lit.encode() for i in sc.anchors for lit in sc.triggers[i].literals} | set(sc.markers))
+    plan = sc.plan
+    exact = sorted({lit.encode() for i in plan.anchors for lit in plan.triggers[i].literals} | set(plan.markers))
     data = a.log.read_bytes()
     gb = len(data) / (1 << 30)
     small = data[: int(a.mb_slow * (1 << 20))]
@@ -95,7 +96,7 @@ def main() -> None:
     except ImportError:
         pass
     try:
-        hs = sc._hyperscan()
+        hs = sc.hyperscan()
         if hs is not None:
             add("hyperscan, literals (4 MB blocks)", timed(lambda: [hs.lit_db.scan(c, match_event_handler=lambda *x: None)
                                                                    for c in chunks]))

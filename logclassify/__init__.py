@@ -17,6 +17,7 @@ from logclassify.engine.classifier import Classifier, InputFormat, load_rules
 from logclassify.engine.loader import CompiledRule, RuleError
 from logclassify.models import Diagnosis, Evidence, Phase, Report, Severity, Suggestion, Unrecognized
 from logclassify.read.sources import InputError
+from logclassify.redact import redact_report, redact_text
 
 __version__ = "0.1.0"
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "classify_file",
     "classify_issue",
     "load_rules",
+    "redact_report",
+    "redact_text",
 ]
 
 _default: Classifier | None = None
@@ -52,14 +55,6 @@ def default_classifier() -> Classifier:
     return _default
 
 
-def _redacted(report: Report, redact: bool, redact_hosts: bool) -> Report:
-    if not (redact or redact_hosts):
-        return report
-    from logclassify.redact import redact_report
-
-    return redact_report(report, hosts=redact_hosts)
-
-
 def classify(
     data: str | bytes | Iterable[str],
     *,
@@ -73,15 +68,16 @@ def classify(
     `redact=True` removes tokens, API keys, passwords in URLs and e-mail addresses from the report;
     `redact_hosts=True` also masks IP addresses and host names.
     """
-    report = default_classifier().classify(data, source=source, input_format=input_format)
-    return _redacted(report, redact, redact_hosts)
+    return default_classifier().classify(
+        data, source=source, input_format=input_format, redact=redact, redact_hosts=redact_hosts
+    )
 
 
 def classify_file(
     path: str | os.PathLike[str], *, input_format: InputFormat = "auto", redact: bool = False, redact_hosts: bool = False
 ) -> Report:
     """Classify a file (plain or gzip); `-` reads stdin."""
-    return _redacted(default_classifier().classify_path(path, input_format=input_format), redact, redact_hosts)
+    return default_classifier().classify_path(path, input_format=input_format, redact=redact, redact_hosts=redact_hosts)
 
 
 def classify_issue(

@@ -17,7 +17,7 @@ import click
 
 from logclassify import __version__
 from logclassify.engine.classifier import Classifier, load_rules
-from logclassify.engine.loader import CompiledRule, RuleError, literal_warnings, load_rule_dirs
+from logclassify.engine.loader import CompiledRule, RuleError
 from logclassify.models import Report
 
 FORMATS = ("text", "json", "jsonl", "markdown")
@@ -29,15 +29,25 @@ Examples:
   journalctl -u vllm | logclassify       read stdin (also: logclassify -)
   logclassify issue.md                   a GitHub issue body: the logs in its code blocks
   logclassify --format json server.log   for scripts (jsonl: one object per line)
-  logclassify --exit-code server.log     exit 1 when a cause is found
+  logclassify --exit-code server.log     exit 1 when a failure is found
+  logclassify -j 4 logs/                 every log in a folder, 4 processes, a summary at the end
+  logclassify --rules my-rules/ a.log    your own rules on top of the built-in ones
+  logclassify --probe server.log         confirm the diagnosis with a live probe (needs torch)
   journalctl -f -u vllm | logclassify --follow -    watch a live server
+  logclassify --follow server.log --hang-after compile=1800   allow a slow first torch.compile
 \b
 More:
   logclassify rules list                 the known causes
   logclassify rules test                 run every rule's fixtures
   logclassify doctor                     check this machine's environment
   logclassify probe nccl                 reproduce a GPU-stack failure live
+  logclassify mine logs/                 group the failures no rule knows, biggest first
 """
+
+
+INPUTS_HELP = ("Logs to read: files (plain or .gz), folders (every file in them named like a log, recursively: "
+               ".log .out .err .txt .jsonl, rotated .1 .2.gz; what is skipped is said on stderr), - for stdin. "
+               "An input that cannot be read is named on stderr (exit 2); the others still get their reports.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -46,7 +56,11 @@ def _fail(message: str) -> NoReturn:
 
 
 # Commands imported only when used, so a scan does not pay for them (probes import torch lazily in turn).
-_LAZY_COMMANDS = {"probe": "probe_command", "doctor": "doctor_command"}
+_LAZY_COMMANDS = {
+    "probe": ("logclassify.probes.cli", "probe_command"),
+    "doctor": ("logclassify.probes.cli", "doctor_command"),
+    "mine": ("logclassify.mine.cli", "mine_command"),
+}
 
 
 class _Main(click.Group):
@@ -63,16 +77,18 @@ class _Main(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in _LAZY_COMMANDS and cmd_name not in self.commands:
-            from logclassify.probes import cli as probes_cli
+            import importlib
 
-            self.add_command(getattr(probes_cli, _LAZY_COMMANDS[cmd_name]), cmd_name)
+            module, attr = _LAZY_COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_help(ctx, formatter)
         scan = self.commands["scan"]
-        with formatter.section("Scan options (logclassify [OPTIONS] FILE...)"):
-            formatter.write_dl([p.get_help_record(ctx) for p in scan.params if p.get_help_record(ctx)])  # type: ignore[misc]
+        with formatter.section("Scan options (logclassify [OPTIONS] FILE|FOLDER|- ...)"):
+            records = [r for r in (p.get_help_record(ctx) for p in scan.params if isinstance(p, click.Option)) if r]
+            formatter.write_dl([("FILE|FOLDER|-", INPUTS_HELP), *records])
 
 
 @click.group(cls=_Main, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
@@ -91,7 +107,7 @@ def _classifier(rule_dirs: Sequence[str], builtin: bool = True) -> Classifier:
 def _use_color(choice: str) -> bool:
     if choice == "always":
         return True
-    if choice == "never" or os.environ.get("NO_COLOR"):
+    if choice == "never" or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     return sys.stdout.isatty()
 
@@ -110,34 +126,47 @@ class _Out:
 
 
 @main.command("scan", epilog=EPILOG)
-@click.argument("inputs", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Output format.")
+@click.argument("inputs", nargs=-1, metavar="FILE|FOLDER|-", type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text: for a person; json: one object per input (an array for several); jsonl: one object per "
+                   "line, for scripts; markdown: a reply to post on an issue. Example: --format json a.log | jq .")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Classify many files in this many processes (0: one per CPU). Reports stay in input order.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is shown only on a terminal anyway).")
+              help="Classify many files in this many processes (0: one per CPU); reports stay in input order, and a "
+                   "worker that dies costs only its file. Example: -j 4 logs/")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress bar (shown anyway only on a terminal, for an input that takes over a second).")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-              help="Colour the text output (auto: only on a terminal, and not with NO_COLOR set).")
+              help="Colour the text output (auto: only on a terminal, not with NO_COLOR set or TERM=dumb). "
+                   "Example: --color always | less -R")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True),
-              help="Add a folder of rule files (repeatable), on top of the built-in rules.")
-@click.option("--no-builtin", is_flag=True, help="Use only the rules given with --rules.")
+              help="Add a folder of rule files on top of the built-in rules (repeatable). Example: --rules my-rules/")
+@click.option("--no-builtin", is_flag=True,
+              help="Use only the rules given with --rules (to try your own rules alone).")
 @click.option("--input-format", type=click.Choice(["auto", "log", "markdown"]), default="auto", show_default=True,
-              help="markdown: read only the code blocks and <details> of an issue body "
-                   "(auto: a .md file, or stdin with ``` fences).")
-@click.option("--exit-code", is_flag=True, help="Exit 1 when a cause (above info severity) is found, like git diff.")
-@click.option("--all", "show_all", is_flag=True, help="Also show the consequences folded under each cause.")
+              help="markdown: read only the code blocks and <details> of an issue body; log: read every line "
+                   "(auto: a .md file, or stdin with ``` fences, is markdown).")
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when a failure is found: a known cause above info severity, or an unrecognised failure "
+                   "(like git diff --exit-code). Example: logclassify --exit-code run.log || page-oncall")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also show the consequences folded under each cause (the NCCL timeouts on other ranks, ...).")
 @click.option("--probe", "run_probes", is_flag=True,
-              help="Run the live probes the diagnoses name and mark each confirmed, refuted or unchecked (needs torch).")
-@click.option("--probe-timeout", type=float, default=120.0, show_default=True, help="Seconds per probe with --probe.")
+              help="Run the live probes the diagnoses name (logclassify probe nccl, cuda, ...) and mark each diagnosis "
+                   "confirmed, refuted or unchecked; needs torch. Example: logclassify --probe server.log")
+@click.option("--probe-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
+              help="With --probe: seconds per probe before it counts as hung and is killed.")
 @click.option("--follow", "follow_path", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
               help="Follow FILE as it grows, like tail -F (survives rotation and truncation); '-' reads a stream "
                    "(journalctl -f -u vllm | logclassify --follow -). Prints each diagnosis once, as soon as it is "
                    "certain. Ctrl-C stops.")
 @click.option("--hang-after", multiple=True, metavar="SECS|PHASE=SECS",
               help="With --follow: report a startup hang once a phase is silent this long (default per phase: "
-                   "download 900, load_weights 600, compile 900, profile 300, cuda_graphs 300, api_server 180).")
+                   "download 900, load_weights 600, compile 900, profile 300, cuda_graphs 300, api_server 180). "
+                   "Example: --follow server.log --hang-after compile=1800")
 @click.option("--no-redact", is_flag=True,
               help="Keep tokens, API keys, passwords in URLs and e-mail addresses in the output (removed by default).")
-@click.option("--redact-hosts", is_flag=True, help="Also mask IP addresses and host names in the output.")
+@click.option("--redact-hosts", is_flag=True,
+              help="Also mask IP addresses and host names in the output (before posting it in public).")
 def scan(
     inputs: tuple[str, ...],
     fmt: str,
@@ -156,8 +185,11 @@ def scan(
     jobs: int = 1,
     quiet: bool = False,
 ) -> None:
-    """Classify log files (plain or .gz) and folders of them (.log, .txt, .gz, recursively), or stdin when no
-    file or `-` is given."""
+    """Classify log files (plain or .gz), folders of them (recursively: .log, .out, .err, .txt, .jsonl, rotated
+    .1 and .2.gz too), or stdin when no file or `-` is given."""
+    if hang_after and follow_path is None:
+        raise click.UsageError("--hang-after applies to --follow only (when a silent startup phase counts as hung); "
+                               "add --follow FILE, or leave it out")
     if follow_path is not None:
         if inputs:
             _fail("--follow takes one input: logclassify --follow FILE (or -)")
@@ -177,16 +209,18 @@ def scan(
     use_color = _use_color(color)
     reports: list[Report] = []
     failed = False
-    names = batch.expand_inputs(inputs)
+    names = batch.expand_inputs(inputs, notice=lambda message: click.echo(f"logclassify: {message}", err=True))
     bar = None
     if batch.progress_wanted(fmt, quiet):
         if len(names) > 1:
             bar = batch.Progress(len(names), "files")
         elif names and names[0] != "-":
             bar = batch.Progress(batch.file_sizes(names), "bytes")
-            batch.attach_byte_progress(classifier, bar)
+    redact = not no_redact or redact_hosts
     results = batch.classify_many(classifier, names, jobs=jobs, input_format=input_format, rule_dirs=rule_dirs,
-                                  builtin=not no_builtin, on_progress=bar.update if bar and len(names) > 1 else None)
+                                  builtin=not no_builtin, on_progress=bar.update if bar and len(names) > 1 else None,
+                                  on_bytes=bar.update if bar and len(names) == 1 else None,
+                                  redact=redact, redact_hosts=redact_hosts)
     for report, error in results:
         if bar is not None:
             bar.close()  # the bar is redrawn after this input's output
@@ -195,14 +229,14 @@ def scan(
             click.echo(f"logclassify: {error}", err=True)
         if run_probes and report.diagnoses:
             report = _apply_probes(report, probe_timeout)
-        if not no_redact or redact_hosts:
-            report = _redact(report, redact_hosts)
+            if redact:  # what the probes printed
+                report = _redact(report, redact_hosts)
         reports.append(report)
         if fmt == "jsonl":
             from logclassify.render.jsonout import render_jsonl
 
             out.write(render_jsonl(report))
-        elif fmt in ("text", "markdown") and report.error is None:
+        elif fmt in ("text", "markdown") and (report.error is None or report.lines):  # a damaged file: what was read
             out.write(_render_one(report, fmt, use_color, show_all))
             if len(names) > 1:
                 out.write("\n")
@@ -216,7 +250,7 @@ def scan(
         out.write(render_json(reports))
     if failed:
         sys.exit(2)
-    if exit_code and any(r.alarms for r in reports):
+    if exit_code and any(r.alarms or r.unrecognized for r in reports):
         sys.exit(1)
 
 
@@ -242,10 +276,10 @@ def _follow(path: str, classifier: Classifier, fmt: str, hang_after: Sequence[st
     import signal
 
     from logclassify import follow as live
-    from logclassify.redact import redact_model
 
     try:
-        options = live.FollowOptions(hang_after=live.parse_hang_after(hang_after))
+        options = live.FollowOptions(hang_after=live.parse_hang_after(hang_after), redact=redact or hosts,
+                                     redact_hosts=hosts)
     except ValueError as exc:
         _fail(f"--hang-after: {exc}")
     out = _Out()
@@ -253,10 +287,6 @@ def _follow(path: str, classifier: Classifier, fmt: str, hang_after: Sequence[st
 
     def emit(ev: live.Event) -> None:
         nonlocal alarmed
-        if redact or hosts:
-            ev = live.Event(ev.kind, ev.source, ev.at,
-                            redact_model(ev.diagnosis, hosts=hosts) if ev.diagnosis else None,
-                            redact_model(ev.unrecognized, hosts=hosts) if ev.unrecognized else None)
         alarmed = alarmed or ev.unrecognized is not None or (ev.diagnosis is not None and ev.diagnosis.severity.rank > 0)
         out.write(live.render_event(ev, fmt))
 
@@ -325,7 +355,8 @@ def _fixture_counts() -> dict[str, int]:
 
 
 @rules_group.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: a table; json: every rule's id, title, severity, fixture count, probe and file.")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True), help="Add a folder of rules.")
 def rules_list(fmt: str, rule_dirs: tuple[str, ...]) -> None:
     """The known causes: id, severity, fixture count, title."""
@@ -384,18 +415,26 @@ def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
 
 @rules_group.command("validate")
 @click.argument("dirs", nargs=-1, required=True, type=click.Path(exists=True))
-def rules_validate(dirs: tuple[str, ...]) -> None:
-    """Check rule files: YAML, fields, regexes, duplicate ids. Exit 2 with one line per problem."""
-    try:
-        rules = load_rule_dirs([Path(d) for d in dirs])
-    except RuleError as exc:
-        for p in exc.problems:
-            click.echo(p, err=True)
+@click.option("--fixtures", "fixture_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Also warn about conditions that no positive fixture in these folders exercises (repeatable).")
+def rules_validate(dirs: tuple[str, ...], fixture_dirs: tuple[str, ...]) -> None:
+    """Check rule folders as they load beside the built-in rules: YAML, fields, regexes, duplicate ids, unknown
+    facts, phases and probes, `confirm` equal to `match`, regexes anchored on a stripped prefix, copies of another
+    rule. One line per finding (file:line: rule: field); exit 2 on errors, warnings do not fail."""
+    from logclassify.engine.loader import parse_rule_dirs, review_rule_dirs
+    from logclassify.probes.plan import PROBE_NAMES
+
+    paths = [Path(d) for d in dirs]
+    review = review_rule_dirs(paths, probes=PROBE_NAMES)
+    if fixture_dirs and not review.errors:
+        from logclassify.engine.fixtures import unexercised
+
+        review.findings.extend(unexercised(parse_rule_dirs(paths)[0], [Path(f) for f in fixture_dirs]))
+    for line in review.errors + review.warnings:
+        click.echo(line, err=True)
+    if review.errors:
         sys.exit(2)
-    for rule in rules:
-        for note in literal_warnings(rule):
-            click.echo(f"{rule.path}: rule {rule.id}: warning: {note}", err=True)
-    click.echo(f"{len(rules)} rules OK")
+    click.echo(f"{review.rules} rules OK" + (f" ({len(review.warnings)} warnings)" if review.warnings else ""))
 
 
 @rules_group.command("schema")

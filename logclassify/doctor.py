@@ -55,40 +55,19 @@ _GIB = 2**30
 
 # -- debug switches left on ------------------------------------------------------------------------------------------
 
-_DEBUG_VARS: list[tuple[str, Callable[[str], bool], str, str]] = [
-    (
-        "VLLM_TRACE_FUNCTION",
-        lambda v: v.strip().lower() not in _TRUTHY_OFF,
-        "traces every Python call: the server runs many times slower and writes huge trace files",
-        "unset VLLM_TRACE_FUNCTION (it is only for locating a hang)",
-    ),
-    (
-        "CUDA_LAUNCH_BLOCKING",
-        lambda v: v.strip().lower() not in _TRUTHY_OFF,
-        "makes every CUDA kernel launch synchronous: much slower, and it can break CUDA graph capture",
-        "unset CUDA_LAUNCH_BLOCKING (it is only for locating which kernel raised a CUDA error)",
-    ),
-    (
-        "NCCL_DEBUG",
-        lambda v: v.strip().upper() == "TRACE",
-        "logs every NCCL call: slow and floods the log",
-        "use NCCL_DEBUG=INFO, or unset NCCL_DEBUG",
-    ),
-    (
-        "VLLM_LOGGING_LEVEL",
-        lambda v: v.strip().upper() == "DEBUG",
-        "debug logging slows the server and buries the real error in noise",
-        "unset VLLM_LOGGING_LEVEL (default INFO)",
-    ),
-]
-
-
 def check_debug_vars(env: Env) -> list[Check]:
+    """The switches of rules/_vocab/debug.yaml, which the `debug-env-left-on` rule reports in a log too."""
+    import regex
+
+    from logclassify.vocab import vocab
+
     checks = []
-    for name, is_on, harm, fix in _DEBUG_VARS:
+    for switch in vocab()["debug"]["switches"]:
+        name = switch["name"]
         value = env.get(name)
-        if value is not None and is_on(value):
-            checks.append(Check(name=f"env.{name}", status=CheckStatus.warning, message=f"{name}={value} {harm}", fix=fix))
+        if value is not None and regex.fullmatch(switch["active"], value.strip(), regex.IGNORECASE):
+            checks.append(Check(name=f"env.{name}", status=CheckStatus.warning, message=f"{name}={value} {switch['harm']}",
+                                fix=switch["fix"]))
         else:
             shown = "not set" if value is None else f"{name}={value}"
             checks.append(Check(name=f"env.{name}", status=CheckStatus.passed, message=shown))

@@ -25,26 +25,18 @@ from typing import IO, Any, Literal
 
 import regex
 
-from logclassify.engine.classifier import Classifier
-from logclassify.engine.loader import CompiledRule
+from logclassify.engine.classifier import Classifier, load_rules
+from logclassify.engine.loader import CompiledRule, hang_limits
 from logclassify.engine.match import All, AnyOf, LogEndsIn, Matcher, NoneOf
-from logclassify.engine.scan import Selection
 from logclassify.models import Diagnosis, Report, Unrecognized
 from logclassify.parse.phases import LABELS
 from logclassify.read.logline import LogLine
 from logclassify.read.normalize import normalize_line
 from logclassify.read.sources import decode
+from logclassify.select import Selection
 
-# Seconds a phase may stay silent before it counts as a hang: downloads and first compiles are legitimately slow.
-DEFAULT_HANG_AFTER: dict[str, float] = {
-    "download": 900.0,
-    "load_weights": 600.0,
-    "compile": 900.0,
-    "profile": 300.0,
-    "cuda_graphs": 300.0,
-    "api_server": 180.0,
-    "other": 300.0,  # a hang rule that fires outside a recognised startup phase (NCCL set-up, first generation)
-}
+# Seconds a phase may stay silent before it counts as a hang: the built-in rules' `live: {silent_for: N}`.
+DEFAULT_HANG_AFTER: dict[str, float] = hang_limits(load_rules())
 
 
 @dataclass
@@ -55,6 +47,8 @@ class FollowOptions:
     hang_after: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_HANG_AFTER))
     head_lines: int = 2_000  # startup lines always kept (versions, config, phases)
     tail_lines: int = 5_000  # recent lines kept (each check classifies head + tail again)
+    redact: bool = False  # as Classifier.classify's options: applied before evidence lines are cut
+    redact_hosts: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,12 +133,12 @@ def _has(m: Matcher, kind: type[LogEndsIn] | type[NoneOf]) -> bool:
 
 
 def hang_rules(rules: Iterable[CompiledRule]) -> dict[str, CompiledRule]:
-    """Rules that fire because the log stops (in a startup phase, or a `hang` rule that needs some line to be
-    absent): in live mode the input must be silent longer than `hang_after` first."""
+    """Rules marked `live:` (they fire because the log stops in a startup phase, or because some line is absent):
+    in live mode the input must be silent longer than `hang_after` first."""
     return {
         r.id: r
         for r in rules
-        if _has(r.matcher, LogEndsIn) or ("hang" in r.rule.tags and _has(r.matcher, NoneOf))
+        if r.rule.silent_for is not None
     }
 
 
@@ -268,7 +262,9 @@ class Follower:
     def check(self, quiet: bool, eof: bool = False) -> list[Event]:
         """Classify what was read and return what was not printed before. `quiet`: the input is silent now."""
         self.dirty_since = None
-        report = self.classifier.classify_selection(self._selection(), source=self.source)
+        report = self.classifier.classify_selection(
+            self._selection(), source=self.source, redact=self.opt.redact, redact_hosts=self.opt.redact_hosts
+        )
         self.report = report
         now = self.clock()
         hang_phase = self._due_hang(now)

@@ -182,7 +182,10 @@ class Report(PublicModel):
     timeline: list[Phase] = field(default_factory=list)
     lines: int = 0
     error: str | None = None
-    """Why the input could not be read, if it could not."""
+    """Why the input could not be read, if it could not (or could be read only in part: a damaged gzip file, whose
+    report then covers the lines before the damage)."""
+    warnings: list[str] = field(default_factory=list)
+    """What was not examined, and why (a memory or time limit, docs/limits.md): the report may be incomplete."""
 
     @property
     def headline(self) -> Diagnosis | None:

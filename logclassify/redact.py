@@ -18,43 +18,12 @@ import regex
 
 from logclassify.lazyre import LazyPattern, lazy
 from logclassify.models import Diagnosis, PublicModel, Report
+from logclassify.secret_patterns import REDACTED, is_secret_name, redact_secrets
 
-REDACTED = "<redacted>"
+__all__ = ["REDACTED", "redact_model", "redact_report", "redact_text"]
+
 _T = TypeVar("_T", bound=PublicModel)
 _RULE_TEXT = frozenset({"docs", "title", "cause", "fix", "consequences"})
-
-_SECRET_NAMES = r"(?:[A-Z0-9_]*(?:TOKEN|API_KEY|APIKEY|SECRET|PASSWORD|PASSWD|ACCESS_KEY)(?:_[A-Z0-9_]*)?)(?![A-Za-z0-9])"
-_SECRET_KEY = lazy(_SECRET_NAMES, regex.IGNORECASE)
-_NOT_SECRET = r"(?!<redacted>|None\b|null\b|True\b|False\b|\*+)"  # placeholders and empty values stay
-# (pattern, replacement, triggers); each keeps the label and replaces only the secret. A pattern runs only on text
-# that contains one of its triggers (lowercased), so most strings cost a few `in` tests.
-_SECRETS: tuple[tuple[LazyPattern, str, tuple[str, ...]], ...] = (
-    (lazy(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", regex.DOTALL), REDACTED,
-     ("private key",)),
-    # scheme://user:password@host -> scheme://user:<redacted>@host
-    (lazy(r"(?P<keep>\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(?=@)", regex.IGNORECASE), rf"\g<keep>{REDACTED}",
-     ("://",)),
-    # Authorization: Bearer xyz, Basic xyz, token xyz
-    (lazy(r"(?P<keep>\b(?:Bearer|Basic|Token)\s+)[A-Za-z0-9._~+/=-]{8,}", regex.IGNORECASE), rf"\g<keep>{REDACTED}",
-     ("bearer", "basic", "token")),
-    # HF_TOKEN=..., export OPENAI_API_KEY="...", "api_key": "...", password: ...
-    (lazy(
-        rf"(?P<keep>\b(?:{_SECRET_NAMES}|api[_-]?key|access[_-]?token|auth[_-]?token|secret|password|passwd|pwd)"
-        rf"['\"]?\s*(?:=|:)\s*['\"]?){_NOT_SECRET}[^\s'\",;&]{{4,}}",
-        regex.IGNORECASE,
-     ), rf"\g<keep>{REDACTED}", ("token", "key", "secret", "passw", "pwd")),
-    # CLI flags: --api-key VALUE, --hf-token VALUE, --token VALUE, --password VALUE
-    (lazy(r"(?P<keep>--(?:api-key|hf-token|token|password|secret)[= ]['\"]?)(?!<redacted>)[^\s'\"]{4,}",
-          regex.IGNORECASE), rf"\g<keep>{REDACTED}", ("--",)),
-    # Token formats recognisable on their own
-    (lazy(
-        r"\b(?:hf_[A-Za-z0-9]{20,}|api_org_[A-Za-z0-9]{20,}|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"
-        r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}"
-        r"|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|nvapi-[A-Za-z0-9_-]{20,}"
-        r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"
-    ), REDACTED, ("hf_", "api_org_", "sk-", "gh", "github_pat_", "glpat-", "xox", "akia", "aiza", "nvapi-", "eyj")),
-    (lazy(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"), "<email>", ("@",)),
-)
 
 # Public services: masking them protects no one and hides useful context.
 _PUBLIC = lazy(
@@ -93,11 +62,7 @@ def _mask_host(m: regex.Match[str]) -> str:
 
 def redact_text(text: str, *, hosts: bool = False) -> str:
     """The text with secrets replaced; with `hosts`, IP addresses and private host names too."""
-    out = text
-    lowered = text.lower()
-    for pattern, repl, triggers in _SECRETS:
-        if any(t in lowered for t in triggers):
-            out = pattern.sub(repl, out)
+    out = redact_secrets(text)
     if hosts:
         for slot in _HOST_SLOTS:
             out = slot.sub(_mask_host, out)
@@ -132,7 +97,7 @@ def _walk(value: object, fn: Callable[[str], str], keep: frozenset[str]) -> obje
 
 def _secret_value(key: str, value: str) -> str:
     """A dict entry such as facts["env"]["HF_TOKEN"]: the name says it is a secret even when the value does not."""
-    if value and _SECRET_KEY.fullmatch(key):
+    if value and is_secret_name(key):
         return REDACTED
     return value
 

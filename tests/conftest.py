@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -11,6 +12,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+CORPUS = ROOT / "tests" / "data" / "corpus"  # a copy of ../shared/corpus (real logs, sources in cases.jsonl)
+
+
+def must_exist(path: Path) -> Path:
+    """A data file a test names: missing (renamed, not checked out) is a failure that says which, never a skip."""
+    if not path.exists():
+        pytest.fail(f"{path.relative_to(ROOT)} is missing: restore it or update the test that names it", pytrace=False)
+    return path
+
+
+def corpus_log(name: str) -> str:
+    return must_exist(CORPUS / name).read_text(encoding="utf-8")
 
 
 def run_cli(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
@@ -30,3 +43,12 @@ def run_cli(*args: str, stdin: bytes | None = None, env: dict[str, str] | None =
 @pytest.fixture
 def cli():  # type: ignore[no-untyped-def]
     return run_cli
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark as `slow` the follow tests that run the live command against the clock (they use test_follow's
+    `Running`), wherever they are and whatever their names; other slow tests carry the marker themselves."""
+    for item in items:
+        function = getattr(item, "function", None)
+        if item.path.name == "test_follow.py" and function is not None and "Running(" in inspect.getsource(function):
+            item.add_marker(pytest.mark.slow)

@@ -12,13 +12,11 @@ import pytest
 import logclassify
 from logclassify.parse.environment import environment_facts
 from logclassify.read.normalize import normalize_line
-from tests.conftest import run_cli
+from tests.conftest import corpus_log, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
 BOT = ROOT / "examples" / "issue_bot.py"
 EXAMPLE = ROOT / "examples" / "issue-example.md"
-needs_corpus = pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus is not available")
 
 # collect_env before mid-2025 (`key: value`) and after (`key   : value` in sections)
 ENV_OLD = """\
@@ -92,11 +90,10 @@ def test_placeholders_are_not_facts() -> None:
     assert environment_facts(ln for i, t in enumerate(lines) for ln in normalize_line(i + 1, t)) == []
 
 
-@needs_corpus
 @pytest.mark.parametrize("env", [ENV_OLD, ENV_NEW], ids=["old-collect-env", "new-collect-env"])
 def test_environment_versions_decide_a_version_rule(env: str) -> None:
     """The zmq hang is a known bug of vLLM 0.5.2-0.5.3.post1: the log (vLLM #6700) has no version, the issue does."""
-    log = (CORPUS / "seed-zmq-hang-known-bug-1.log").read_text(encoding="utf-8")
+    log = corpus_log("seed-zmq-hang-known-bug-1.log")
     alone = logclassify.classify(log)
     assert not alone.alarms
     report = logclassify.classify_issue(issue(env, log))
@@ -117,9 +114,8 @@ def test_example_bot_replies_with_cause_fix_evidence_docs_and_no_secrets() -> No
         assert reply.rstrip().endswith("</sub>")
 
 
-@needs_corpus
 def test_example_bot_gives_fingerprint_and_nearest_causes_for_unknown_failures() -> None:
-    log = (CORPUS / "beyond-other-5.log").read_text(encoding="utf-8")
+    log = corpus_log("beyond-other-5.log")
     reply = run_bot(stdin=issue(ENV_NEW, log))
     (u,) = logclassify.classify(log).unrecognized
     assert "### Unrecognised failure" in reply

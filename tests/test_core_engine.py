@@ -52,9 +52,9 @@ def test_unknown_field_missing_field_and_bad_id(tmp_path: Path) -> None:
     with pytest.raises(RuleError) as err:
         load_rules(tmp_path, builtin=False)
     text = "\n".join(err.value.problems)
-    assert "x.yaml: rule Not_An_Id: id:" in text
+    assert "x.yaml:1: rule Not_An_Id: id:" in text  # file:line: rule: field
     assert "severity:" in text and "fix:" in text
-    assert "port-in-use.yaml: rule port-in-use: colour: Extra inputs are not permitted" in text
+    assert "port-in-use.yaml:6: rule port-in-use: colour: unknown field `colour`" in text
 
 
 def test_nested_condition_error_names_the_path(tmp_path: Path) -> None:
@@ -326,7 +326,7 @@ def test_scope_line_sees_the_prefixes(tmp_path: Path) -> None:
 def test_conditions_on_text_no_line_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_pass: bool) -> None:
     """The parser names a faulthandler crash `FatalPythonError`, which no line spells, and a multi-line exception
     message spans lines: literal pruning (with or without the one-pass index) must not rule such conditions out."""
-    import logclassify.engine.scan.literal_index as literal_index
+    import logclassify.select.literal_index as literal_index
 
     if not one_pass:
         monkeypatch.setattr(literal_index.LiteralIndex, "locate", lambda self, text, starts: None)

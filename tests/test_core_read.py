@@ -10,7 +10,7 @@ import pytest
 
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
 from logclassify.read.normalize import normalize_line, strip_ansi
-from logclassify.read.sources import MAX_LINE, chunks_from, decode, iter_chunks, open_binary
+from logclassify.read.sources import LONG_KEEP, MAX_LINE, ReadStats, chunks_from, decode, iter_chunks, open_binary
 
 
 def one(raw: str, number: int = 7):  # type: ignore[no-untyped-def]
@@ -136,12 +136,21 @@ def test_decode_never_fails() -> None:
     assert decode(b"ok \xff\xfe \x00nul") == "ok \ufffd\ufffd nul"
 
 
-def test_chunks_end_on_newlines_and_cut_huge_lines() -> None:
-    data = b"a\n" * 10 + b"x" * (MAX_LINE * 2 + 10) + b"\nlast"
-    chunks = list(iter_chunks(io.BytesIO(data), chunk_size=4096))
-    assert b"".join(chunks).replace(b"\n", b"") == data.replace(b"\n", b"")
-    assert all(len(line) <= MAX_LINE for c in chunks for line in c.split(b"\n"))
-    assert all(c.endswith(b"\n") for c in chunks[:-1])
+def test_chunks_end_on_newlines_and_shorten_huge_lines() -> None:
+    """A huge line stays one line (its head and tail, joined by a CR): no phantom lines (issue 10)."""
+    huge = b"h" + b"x" * (MAX_LINE * 2 + 10) + b"t"
+    data = b"a\n" * 10 + huge + b"\nlast"
+    for size in (4096, 1 << 16, 1 << 22):
+        stats = ReadStats()
+        chunks = list(iter_chunks(io.BytesIO(data), chunk_size=size, stats=stats))
+        out = b"".join(chunks)
+        assert out.count(b"\n") == data.count(b"\n")
+        lines = out.split(b"\n")
+        assert lines[:10] == [b"a"] * 10 and lines[-1] == b"last"
+        assert lines[10] == b"h" + b"x" * (LONG_KEEP - 1) + b"\r" + b"x" * (LONG_KEEP - 1) + b"t"
+        assert all(len(line) < MAX_LINE for line in lines)
+        assert all(c.endswith(b"\n") for c in chunks[:-1])
+        assert stats.long_lines == 1 and stats.skipped_bytes == len(huge) - 2 * LONG_KEEP
 
 
 def test_multibyte_characters_survive_long_line_cut() -> None:
@@ -223,3 +232,12 @@ def test_first_chars_of_each_prefix_are_exact() -> None:
     for k, prefix in enumerate(_PREFIXES):
         can_start = {chr(c) for c in range(128) if prefix.compiled.match(chr(c), partial=True) is not None}
         assert can_start == set(FIRST_CHARS[k]), (k, prefix.source)
+
+
+def test_a_paste_quoted_in_an_issue_comment_is_read_like_the_log() -> None:
+    from logclassify.read.normalize import normalize_line
+
+    (frame,) = normalize_line(2, '>   File "/x/vllm/_custom_ops.py", line 106, in rms_norm')
+    assert frame.message == '  File "/x/vllm/_custom_ops.py", line 106, in rms_norm'
+    (nested,) = normalize_line(3, "> > ERROR 04-20 10:00:00 [core.py:1] NameError: name 'vllm_ops' is not defined")
+    assert nested.level == "ERROR" and nested.message == "NameError: name 'vllm_ops' is not defined"

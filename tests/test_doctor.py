@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,17 +29,18 @@ _WATCHED = (
     "GLOO_SOCKET_IFNAME",
     "VLLM_WORKER_MULTIPROC_METHOD",
 )
-_CODE = "from logclassify.probes.cli import doctor_command\ndoctor_command(['--format', 'json'])"
 
 
 def run_doctor_with(**env: str) -> tuple[int, dict[str, Any]]:
-    """Run `doctor --format json` in a child whose environment has only `env` of the watched variables."""
-    full = {k: v for k, v in os.environ.items() if k not in _WATCHED}
-    full.update(env, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-c", _CODE], capture_output=True, text=True, env=full, timeout=60)
-    assert done.returncode in (0, 1), done.stderr
+    """Run `doctor --format json` in this process, with only `env` of the watched variables set."""
+    from click.testing import CliRunner
+
+    from logclassify.probes.cli import doctor_command
+
+    done = CliRunner().invoke(doctor_command, ["--format", "json"], env={**dict.fromkeys(_WATCHED), **env})
+    assert done.exit_code in (0, 1), done.output
     data = json.loads(done.stdout)
-    return done.returncode, {c["name"]: c for c in data["checks"]} | {"_versions": data["versions"]}
+    return done.exit_code, {c["name"]: c for c in data["checks"]} | {"_versions": data["versions"]}
 
 
 def test_vllm_trace_function_is_a_warning_with_its_fix() -> None:
@@ -137,3 +139,32 @@ def test_vllm_built_for_another_torch_fails(monkeypatch: pytest.MonkeyPatch) -> 
     assert check.status is CheckStatus.failed and "torch==2.6.0" in check.message
     [ok] = check_vllm_torch({"vllm": "0.8.5", "torch": "2.6.0+cu124"})
     assert ok.status is CheckStatus.passed
+
+
+def test_doctor_and_the_debug_rule_share_one_list_of_switches() -> None:
+    """rules/_vocab/debug.yaml is the one list: the rule tests exactly its `rule: true` switches, with the same
+    `active` pattern, and no fix of the rule recommends a switch that doctor warns about."""
+    import yaml
+
+    from logclassify.engine.loader import builtin_rules_dir
+    from logclassify.vocab import vocab
+
+    switches = vocab()["debug"]["switches"]
+    rule = yaml.safe_load((builtin_rules_dir() / "env" / "debug-env-left-on.yaml").read_text())
+
+    def facts(cond: object) -> list[dict[str, str]]:
+        if isinstance(cond, dict):
+            if "fact" in cond:
+                return [cond["fact"]]
+            return [f for v in cond.values() for f in facts(v)]
+        if isinstance(cond, list):
+            return [f for v in cond for f in facts(v)]
+        return []
+
+    tested = {f["name"].removeprefix("env."): f["regex"] for f in facts(rule["match"]) if f["name"].startswith("env.")}
+    assert tested == {s["name"]: f"^(?i:{s['active']})$" for s in switches if s["rule"]}
+    for s in switches:  # a step may name an active switch only to say that it must go
+        for step in rule["fix"]:
+            for value in re.findall(rf"\b{s['name']}=(\w+)", step):
+                assert not re.fullmatch(s["active"], value, re.IGNORECASE) or "unset" in step, step
+    assert {c for c in _WATCHED if c in {s["name"] for s in switches}} == {s["name"] for s in switches}

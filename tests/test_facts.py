@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from logclassify import Classifier, load_rules
 from logclassify.parse.facts import extract_facts, summarize_facts
 from logclassify.read.normalize import normalize_line
 
@@ -52,3 +55,35 @@ def test_env_var_named_in_an_error_message_is_not_a_setting() -> None:
               "overriding this maximum, set the env var VLLM_ALLOW_LONG_MAX_MODEL_LEN=1. VLLM_ALLOW_LONG_MAX_MODEL_LEN "
               "must be used with extreme caution.")
     assert "env" not in f
+
+
+def test_nccl_hint_to_run_with_nccl_debug_info_is_not_a_setting() -> None:
+    f = facts("RuntimeError: NCCL error in: ProcessGroupNCCL.cpp:1970, unhandled system error (run with NCCL_DEBUG=INFO "
+              "for details), NCCL version 2.20.5\nRun with NCCL_DEBUG=INFO for more details\n")
+    assert "env" not in f and f["nccl_version"] == "2.20.5"
+    assert facts("NCCL_DEBUG=INFO vllm serve m")["env"] == {"NCCL_DEBUG": "INFO"}  # a real setting still is one
+
+
+def test_every_fact_the_vocabulary_declares_is_read_or_derived() -> None:
+    """A fact a rule may name must come from somewhere: an extractor, collect_env, or code that derives it."""
+    from logclassify.vocab import vocab
+
+    data = vocab()["facts"]
+    produced = {e["name"] for e in data["extractors"]} | {k["name"] for k in data["collect_env"]["keys"]}
+    produced |= set(data["collect_env"]["packages"].values())
+    for name, spec in data["facts"].items():
+        assert spec["derived"] or name in produced or name == "env.*", name
+
+
+def test_gpu_count_fires_in_a_rule(tmp_path: Path) -> None:
+    """`gpu_count` is derived from the GPU lines; a rule can compare it like any fact (it once never fired)."""
+    (tmp_path / "one-gpu.yaml").write_text(
+        "id: one-gpu\ntitle: one GPU only\nseverity: warning\ncause: only one GPU is visible here\nfix: [add GPUs]\n"
+        "match:\n  all:\n    - contains: tensor parallel\n    - fact: {name: gpu_count, version: '<2'}\n")
+    clf = Classifier(load_rules(tmp_path, builtin=False))
+    gpus = "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1)\n"
+    one = clf.classify(gpus + "ValueError: tensor parallel size 2 needs 2 GPUs\n")
+    assert [d.id for d in one.diagnoses] == ["one-gpu"] and one.facts["gpu_count"] == 1
+    assert one.diagnoses[0].captures["gpu_count"] == "1"
+    two = clf.classify(gpus + "GPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-2)\nValueError: tensor parallel size 4\n")
+    assert two.diagnoses == [] and two.facts["gpu_count"] == 2

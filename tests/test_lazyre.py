@@ -10,7 +10,7 @@ import pytest
 from logclassify.lazyre import LazyPattern, lazy
 
 MODULES = [
-    "logclassify.engine.scan.state",
+    "logclassify.select.state",
     "logclassify.engine.unknown",
     "logclassify.parse.environment",
     "logclassify.parse.facts",

@@ -53,7 +53,7 @@ def test_known_answers_skip_the_search() -> None:
 
 @pytest.mark.parametrize("accent", ["", "\u00e9t\u00e9 \u212aelvin \u0130 "])
 def test_located_rows_equal_searches(accent: str) -> None:
-    from logclassify.engine.scan import LiteralIndex
+    from logclassify.select import LiteralIndex
 
     texts = [f"INFO a {accent}NCCL error x", "nccl ERROR", f"pl{accent}ain", "NCCL error NCCL error", "ab" * 40,
              f"{accent}Error: boom", "\u0130 plain"]
@@ -105,7 +105,7 @@ def test_classification_is_the_same_when_locate_gives_up(monkeypatch: pytest.Mon
     """Past LOCATE_MAX occurrences the classifier falls back to presence only, then to searches: same answers."""
     from pathlib import Path
 
-    import logclassify.engine.scan.literal_index as literal_index
+    import logclassify.select.literal_index as literal_index
     from logclassify.engine.classifier import Classifier
 
     logs = sorted((Path(__file__).resolve().parent.parent / "fixtures").rglob("*.log"))[::5]

@@ -16,7 +16,8 @@ import logclassify
 from logclassify.models import Diagnosis, Evidence, Report, Severity
 
 ROOT = Path(__file__).resolve().parent.parent
-LOGS = sorted((ROOT / "fixtures").rglob("*.log"))[::7]  # a spread of areas, every rule kind
+# a spread of areas and rule kinds; negatives often yield nothing to compare, so the sample skips them
+LOGS = sorted(p for p in (ROOT / "fixtures").rglob("*.log") if not p.name.startswith("negative-"))[::7]
 
 
 @pytest.mark.parametrize("log", LOGS, ids=lambda p: p.stem)

@@ -9,10 +9,9 @@ import pytest
 
 import logclassify
 from logclassify.redact import redact_report, redact_text
-from tests.conftest import run_cli
+from tests.conftest import CORPUS, must_exist, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
 
 HF = "hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ012345"
 SECRETS = {
@@ -41,10 +40,11 @@ def test_labels_and_ordinary_text_survive() -> None:
     assert out == "docker run -e HF_TOKEN=<redacted> -e NCCL_DEBUG=INFO vllm/vllm-openai:v0.8.3 --port 8000"
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus is not available")
 def test_real_logs_change_only_where_a_secret_is() -> None:
     changed: list[str] = []
-    for log in sorted(CORPUS.glob("*.log")):
+    logs = sorted(must_exist(CORPUS).glob("*.log"))
+    assert len(logs) >= 40, f"{CORPUS}: {len(logs)} logs"
+    for log in logs:
         for before in log.read_text(encoding="utf-8").splitlines():
             after = redact_text(before)
             if after != before:

@@ -14,10 +14,13 @@ from typing import Any
 
 import pytest
 
-from logclassify.engine import scan
 from logclassify.engine.classifier import Classifier
 from logclassify.models import Report
 from logclassify.read.sources import chunks_from, iter_chunks
+from logclassify.select import ANCHOR, Scanner, ScanPlan, Trigger
+from logclassify.select.parallel import Partial, merge, scan_range
+from logclassify.select.state import TRACEBACK_AFTER
+from logclassify.select.triggers import MAX_TIMEOUTS, strip_anchors
 
 NCCL = """\
 ERROR 06-11 03:12:44 [multiproc_executor.py:140] Error executing method 'init_device'. This might cause deadlock.
@@ -138,7 +141,7 @@ def test_parallel_scan_of_a_file_matches_the_stream(
     classifier: Classifier, log: bytes, reference: Any, tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("hyperscan")
-    monkeypatch.setattr("logclassify.engine.scan.parallel.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("logclassify.select.parallel.PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr("logclassify.read.sources.CHUNK_SIZE", 5000)  # many chunks per worker
     path = tmp_path / "big.log"
     path.write_bytes(log)
@@ -149,9 +152,13 @@ def test_parallel_scan_of_a_file_matches_the_stream(
     # the cut between the ranges falls on each side of the tracebacks
     for cut in (log.index(b"Traceback") + 200, log.index(b"Traceback") - 200):
         cut = log.index(b"\n", cut) + 1
-        parts = [scan._scan_range_bytes(classifier.scanner, log[:cut]), scan._scan_range_bytes(classifier.scanner, log[cut:])]
-        merged = scan._merge(parts)
+        merged = merge([range_of(classifier.scanner, log[:cut]), range_of(classifier.scanner, log[cut:])])
         assert key(classifier.classify_selection(merged, source="x")) == reference
+
+
+def range_of(scanner: Scanner, data: bytes) -> Partial:
+    """What a worker returns for a byte range holding `data`."""
+    return scan_range(scanner, iter_chunks(io.BytesIO(data), 5000), data.splitlines(keepends=True)[:TRACEBACK_AFTER])
 
 
 def test_file_gzip_and_stdin_agree(classifier: Classifier, log: bytes, reference: Any, tmp_path: Path) -> None:
@@ -184,17 +191,17 @@ def test_repeated_markers_keep_first_and_last_lines(classifier: Classifier) -> N
 
 
 def test_anchor_stripping_keeps_a_superset() -> None:
-    assert scan.strip_anchors(r"^\s*foo$") == r"\s*foo"
-    assert scan.strip_anchors(r"[^a$]x{,3}\Aab\Z") == r"[^a$]x{0,3}ab"
-    assert scan.strip_anchors(r"(?:^|\s)Killed\b") == r"(?:|\s)Killed\b"
+    assert strip_anchors(r"^\s*foo$") == r"\s*foo"
+    assert strip_anchors(r"[^a$]x{,3}\Aab\Z") == r"[^a$]x{0,3}ab"
+    assert strip_anchors(r"(?:^|\s)Killed\b") == r"(?:|\s)Killed\b"
 
 
 def test_a_pathological_regex_cannot_hang_the_scan() -> None:
     """Catastrophic backtracking on every candidate line: each gives up after the timeout, then the literal decides."""
-    trig = scan.Trigger(("aaaa",), r"(?:a+)+b", kind=scan.ANCHOR)
-    sc = scan.Scanner([trig], backend="python")
+    trig = Trigger(("aaaa",), r"(?:a+)+b", kind=ANCHOR)
+    sc = Scanner(ScanPlan.of([trig]), backend="python")
     line = "a" * 5000 + "c\n"
     sel = sc.select([(line * 50).encode()])
     assert sel.total_lines == 50
     assert len(sel.lines) == 50  # every line kept: a timeout counts as a match
-    assert sc.verifiers[0].timeouts == scan.MAX_TIMEOUTS
+    assert sc.verifiers[0].timeouts == MAX_TIMEOUTS

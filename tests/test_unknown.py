@@ -1,8 +1,9 @@
 """Unrecognised failures: salient error, a fingerprint that groups duplicates across machines, nearest known causes.
 
-Real logs come from ../shared/corpus (the `beyond-other-*` cases are failures outside the rule set) and from the
-fixtures (other reports of the same failure). "Machine variants" change what differs between two machines hitting
-the same failure: timestamps, pids, paths, Python version, host names, IPs, ports, GPU index, sizes.
+Real logs come from tests/data/corpus, a copy of ../shared/corpus (the `beyond-other-*` cases are failures outside
+the rule set) and from the fixtures (other reports of the same failure). "Machine variants" change what differs
+between two machines hitting the same failure: timestamps, pids, paths, Python version, host names, IPs, ports, GPU
+index, sizes.
 """
 
 from __future__ import annotations
@@ -16,17 +17,16 @@ import regex
 from logclassify import Classifier, classify, default_classifier
 from logclassify.engine.unknown import mask, nearest_causes, signatures
 from logclassify.render.markdown import render_markdown
+from tests.conftest import CORPUS, corpus_log, must_exist
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "tests" / "data" / "corpus"  # a copy of ../shared/corpus: real logs, sources in cases.jsonl
 FIXTURES = ROOT / "fixtures"
 
-needs_corpus = pytest.mark.skipif(not (CORPUS / "cases.jsonl").exists(), reason="../shared/corpus is not available")
 NO_RULES = Classifier([])  # nothing is explained, so every failure is reported as unrecognised
 
 
 def corpus(name: str) -> str:
-    return (CORPUS / name).read_text(encoding="utf-8")
+    return corpus_log(name)
 
 
 def fingerprint_of(text: str, classifier: Classifier = NO_RULES) -> str:
@@ -51,7 +51,6 @@ def machine_variant(text: str) -> str:
 # -- the same failure, different machines ------------------------------------------------------------------
 
 
-@needs_corpus
 @pytest.mark.parametrize("name", ["beyond-other-3.log", "beyond-other-5.log", "beyond-other-8.log"])
 def test_machine_variants_of_a_real_failure_share_the_fingerprint(name: str) -> None:
     original = corpus(name)
@@ -70,7 +69,6 @@ def test_machine_variants_of_a_real_failure_share_the_fingerprint(name: str) -> 
         assert got_original.unrecognized[0].fingerprint == fingerprint_of(original)
 
 
-@needs_corpus
 def test_numbers_in_the_message_do_not_split_a_failure() -> None:
     lora = corpus("beyond-other-8.log")
     other_sizes = lora.replace("LoRA rank 32", "LoRA rank 64").replace("max_lora_rank 16", "max_lora_rank 8")
@@ -79,7 +77,6 @@ def test_numbers_in_the_message_do_not_split_a_failure() -> None:
     assert fingerprint_of(tokens) == fingerprint_of(corpus("beyond-other-3.log"))
 
 
-@needs_corpus
 @pytest.mark.parametrize(
     ("corpus_log", "fixture_log"),
     [
@@ -90,13 +87,10 @@ def test_numbers_in_the_message_do_not_split_a_failure() -> None:
     ],
 )
 def test_two_real_reports_of_one_failure_share_the_fingerprint(corpus_log: str, fixture_log: str) -> None:
-    other = FIXTURES / fixture_log
-    if not other.exists():
-        pytest.skip(f"fixture {fixture_log} is gone")
+    other = must_exist(FIXTURES / fixture_log)
     assert fingerprint_of(corpus(corpus_log)) == fingerprint_of(other.read_text(encoding="utf-8"))
 
 
-@needs_corpus
 def test_the_vllm_wrapper_around_a_worker_error_is_peeled() -> None:
     v0 = corpus("beyond-other-5.log")  # "RuntimeError: Error in model execution: CUDA error: ..."
     bare = "RuntimeError: CUDA error: an illegal memory access was encountered\n"
@@ -106,12 +100,11 @@ def test_the_vllm_wrapper_around_a_worker_error_is_peeled() -> None:
 # -- different failures ------------------------------------------------------------------------------------
 
 
-@needs_corpus
 def test_different_failures_get_different_fingerprints() -> None:
     seen: dict[str, tuple[str, str]] = {}
-    for line in (CORPUS / "cases.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in must_exist(CORPUS / "cases.jsonl").read_text(encoding="utf-8").splitlines():
         case = json.loads(line)
-        report = NO_RULES.classify((CORPUS / case["file"]).read_text(encoding="utf-8"), input_format="log")
+        report = NO_RULES.classify(corpus_log(case["file"]), input_format="log")
         if not report.unrecognized:
             continue
         label = "+".join(sorted(case["labels"]))
@@ -124,7 +117,6 @@ def test_different_failures_get_different_fingerprints() -> None:
     assert len(seen) >= 25
 
 
-@needs_corpus
 def test_a_different_message_of_the_same_type_is_a_different_failure() -> None:
     lora = corpus("beyond-other-8.log")
     other = lora.replace("LoRA rank 32 is greater than max_lora_rank 16.", "Loaded adapter has no target modules.")
@@ -143,7 +135,6 @@ def test_a_bare_assertion_is_told_apart_by_its_frames() -> None:
 # -- what counts as a failure ------------------------------------------------------------------------------
 
 
-@needs_corpus
 @pytest.mark.parametrize("name", ["seed-none-1.log", "seed-none-3.log", "seed-none-5.log", "seed-none-9.log"])
 def test_healthy_real_logs_have_no_unrecognized_entry(name: str) -> None:
     assert default_classifier().classify(corpus(name)).unrecognized == []
@@ -152,8 +143,7 @@ def test_healthy_real_logs_have_no_unrecognized_entry(name: str) -> None:
 
 def test_healthy_fixtures_have_no_unrecognized_entry() -> None:
     logs = sorted((FIXTURES / "healthy").glob("*.log"))
-    if not logs:
-        pytest.skip("no healthy fixtures")
+    assert logs, f"no healthy fixtures in {FIXTURES / 'healthy'}"
     for log in logs:
         assert classify(log.read_text(encoding="utf-8")).unrecognized == [], log.name
 
@@ -192,7 +182,6 @@ def test_kills_exits_and_error_lines_are_failures(line: str, error: str) -> None
     assert error in u.error and u.line == 2 and u.evidence[0].line == 2
 
 
-@needs_corpus
 def test_the_salient_error_names_the_exception_inside_an_error_line() -> None:
     (u,) = default_classifier().classify(corpus("beyond-other-5.log")).unrecognized
     assert u.error.startswith("RuntimeError: Error in model execution: CUDA error: an illegal memory access")
@@ -210,7 +199,6 @@ def test_signatures_come_from_the_rule_itself() -> None:
     assert not any("(?" in s or "\\" in s for s in sigs)  # plain text, not regex syntax
 
 
-@needs_corpus
 @pytest.mark.parametrize(
     ("log", "family"),
     [
@@ -230,7 +218,6 @@ def test_without_its_rule_a_known_failure_is_suggested_its_cause(log: str, famil
     assert [r.score for r in related] == sorted((r.score for r in related), reverse=True)
 
 
-@needs_corpus
 def test_suggestions_are_marked_as_suggestions() -> None:
     report = default_classifier().classify(corpus("beyond-other-5.log"))
     (u,) = report.unrecognized

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.skipif(os.environ.get("LOGCLASSIFY_SKIP_WHEEL") == "1", reason="LOGCLASSIFY_SKIP_WHEEL=1")
+@pytest.mark.slow  # builds a wheel and a venv: pytest -m "not slow" leaves it out
 def test_wheel_installs_and_finds_its_rules(tmp_path: Path) -> None:
     pytest.importorskip("build")
     dist = tmp_path / "dist"

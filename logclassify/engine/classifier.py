@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
+from logclassify.engine.clip import finish_report
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
 from logclassify.engine.match import All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
 from logclassify.engine.rank import rank
-from logclassify.engine.scan import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, Selection, Trigger
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.models import Diagnosis, Evidence, Report, Severity
 from logclassify.parse import environment, phases
@@ -20,7 +20,8 @@ from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
-from logclassify.read.sources import chunks_from, iter_chunks, open_binary
+from logclassify.read.sources import ReadStats, chunks_from, is_regular_file, iter_chunks, open_binary
+from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, ScanPlan, Selection, Trigger
 
 InputFormat = Literal["auto", "log", "markdown"]
 MAX_EVIDENCE = 6
@@ -93,7 +94,7 @@ class Classifier:
 
     def __init__(self, rules: Sequence[CompiledRule] | None = None) -> None:
         self.rules: tuple[CompiledRule, ...] = tuple(rules if rules is not None else load_rules())
-        self.scanner = Scanner(scan_triggers(self.rules))
+        self.scanner = Scanner(ScanPlan.of(scan_triggers(self.rules)))
         self.literal_index = literal_index(self.rules)
 
     # -- inputs -------------------------------------------------------------------------------------------
@@ -103,48 +104,103 @@ class Classifier:
         *,
         source: str = "<text>",
         input_format: InputFormat = "auto",
+        redact: bool = False,
+        redact_hosts: bool = False,
     ) -> Report:
-        """Classify a log (or a Markdown issue body) given as text, bytes, or an iterable of lines."""
+        """Classify a log (or a Markdown issue body) given as text, bytes, or an iterable of lines.
+
+        `redact=True` removes tokens, API keys, passwords and e-mail addresses from the report (docs/redaction.md);
+        `redact_hosts=True` also masks IP addresses and host names. Redaction runs before long lines are cut.
+        """
         if isinstance(data, (str, bytes)) and input_format != "log":
             text = data if isinstance(data, str) else data.decode("utf-8", "replace")
             if input_format == "markdown" or looks_like_markdown(text):
                 data = log_lines_of_markdown(text)
-        return self.classify_chunks(chunks_from(data), source=source)
+        stats = ReadStats()
+        return self.classify_chunks(
+            chunks_from(data, stats=stats), source=source, redact=redact, redact_hosts=redact_hosts, stats=stats
+        )
 
-    def classify_path(self, path: str | os.PathLike[str], *, input_format: InputFormat = "auto") -> Report:
-        """Classify a file (plain or gzip) or `-` for stdin. Raises `InputError` when it cannot be read.
+    def classify_path(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        input_format: InputFormat = "auto",
+        redact: bool = False,
+        redact_hosts: bool = False,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Report:
+        """Classify a file (plain or gzip) or `-` for stdin. Raises `InputError` when it cannot be read; a damaged
+        gzip file is read up to the damage, and the report's `error` says so.
 
         With `input_format="auto"`, a `.md` file, or stdin that has ``` fences, is read as a Markdown issue body;
         any other file is read as a log, whatever it contains (pasted logs carry stray fences and prose).
+        `redact` and `redact_hosts` as in `classify`.
+        `on_bytes(n)`: progress, the bytes of a log scanned so far (not called for a Markdown body).
         """
         name = "<stdin>" if str(path) == "-" else str(path)
-        stream = open_binary(path)
+        stream = open_binary(path)  # the one open: a named pipe cannot be opened again
         try:
-            chunks = iter_chunks(stream)
-            markdown = input_format == "markdown" or (
-                input_format == "auto" and name.lower().endswith((".md", ".markdown"))
-            )
-            if input_format == "auto" and not markdown and str(path) == "-":  # a piped issue body
-                chunks, markdown = _sniff_markdown(chunks)
-            if markdown:
-                text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
-                return self.classify_chunks(chunks_from(log_lines_of_markdown(text)), source=name)
-            if str(path) != "-":  # a large plain file: scanned in parallel byte ranges
-                selection = self.scanner.select_file(path)
-                if selection is not None:
-                    return self.classify_selection(selection, source=name)
-            return self.classify_chunks(chunks, source=name)
+            report = self._classify_stream(stream, path, name, input_format, on_bytes, (redact, redact_hosts))
         finally:
             if str(path) != "-":
                 stream.close()
+        damage = getattr(stream, "damage", None)  # a damaged gzip file: what came before the damage was read
+        if damage:
+            report.error = f"{damage}; the report covers the {report.lines:,} lines before it"
+        return report
+
+    def _classify_stream(
+        self,
+        stream: BinaryIO,
+        path: str | os.PathLike[str],
+        name: str,
+        input_format: InputFormat,
+        on_bytes: Callable[[int], None] | None,
+        redact: tuple[bool, bool],
+    ) -> Report:
+        stats = ReadStats()
+        chunks = iter_chunks(stream, stats=stats)
+        markdown = input_format == "markdown" or (
+            input_format == "auto" and name.lower().endswith((".md", ".markdown"))
+        )
+        if input_format == "auto" and not markdown and str(path) == "-":  # a piped issue body
+            chunks, markdown = _sniff_markdown(chunks)
+        if markdown:
+            text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
+            return self.classify_chunks(
+                chunks_from(log_lines_of_markdown(text), stats=stats), source=name, redact=redact[0],
+                redact_hosts=redact[1], stats=stats,
+            )
+        if str(path) != "-" and is_regular_file(stream):  # a large plain file: scanned in parallel byte ranges
+            selection = self.scanner.select_file(path, on_bytes=on_bytes)
+            if selection is not None:
+                return self.classify_selection(selection, source=name, redact=redact[0], redact_hosts=redact[1])
+        return self.classify_chunks(
+            chunks, source=name, on_bytes=on_bytes, redact=redact[0], redact_hosts=redact[1], stats=stats
+        )
 
     # -- the pipeline -------------------------------------------------------------------------------------
-    def classify_chunks(self, chunks: Iterable[bytes], *, source: str) -> Report:
-        """Select the relevant lines in one pass, parse them, evaluate the candidate rules, rank."""
-        selection = self.scanner.select(chunks)
-        return self.classify_selection(selection, source=source)
+    def classify_chunks(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        source: str,
+        on_bytes: Callable[[int], None] | None = None,
+        redact: bool = False,
+        redact_hosts: bool = False,
+        stats: ReadStats | None = None,
+    ) -> Report:
+        """Select the relevant lines in one pass, parse them, evaluate the candidate rules, rank.
+        `stats`: what the reader of these chunks shortened (`iter_chunks`), said in the report's warnings."""
+        selection = self.scanner.select(chunks, on_bytes)
+        if stats is not None:
+            selection.read = stats
+        return self.classify_selection(selection, source=source, redact=redact, redact_hosts=redact_hosts)
 
-    def classify_selection(self, selection: Selection, *, source: str) -> Report:
+    def classify_selection(
+        self, selection: Selection, *, source: str, redact: bool = False, redact_hosts: bool = False
+    ) -> Report:
         lines = selection.lines
         index = LineIndex(lines)
         # where every rule, fact and phase literal is, in one pass (None: non-ASCII text, no Hyperscan)
@@ -189,14 +245,16 @@ class Classifier:
             hits = result.hits + (confirm.hits if confirm is not None and confirm.ok else [])
             found.append((_diagnosis(rule, hits, confirmed), rule.rule.priority, rule.rule.folds))
         diagnoses = rank(found)
-        return Report(
+        report = Report(
             source=source,
             diagnoses=diagnoses,
             unrecognized=find_unrecognized(ctx, diagnoses, self.rules),
             facts=summarize_facts(facts),
             timeline=timeline,
             lines=selection.total_lines,
+            warnings=selection.warnings(),
         )
+        return finish_report(report, redact=redact, redact_hosts=redact_hosts)  # redacted before lines are cut
 
 
 def _failure_after(found: Sequence[tuple[Diagnosis, int, Sequence[str]]], line: int) -> bool:
@@ -231,8 +289,8 @@ def _diagnosis(rule: CompiledRule, hits: list[Hit], confirmed: bool) -> Diagnosi
 
 
 def _evidence(hit: Hit) -> Evidence:
-    text = hit.text.strip()[:500]
-    message = hit.message.strip()[:500] if hit.message is not None else None
+    text = hit.text.strip()  # whole: cut by finish_report, after redaction
+    message = hit.message.strip() if hit.message is not None else None
     return Evidence(line=hit.line, text=text, message=message if message and message != text else None)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +10,8 @@ import yaml
 
 from logclassify.engine.classifier import Classifier
 from logclassify.engine.loader import builtin_rules_dir
+from logclassify.engine.validators import Finding, ParsedRule
+from logclassify.models import Diagnosis
 
 LOG_SUFFIXES = (".log", ".md", ".txt", ".log.gz", ".gz", ".json", ".jsonl")
 
@@ -105,3 +107,57 @@ def per_rule(results: Sequence[FixtureResult], rule_ids: Iterable[str]) -> list[
                 row.failed += 1
                 row.confused_with.update(res.extra)
     return [*rows.values(), negatives]
+
+
+# -- which conditions the fixtures exercise ---------------------------------------------------------------------
+
+
+def unexercised(parsed: Sequence[ParsedRule], roots: Iterable[Path]) -> list[Finding]:
+    """A warning for each alternative (a child of an `any`, outside `none`) that holds in none of its rule's positive
+    fixtures: nothing proves that it can fire, nor that it fires only where it should."""
+    from logclassify.engine.loader import compile_rule
+    from logclassify.engine.schema import AnyCond
+    from logclassify.engine.validators import conditions
+
+    branches: dict[str, tuple[ParsedRule, tuple[int | str, ...]]] = {}
+    compiled = []
+    for p in parsed:
+        for loc, cond, negated in conditions(p.rule.match, ("match",)):
+            if negated or not isinstance(cond, AnyCond):
+                continue
+            for i, child in enumerate(cond.any):
+                bid = f"branch-{len(branches)}"
+                branches[bid] = (p, (*loc, "any", i))
+                probe = p.rule.model_copy(update={"id": bid, "match": child, "confirm": None, "folds": [],
+                                                  "role": "cause", "live": None})
+                compiled.append(compile_rule(probe, p.path))
+    if not compiled:
+        return []
+    wanted = {p.rule.id for p, _ in branches.values()}
+    fixtures = [(exp, log) for root in roots for exp, log in find_fixtures(root) if log is not None]
+    probe_classifier = Classifier(compiled)
+    held: set[str] = set()
+    for exp, log in fixtures:
+        try:
+            expected = load_expect(exp)
+        except (ValueError, yaml.YAMLError):
+            continue
+        owners = {rid for rid in wanted if any(_covers(e, rid) for e in expected)}
+        if not owners:
+            continue
+        for d in _all_diagnoses(probe_classifier.classify_path(log).diagnoses):
+            if branches[d.id][0].rule.id in owners:
+                held.add(d.id)
+    out = []
+    for bid, (p, loc) in branches.items():
+        if bid not in held:
+            out.append(Finding("warning", "unexercised", p.path, p.rule.id, loc,
+                               "no positive fixture of this rule shows this condition: add one whose log does",
+                               p.line(loc)))
+    return out
+
+
+def _all_diagnoses(diagnoses: Iterable[Diagnosis]) -> Iterator[Diagnosis]:
+    for d in diagnoses:
+        yield d
+        yield from _all_diagnoses(d.consequences)

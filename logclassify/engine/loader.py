@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from logclassify.engine.literals import MIN_LITERAL
-from logclassify.engine.match import LineRegex, Literals, LogEndsIn, Matcher, compile_condition, keep_literals, walk
+from logclassify.engine.match import Literals, LogEndsIn, Matcher, compile_condition, keep_literals, walk
 from logclassify.models import Severity
+from logclassify.vocab import builtin_rules_dir as builtin_rules_dir  # re-exported: where the rules are
+from logclassify.vocab.located import display
 
 if TYPE_CHECKING:  # pydantic validates rule files; compiled (and cached) rules do not need it
     from logclassify.engine.schema import Rule
+    from logclassify.engine.validators import Finding, ParsedRule
 
 
 class RuleError(Exception):
@@ -40,13 +41,14 @@ class RuleInfo:
     fix: tuple[str, ...]
     docs: tuple[str, ...]
     probe: str | None
+    silent_for: float | None = None  # a hang rule (`live:`): seconds of silence before --follow reports it
 
     @classmethod
     def of(cls, rule: Rule) -> RuleInfo:
         return cls(
             id=rule.id, title=rule.title, severity=rule.severity, confidence=rule.confidence, tags=tuple(rule.tags),
             role=rule.role, priority=rule.priority, folds=tuple(rule.folds), cause=rule.cause, fix=tuple(rule.fix),
-            docs=tuple(rule.docs), probe=rule.probe,
+            docs=tuple(rule.docs), probe=rule.probe, silent_for=float(rule.live.silent_for) if rule.live else None,
         )
 
 
@@ -65,53 +67,59 @@ class CompiledRule:
         return self.rule.id
 
 
-def builtin_rules_dir() -> Path:
-    """The rules shipped with the package (inside the wheel), or the repository's rules/ in a source checkout."""
-    # the package folder, as importlib.resources.files("logclassify") gives it, without importing importlib.resources
-    packaged = Path(__file__).parent.parent / "_rules"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent.parent / "rules"
-
-
 def rule_files(directory: Path) -> list[Path]:
+    """The rule files of a folder: `*.yaml`/`*.yml`, except fixture expectations (`*.expect.yaml`), files and
+    folders whose name starts with `_` (the vocabulary in `_vocab/`) and `fixtures` folders."""
     if directory.is_file():
         return [directory]
     if not directory.is_dir():
         raise RuleError([f"{directory}: no such rules directory"])
-    return sorted(p for p in directory.rglob("*.y*ml") if p.suffix in (".yaml", ".yml") and not p.name.startswith("_"))
+    out = []
+    for p in directory.rglob("*.y*ml"):
+        parts = p.relative_to(directory).parts
+        if p.suffix not in (".yaml", ".yml") or p.name.endswith((".expect.yaml", ".expect.yml")):
+            continue
+        if any(part.startswith("_") or part == "fixtures" for part in parts):
+            continue
+        out.append(p)
+    return sorted(out)
 
 
-def _loc(loc: Sequence[int | str]) -> str:
-    """pydantic's location, readable: match.all[2].none[0].regex (the union's tag repeats the key: drop it)."""
-    out = ""
-    prev: int | str | None = None
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part != prev:
-            out += f".{part}" if out else str(part)
-        prev = part
-    return out or "(rule)"
+def _explain(err: Any, data: Any) -> str:
+    """pydantic's message, with the misspelt key named and a near key suggested."""
+    from logclassify.engine.schema import CONDITION_KEYS, FIELD_NAMES
+    from logclassify.engine.validators import did_you_mean
+    from logclassify.vocab.located import clean_loc
+
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden" and err["loc"]:
+        key = str(err["loc"][-1])
+        return f"unknown field `{key}`{did_you_mean(key, FIELD_NAMES)} ({msg.lower()})"
+    if err["type"] == "union_tag_invalid":
+        value: Any = data
+        for part in clean_loc(err["loc"]):
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                break
+        keys = [str(k) for k in value] if isinstance(value, dict) else []
+        hints = ", ".join(f"`{k}`{did_you_mean(k, CONDITION_KEYS)}" for k in keys) or "no key"
+        return f"not a condition: it has {hints}; a condition has one of {', '.join(CONDITION_KEYS)}"
+    return msg
 
 
-def _display(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
-
-
-def parse_rule_file(path: Path) -> tuple[Rule | None, list[str]]:
+def parse_rule_file(path: Path) -> tuple[ParsedRule | None, list[str]]:
+    """The rule in a file, with the line of each field, or one `file:line: rule ID: field: message` per problem."""
     import yaml  # only when rules are (re)compiled: a run with cached rules does not need it
     from pydantic import ValidationError
 
     from logclassify.engine.schema import Rule
+    from logclassify.engine.validators import ParsedRule
+    from logclassify.vocab.located import field_path, line_of, load_located
 
-    where = _display(path)
+    where = display(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data, lines = load_located(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         pos = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
@@ -122,13 +130,41 @@ def parse_rule_file(path: Path) -> tuple[Rule | None, list[str]]:
         return None, [f"{where}: a rule file must hold a mapping, got {type(data).__name__}"]
     rid = data.get("id", "?")
     try:
-        return Rule.model_validate(data), []
+        return ParsedRule(Rule.model_validate(data), path, lines), []
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{where}: rule {rid}: {_loc(err['loc'])}: {msg}")
+            line = line_of(lines, err["loc"])
+            problems.append(f"{where}{f':{line}' if line else ''}: rule {rid}: {field_path(err['loc'])}: "
+                            f"{_explain(err, data)}")
         return None, problems
+
+
+def parse_rule_dirs(dirs: Iterable[Path]) -> tuple[list[ParsedRule], list[str]]:
+    """Every rule file under the directories, parsed, and the problems found (duplicate ids too)."""
+    problems: list[str] = []
+    parsed: list[ParsedRule] = []
+    seen: dict[str, Path] = {}
+    for d in dirs:
+        try:
+            files = rule_files(d)
+        except RuleError as exc:
+            problems.extend(exc.problems)
+            continue
+        for path in files:
+            rule, errs = parse_rule_file(path)
+            problems.extend(errs)
+            if rule is None:
+                continue
+            rid = rule.rule.id
+            if rid in seen:
+                line = rule.line(("id",))
+                problems.append(f"{display(path)}{f':{line}' if line else ''}: rule {rid}: id: duplicate id, "
+                                f"already defined in {display(seen[rid])}")
+                continue
+            seen[rid] = path
+            parsed.append(rule)
+    return parsed, problems
 
 
 def compile_rule(rule: Rule, path: Path) -> CompiledRule:
@@ -143,38 +179,74 @@ def compile_rule(rule: Rule, path: Path) -> CompiledRule:
 
 
 def load_rule_dirs(dirs: Iterable[Path]) -> list[CompiledRule]:
-    """Load every rule under the directories; raise RuleError listing every problem (duplicates too)."""
-    problems: list[str] = []
-    compiled: list[CompiledRule] = []
-    seen: dict[str, Path] = {}
-    for d in dirs:
-        try:
-            files = rule_files(d)
-        except RuleError as exc:
-            problems.extend(exc.problems)
-            continue
-        for path in files:
-            rule, errs = parse_rule_file(path)
-            problems.extend(errs)
-            if rule is None:
-                continue
-            if rule.id in seen:
-                problems.append(
-                    f"{_display(path)}: rule {rule.id}: id: duplicate id, already defined in {_display(seen[rule.id])}"
-                )
-                continue
-            seen[rule.id] = path
-            compiled.append(compile_rule(rule, path))
+    """Load every rule under the directories; raise RuleError listing every problem: schema errors, duplicate ids
+    and the error-level findings of `engine.validators` (warnings do not stop the load)."""
+    from logclassify.engine.validators import default_known, validate
+
+    parsed, problems = parse_rule_dirs(dirs)
+    problems += [str(f) for f in validate(parsed, default_known()) if f.severity == "error"]
     if problems:
         raise RuleError(problems)
-    return compiled
+    return [compile_rule(p.rule, p.path) for p in parsed]
 
 
-def literal_warnings(rule: CompiledRule) -> list[str]:
-    """Conditions the one-pass scan cannot find by themselves: their lines are seen only near other hits."""
-    out = []
-    for m in (*walk(rule.matcher), *(walk(rule.confirm) if rule.confirm else ())):
-        if isinstance(m, LineRegex) and not m.literals():
-            out.append(f"regex {m.source!r} contains no literal of {MIN_LITERAL}+ characters; "
-                       "its lines are only seen near other matches (anchor it on distinctive text)")
-    return out
+@dataclass
+class Review:
+    """What `logclassify rules validate` reports: problems and error findings (which stop a load), warnings."""
+
+    rules: int = 0
+    problems: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return self.problems + [str(f) for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [str(f) for f in self.findings if f.severity != "error"]
+
+
+def review_rule_dirs(dirs: Sequence[Path], probes: Collection[str] | None = None) -> Review:
+    """Every check on the rule folders, as loaded beside the built-in rules (an id that duplicates a built-in one,
+    or a `match` equal to one, is an error; `folds` may name a built-in rule), and their `_vocab/` if they have one."""
+    from logclassify.engine.validators import default_known, validate
+    from logclassify.vocab import VocabError, load_vocab
+
+    builtin = builtin_rules_dir().resolve()
+    parsed, problems = parse_rule_dirs(dirs)
+    context: list[ParsedRule] = []
+    if all(d.resolve() != builtin for d in dirs):
+        context, _ = parse_rule_dirs([builtin])
+    builtin_ids = {c.rule.id: c.path for c in context}
+    for p in parsed:
+        if p.rule.id in builtin_ids:
+            line = p.line(("id",))
+            problems.append(f"{display(p.path)}{f':{line}' if line else ''}: rule {p.rule.id}: id: duplicates the "
+                            f"built-in rule {display(builtin_ids[p.rule.id])}; choose another id (or a variant, "
+                            f"{p.rule.id}.NAME)")
+    for d in dirs:
+        if (d / "_vocab").is_dir():
+            try:
+                load_vocab(d / "_vocab")
+            except VocabError as exc:
+                problems.extend(exc.problems)
+    findings = validate(parsed, default_known(probes), context=context)
+    return Review(len(parsed), problems, findings)
+
+
+def hang_limits(rules: Iterable[CompiledRule]) -> dict[str, float]:
+    """Seconds of silence after which `--follow` reports a hang, from the rules' `live: {silent_for: N}`: per
+    startup phase (the phases a rule's `log_ends_in` names), and `other` for hang rules outside a phase. When two
+    rules name one phase, the shorter limit wins."""
+    from logclassify.parse.phases import PHASES
+
+    limits: dict[str, float] = {}
+    for r in rules:
+        if r.rule.silent_for is None:
+            continue
+        phases = sorted({p for m in walk(r.matcher) if isinstance(m, LogEndsIn) for p in m.phases}) or ["other"]
+        for phase in phases:
+            limits[phase] = min(limits.get(phase, r.rule.silent_for), r.rule.silent_for)
+    order = {name: i for i, name in enumerate((*PHASES, "other"))}
+    return dict(sorted(limits.items(), key=lambda kv: order.get(kv[0], len(order))))

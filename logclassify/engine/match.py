@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the schema (pydantic) is needed to compile rules, not to ru
     from packaging.version import Version
 
     from logclassify.engine import schema
-    from logclassify.engine.scan import Presence
+    from logclassify.select import Presence
 
 REGEX_TIMEOUT_S = 0.25  # a pathological pattern on one line gives up rather than hang the scan
 

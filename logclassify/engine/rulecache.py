@@ -10,22 +10,14 @@ from __future__ import annotations
 import os
 import pickle
 import sys
-import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from logclassify.usercache import cache_dir, digest, store
+
 # the sources of what a cache file holds (compiled rules, matchers, lazy patterns, severities)
 _ENGINE_FILES = ("loader.py", "match.py", "schema.py", "literals.py", "../lazyre.py", "../models.py")
-
-
-def cache_dir() -> Path:
-    """$LOGCLASSIFY_CACHE_DIR, else $XDG_CACHE_HOME/logclassify, else ~/.cache/logclassify."""
-    own = os.environ.get("LOGCLASSIFY_CACHE_DIR")
-    if own:
-        return Path(own)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "logclassify"
 
 
 def _stamp(path: Path) -> tuple[str, int, int]:
@@ -42,13 +34,6 @@ def cache_key(dirs: Sequence[Path], files_of: Callable[[Path], list[Path]]) -> s
     except Exception:  # a missing folder: let the loader report it
         return None
     return digest(repr(parts))
-
-
-def digest(text: str) -> str:
-    """A cache key for `text`: CRC-32 and Adler-32 of it and its length (64 bits of checksum). Not a defence
-    against crafted collisions, which a local cache does not need; hashlib would add ~3 ms to every start."""
-    data = text.encode()
-    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}"
 
 
 def load_cached(dirs: Sequence[Path], files_of: Callable[[Path], list[Path]], load: Callable[[], Any]) -> Any:
@@ -70,22 +55,3 @@ def load_cached(dirs: Sequence[Path], files_of: Callable[[Path], list[Path]], lo
         return value
     store(path, data)
     return value
-
-
-MAX_FILES = 64  # older cache files beyond this many are removed
-
-
-def store(path: Path, data: bytes | None) -> None:
-    """Write a cache file atomically and keep the cache folder small; any error only means no cache."""
-    if data is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-        files = sorted(path.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
-        for old in files[:-MAX_FILES]:
-            old.unlink(missing_ok=True)
-    except Exception:
-        pass  # read-only home, a file removed by another process: no cache, or a larger one

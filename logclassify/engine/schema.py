@@ -200,6 +200,12 @@ for _group in (AllCond, AnyCond, NoneCond):
     _group.model_rebuild()
 
 
+class Live(_Strict):
+    """How a hang rule behaves on a live log (`--follow`)."""
+
+    silent_for: int = Field(gt=0, description="seconds the input must stay silent before the hang is reported")
+
+
 class Rule(_Strict):
     """One known cause: how to recognise it in a log, and what to tell the user."""
 
@@ -220,11 +226,24 @@ class Rule(_Strict):
     fix: list[str] = Field(min_length=1)
     docs: list[str] = Field(default_factory=list)
     probe: str | None = Field(default=None, description="name of a live probe that can confirm it")
+    live: Live | None = Field(
+        default=None,
+        description="a hang: the log stops (or a line is missing) rather than shows an error; in --follow mode it is "
+        "reported only after `silent_for` seconds of silence",
+    )
     match: Condition
     confirm: Condition | None = Field(
         default=None,
         description="positive evidence that raises the diagnosis to its severity; without it, it is reported as info",
     )
+
+
+CONDITION_KEYS: tuple[str, ...] = tuple(_KEYS)
+"""The keys that make a mapping a condition."""
+
+_MODELS: tuple[type[BaseModel], ...] = (Rule, Live, *_KEYS.values(), ExceptionSpec, FrameSpec, FactSpec)
+FIELD_NAMES: frozenset[str] = frozenset(name for model in _MODELS for name in model.model_fields)
+"""Every field a rule file may hold at some level: a misspelt one is matched against these."""
 
 
 def rule_json_schema() -> dict[str, Any]:

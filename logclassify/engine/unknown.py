@@ -7,7 +7,8 @@ wrappers vLLM puts around a worker's error ("Error in model execution: ...", "Wo
 peeled off. Frame function names are used only when the message alone says too little (a bare AssertionError).
 
 The nearest known causes compare the salient error with each rule's signatures, derived from the rule itself (its
-regex and `contains` literals, exception patterns, title), so a new rule needs no code here.
+regex and `contains` literals, exception patterns, title), so a new rule needs no code here. The masks and the
+wrappers are data too (rules/_vocab/fingerprint.yaml and wrappers.yaml).
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from typing import TYPE_CHECKING
 
 import regex
 
+from logclassify.engine.clip import ERROR_CHARS
 from logclassify.engine.match import All, AnyOf, Context, ExceptionMatch, LineRegex, Matcher
 from logclassify.lazyre import LazyPattern, lazy
 from logclassify.models import Diagnosis, Evidence, Severity, Suggestion, Unrecognized
 from logclassify.parse.traceback import ExceptionInfo, Traceback
+from logclassify.read.logline import LogLine
+from logclassify.vocab import pattern, vocab
 
 if TYPE_CHECKING:
     from logclassify.engine.loader import CompiledRule
@@ -39,37 +43,16 @@ MAX_RELATED = 3
 MIN_SCORE = 0.55  # below this a "related" cause is noise
 _FRAMES_WHEN_VAGUE = 2  # innermost frames hashed when the message has fewer than two words
 
+_WRAPPING = vocab()["wrappers"]  # rules/_vocab/wrappers.yaml
 # Order matters: whole structures (timestamps, IPs, paths) before the numbers inside them.
-_MASKS: tuple[tuple[LazyPattern, str], ...] = (
-    (lazy(r"\^M|\r"), ""),
-    (lazy(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"), "<ts>"),
-    (lazy(r"\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b"), "<time>"),
-    (lazy(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
-    (lazy(r"\b[a-z][a-z0-9+.-]*://\S+", regex.IGNORECASE), "<url>"),
-    (lazy(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", regex.IGNORECASE), "<uuid>"),
-    (lazy(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<ip>"),
-    (lazy(r"\[[0-9a-fA-F:]*:[0-9a-fA-F:]*\](?::\d+)?|\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b"), "<ip>"),
-    (lazy(r"\b[A-Za-z][\w-]*(?:\.[\w-]+)*:\d{2,5}\b"), "<addr>"),  # host:port
-    (lazy(r"(?:[A-Za-z]:)?(?:~|\.{1,2})?(?:[/\\][\w.@+~=-]+){2,}[/\\]?"), "<path>"),
-    (lazy(r"\b[\w.-]+/[\w.-]+\b"), "<name>"),  # org/model, relative paths
-    (lazy(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b"), "<hex>"),
-    (lazy(r"(?:torch\.Size\()?\[\s*-?\d+(?:\s*,\s*-?\d+)*\s*\]\)?|\(\s*-?\d+(?:\s*,\s*-?\d+)+\s*,?\s*\)"), "<shape>"),
-    (lazy(r"\b(?:pid|tid|rank|local_rank|device|gpu|port)\s*[=:]?\s*\d+", regex.IGNORECASE), "<id>"),
-    (lazy(r"\bcuda:\d+\b"), "cuda:<n>"),
-    (lazy(r"[-+]?\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b"), "<n>"),
-    (lazy(r"[\"`\u2018\u2019\u201c\u201d]"), "'"),
-    (lazy(r"\s+"), " "),
+_MASKS: tuple[tuple[LazyPattern, str], ...] = tuple(
+    (pattern(m), m["replace"]) for m in vocab()["fingerprint"]["masks"]
 )
 # vLLM re-raises a worker's error inside these; the inner message is the failure.
-_WRAPPERS: tuple[LazyPattern, ...] = (
-    lazy(r"^Worker failed with error '(?P<inner>.+)', please check the stack trace above", regex.DOTALL),
-    lazy(r"^Error in model execution(?: \(input dumped to [^)]*\))?: (?P<inner>.+)", regex.DOTALL),
-    lazy(r"^(?:Exception|Error) raised from \w+: (?P<inner>.+)", regex.DOTALL),
-)
+_WRAPPERS: tuple[LazyPattern, ...] = tuple(pattern(m) for m in _WRAPPING["messages"])
 # Exceptions that only say "the real error is elsewhere": use another traceback when there is one.
-_WRAPPER_TYPES = frozenset({"RayTaskError", "EngineDeadError", "EngineGenerateError"})
-_SEE_ABOVE = lazy(r"see (?:the )?root cause above|check the stack trace above|see stack trace above",
-                           regex.IGNORECASE)
+_WRAPPER_TYPES = frozenset(_WRAPPING["types"])
+_SEE_ABOVE = pattern(_WRAPPING["see_above"])
 # Not failures: a user stopping the server, a clean exit.
 _BENIGN = frozenset({"KeyboardInterrupt", "SystemExit", "CancelledError", "GeneratorExit", "StopIteration",
                      "BrokenPipeError"})
@@ -84,12 +67,11 @@ _FAILURE_LINE = lazy(
     r"|^Error\b:|^[\w.-]+: (?:[\w ]{0,20} )?error\b",
     regex.IGNORECASE,
 )
+# An exception line pasted on its own (no log prefix, no `Traceback` header): `AssertionError`, `ImportError: ...`.
+_BARE_EXC = lazy(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception))(?:: (?P<msg>\S.*))?\s*$")
+_ASSERT_STMT = lazy(r"^\s*assert\b")
 _PY_WARNING = lazy(r"^\S+:\d+: \w*Warning: ")  # warnings.warn() output on stderr
-_WRAPPER_LINE = lazy(
-    r"^Exception in worker \S+ while processing method|^Error executing method \w+|^Worker \S+ died|EngineCore failed"
-    r"|^Traceback|Engine core initialization failed|see (?:the )?root cause above",
-    regex.IGNORECASE,
-)
+_WRAPPER_LINE = pattern(_WRAPPING["lines"])
 _HEADER = lazy(r"^\d+ validation errors? for \w+$|^Error raised in subprocess:?$")
 _TRACE_FRAGMENT = lazy(r'^\s|^File "|^Traceback \(|^\^+$')
 
@@ -100,8 +82,8 @@ _TRACE_FRAGMENT = lazy(r'^\s|^File "|^Traceback \(|^\^+$')
 def mask(text: str) -> str:
     """The text with what varies between occurrences of one failure replaced by placeholders."""
     out = text.strip()
-    for pattern, repl in _MASKS:
-        out = pattern.sub(repl, out)
+    for mask_re, repl in _MASKS:
+        out = mask_re.sub(repl, out)
     return out.strip().rstrip(".").strip()
 
 
@@ -119,8 +101,9 @@ def unwrap(message: str) -> str:
     return msg
 
 
-def summary(message: str) -> str:
-    """The message's first line, or its first lines when the first is only a header (`1 validation error for X`)."""
+def summary(message: str, limit: int | None = ERROR_CHARS) -> str:
+    """The message's first line, or its first lines when the first is only a header (`1 validation error for X`);
+    cut to `limit` characters (the report's error is cut later, after redaction)."""
     lines = [ln.strip() for ln in message.strip().split("\n") if ln.strip()]
     out: list[str] = []
     for ln in lines[:3]:
@@ -128,7 +111,7 @@ def summary(message: str) -> str:
         text = " ".join(out)
         if len(regex.findall(r"[A-Za-z]{3,}", text)) >= 6 and not ln.endswith(":") and not _HEADER.search(ln):
             break
-    return " ".join(out)[:300]
+    return " ".join(out)[:limit]
 
 
 def fingerprint(exc_type: str, message: str, functions: Sequence[str] = ()) -> str:
@@ -160,10 +143,10 @@ class Salient:
 
     @property
     def error(self) -> str:
-        first = summary(self.message).replace("^M", "").strip()
+        first = summary(self.message, None).replace("^M", "").strip()
         if self.type == "error":
-            return first[:300]
-        return f"{self.type}: {first}"[:300] if first else self.type
+            return first
+        return f"{self.type}: {first}" if first else self.type
 
     @property
     def fingerprint(self) -> str:
@@ -197,7 +180,7 @@ def _from_tracebacks(ctx: Context) -> Salient | None:
     if not candidates:
         return None
     exc = next((e for e in candidates if not _is_wrapper(e)), candidates[0])
-    evidence = [Evidence(line=exc.line, text=exc.text[:400])]
+    evidence = [Evidence(line=exc.line, text=exc.text)]
     if exc.frames:
         fr = exc.frames[-1]
         evidence.insert(0, Evidence(line=fr.line, text=f'File "{fr.file}", line {fr.lineno}, in {fr.function}'))
@@ -210,13 +193,17 @@ def _from_lines(ctx: Context) -> Salient | None:
     first: Salient | None = None
     wrapper: Salient | None = None
     fragment: Salient | None = None
+    previous: LogLine | None = None
     for line in ctx.lines:
+        before, previous = previous, line
         msg = line.message.replace("^M", "").strip()
         if not msg or line.level in _QUIET_LEVELS or _PY_WARNING.search(msg):
             continue
+        if line.level is None and (bare := _bare_exception(line, msg, before)) is not None:
+            return bare
         if not (line.level in ("ERROR", "CRITICAL", "FATAL") or _FAILURE_LINE.search(msg)):
             continue
-        ev = (Evidence(line=line.number, text=line.text.replace("^M", "").strip()[:400]),)
+        ev = (Evidence(line=line.number, text=line.text.replace("^M", "").strip()),)
         m = _EMBEDDED_EXC.search(msg)
         if m is not None and m["type"].rsplit(".", 1)[-1] not in _BENIGN:
             return Salient(m["type"], m["msg"] or "", line.number, ev)
@@ -231,9 +218,38 @@ def _from_lines(ctx: Context) -> Salient | None:
     return first or wrapper or fragment
 
 
+def _bare_exception(line: LogLine, msg: str, before: LogLine | None) -> Salient | None:
+    """An exception line pasted without its traceback; a bare `AssertionError` is identified by the `assert`
+    statement printed just above it, when the paste has it."""
+    m = _BARE_EXC.match(msg)
+    if m is None or m["type"].rsplit(".", 1)[-1] in _BENIGN:
+        return None
+    evidence = [Evidence(line=line.number, text=line.text.replace("^M", "").strip()[:400])]
+    context: tuple[str, ...] = ()
+    if not m["msg"] and before is not None and before.number == line.number - 1 and _ASSERT_STMT.match(before.message):
+        evidence.insert(0, Evidence(line=before.number, text=before.text.strip()[:400]))
+        context = (before.message.strip(),)
+    return Salient(m["type"], m["msg"] or "", line.number, tuple(evidence), context)
+
+
+def _from_cut_traceback(ctx: Context) -> Salient | None:
+    """A traceback whose exception line is missing (the paste stops inside it): name its last frame and ask for
+    the lines after it, rather than call the log healthy."""
+    cut = [tb.final for tb in ctx.tracebacks if not tb.final.type and tb.final.frames]
+    if not cut:
+        return None
+    fr = cut[-1].frames[-1]
+    short_file = "/".join(fr.file.replace("\\", "/").split("/")[-2:])
+    message = (f"the log stops inside a traceback (last frame: {fr.function} in {short_file}:{fr.lineno}); "
+               "the lines after it, with the exception, are needed")
+    where = f'File "{fr.file}", line {fr.lineno}, in {fr.function}'
+    return Salient("error", message, fr.line, (Evidence(line=fr.line, text=where),), (fr.function,))
+
+
 def salient_error(ctx: Context) -> Salient | None:
-    """The last exception of the root traceback, or else the first failing line; None for a healthy log."""
-    return _from_tracebacks(ctx) or _from_lines(ctx)
+    """The last exception of the root traceback, else the first failing line, else a traceback cut before its
+    exception; None for a healthy log."""
+    return _from_tracebacks(ctx) or _from_lines(ctx) or _from_cut_traceback(ctx)
 
 
 # -- nearest known causes ---------------------------------------------------------------------------------
@@ -287,22 +303,63 @@ def signatures(rule: CompiledRule) -> list[str]:
     return list(dict.fromkeys(sigs))
 
 
+_WORD = lazy(r"[a-z][a-z0-9_]{2,}")
+DISTINCTIVE_SHARE = 0.05  # a word in at most this share of the causes (and at most 2) tells causes apart
+
+
+# Python's own phrasing ("cannot import name", "has no attribute", "got an unexpected keyword argument") says which
+# mistake was made, not in which subsystem: sharing these words makes two failures no more alike.
+_PYTHON_PHRASING = frozenset(
+    {
+        "the", "and", "for", "from", "with", "not", "has", "have", "had", "was", "were", "are", "can", "cannot", "could",
+        "should", "must", "got", "any", "all", "none", "import", "imported", "name", "named", "module", "attribute",
+        "object", "objects", "argument", "arguments", "keyword", "unexpected", "expected", "positional", "required",
+        "missing", "defined", "found", "exist", "exists", "type", "types", "value", "values", "invalid", "error",
+        "errors", "exception", "failed", "failure", "during", "while", "occurred", "support", "supported", "unsupported",
+    }
+)
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(regex.sub(r"<\w+>", " ", text.lower()))) - _PYTHON_PHRASING
+
+
+def _family_words(rules: Sequence[CompiledRule]) -> dict[str, set[str]]:
+    """The words each cause (a rule and its variants) looks for, from its signatures."""
+    families: dict[str, set[str]] = {}
+    for rule in rules:
+        if rule.rule.role != "consequence":
+            families.setdefault(rule.id.split(".", 1)[0], set()).update(*(_words(sig) for sig in signatures(rule)))
+    return families
+
+
 def nearest_causes(error: str, rules: Sequence[CompiledRule], limit: int = MAX_RELATED) -> list[Suggestion]:
-    """Up to `limit` known causes whose signatures resemble the error, best first. Hints, not diagnoses."""
+    """Up to `limit` known causes that plausibly are the same family as the error, best first. Hints, not diagnoses.
+
+    A cause qualifies only when the error shares a distinctive word with it (one that few causes use, such as
+    `illegal` or `NCCL`, not `error` or `memory`) and its signatures read alike; better no suggestion than noise.
+    """
     if not rules or not error.strip():
         return []
     from rapidfuzz import fuzz, utils  # imported here: only unrecognised failures need it
 
     query = regex.sub(r"<\w+>", " ", mask(error))
+    families = _family_words(rules)
+    frequency: dict[str, int] = {}
+    for words in families.values():
+        for w in words:
+            frequency[w] = frequency.get(w, 0) + 1
+    rare = max(2, int(DISTINCTIVE_SHARE * len(families)))
+    distinctive = {w for w in _words(query) if frequency.get(w, 0) <= rare}
     best: dict[str, tuple[float, str]] = {}
     for rule in rules:
-        if rule.rule.role == "consequence":
+        family = rule.id.split(".", 1)[0]  # variants of one cause count once
+        if rule.rule.role == "consequence" or not distinctive & families[family]:
             continue
         for sig in signatures(rule):
             score = fuzz.token_sort_ratio(query, sig, processor=utils.default_process) * 0.5 + fuzz.partial_ratio(
                 query, sig, processor=utils.default_process
             ) * 0.5
-            family = rule.id.split(".", 1)[0]  # variants of one cause count once
             if score > best.get(family, (0.0, ""))[0]:
                 best[family] = (score, rule.id)
     ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
@@ -330,6 +387,6 @@ def find_unrecognized(
             line=found.line,
             evidence=list(found.evidence),
             fingerprint=found.fingerprint,
-            related=nearest_causes(found.error, rules),
+            related=nearest_causes(found.error[:ERROR_CHARS], rules),
         )
     ]

@@ -4,6 +4,7 @@ Bug reports carry their versions there rather than in the log. collect_env print
 or `key   : value` padded into columns (after); both are read line by line, so the section may sit in a code
 fence, a `<details>` block or a plain log. GPU lines (`GPU 0: NVIDIA ...`) and environment variables are already
 read by `parse.facts`; this adds the rest into the same facts list, so rules can use them as `fact:` conditions.
+The keys and the packages read are data (`collect_env` in rules/_vocab/facts.yaml).
 """
 
 from __future__ import annotations
@@ -16,21 +17,11 @@ from logclassify.lazyre import lazy
 from logclassify.parse.facts import Fact
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.logline import LogLine
+from logclassify.vocab import vocab
 
-_V = r"v?(\d+\.\d+(?:\.\d+)*(?:[.+-]?(?:post|dev|rc|a|b)\d*)*(?:\+[\w.]+)?)"
+_VOCAB = vocab()["facts"]["collect_env"]  # rules/_vocab/facts.yaml
 # (fact, the key as collect_env prints it, value pattern: greedy, anything after a space is ignored)
-_KEYS: tuple[tuple[str, str, str], ...] = (
-    ("vllm_version", "vLLM Version", _V),
-    ("torch_version", "PyTorch version", _V),
-    ("cuda_version", "CUDA used to build PyTorch", r"(\d+\.\d+)"),
-    ("cuda_runtime_version", "CUDA runtime version", r"(\d+\.\d+(?:\.\d+)?)"),
-    ("rocm_version", "ROCM used to build PyTorch", r"(\d+\.\d+[\w.-]*)"),
-    ("driver_version", "Nvidia driver version", r"(\d+(?:\.\d+)+)"),
-    ("python_version", "Python version", r"(\d+\.\d+(?:\.\d+)?)"),
-    ("os", "OS", r"([^(]*[^(\s])"),
-    ("cuda_available", "Is CUDA available", r"(True|False)"),
-    ("gpu_names", "GPU models and configuration", r"((?:NVIDIA|Tesla|Quadro|AMD|Radeon)\b[^(\n]*[^(\s])"),
-)
+_KEYS: tuple[tuple[str, str, str], ...] = tuple((k["name"], k["key"], k["value"]) for k in _VOCAB["keys"])
 KEY_LITERALS = tuple(key for _, key, _ in _KEYS)  # what the reader looks up in the lines
 PACKAGE_LITERALS = ("[pip", "[conda]")  # the package lines
 # What keeps a line in the scan (a key as short as "OS" would keep almost every line).
@@ -39,15 +30,7 @@ _LINES = tuple(
     (name, key, lazy(rf"^\s*{regex.escape(key)}\s*:\s*{value}(?:\s.*)?$")) for name, key, value in _KEYS
 )
 # `[pip3] nvidia-nccl-cu12==2.21.5` and friends: package versions that matter for diagnosis.
-_PACKAGES = {
-    "nvidia-nccl-cu11": "nccl_version",
-    "nvidia-nccl-cu12": "nccl_version",
-    "nvidia-nccl-cu13": "nccl_version",
-    "transformers": "transformers_version",
-    "triton": "triton_version",
-    "flashinfer-python": "flashinfer_version",
-    "xformers": "xformers_version",
-}
+_PACKAGES: dict[str, str] = dict(_VOCAB["packages"])
 _PIP = lazy(r"^\s*\[(?:pip3?|conda)\]\s+([\w.-]+)\s*(?:==|\s+)\s*(\d[\w.+-]*)")
 _NOT_A_VALUE = lazy(r"^(?:N/?A|Could not collect|None)\b", regex.IGNORECASE)
 

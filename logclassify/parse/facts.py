@@ -1,7 +1,8 @@
 """Facts read from a log: versions, engine, GPUs, parallel sizes, model, env vars. Rules can require them.
 
 Each extractor is a regex with one group, tried only on lines that contain one of its literals (so the scan stays
-fast). The last value seen wins, except for GPU names, which accumulate.
+fast). The last value seen wins, except for GPU names, which accumulate. The extractors, the fact names and their
+types are data (rules/_vocab/facts.yaml): a new wording of a fact needs no Python.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import regex
 from logclassify.lazyre import LazyPattern, lazy
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.logline import LogLine
+from logclassify.vocab import pattern, vocab
 
 
 @dataclass(slots=True, frozen=True)
@@ -36,77 +38,24 @@ class _Extractor:
     also: tuple[str, ...] = ()  # one of these must be on the line too (checked before the regex, not a marker)
 
 
-def _x(
-    name: str, literals: tuple[str, ...], pattern: str, value: str | None = None, flags: int = 0,
-    also: tuple[str, ...] = (),
-) -> _Extractor:
-    return _Extractor(name, literals, lazy(pattern, flags), value, also)
+_VOCAB = vocab()["facts"]  # rules/_vocab/facts.yaml
+TYPES: dict[str, str] = {name: spec["type"] for name, spec in _VOCAB["facts"].items()}
+"""Every fact a rule may name (`env.*`: any environment variable) and its type: version, int, text, flag, list."""
 
-
-_GPU_BRANDS = ("NVIDIA", "Tesla", "Quadro", "AMD", "Radeon")
-
-
-_VERSION = r"v?(\d+\.\d+(?:\.\d+)?(?:[.+-]?(?:post|dev|rc|a|b)\d*)*(?:\+[\w.]+)?)"
-
-EXTRACTORS: tuple[_Extractor, ...] = (
-    _x("vllm_version", ("vLLM API server version",), rf"vLLM API server version {_VERSION}"),
-    _x("vllm_version", ("LLM engine (v",), rf"LLM engine \({_VERSION}\)"),
-    _x("vllm_version", ("vLLM Version:",), rf"vLLM Version:\s*{_VERSION}"),
-    _x("vllm_version", ("vllm==", "vllm-"), rf"\bvllm(?:==|-){_VERSION}(?=[\s/,;'\"]|\.dist|-py|$)"),
-    _x("vllm_version", ("vllm ",), rf"^\s*vllm\s{{2,}}{_VERSION}\s*$"),
-    _x("vllm_version", ("vLLM version",), rf"vLLM version:?\s*{_VERSION}", flags=regex.IGNORECASE),
-    _x("vllm_version", ("vllm/vllm-openai:v",), rf"vllm/vllm-openai:{_VERSION}"),
-    _x("engine", ("V1 LLM engine", "V1 engine", "EngineCore"), r"V1 LLM engine|V1 engine|EngineCore", value="V1"),
-    _x("engine", ("VLLM_USE_V1=1",), r"VLLM_USE_V1=1", value="V1"),
-    _x("engine", ("VLLM_USE_V1=0",), r"VLLM_USE_V1=0", value="V0"),
-    _x("engine", ("Initializing an LLM engine",), r"Initializing an LLM engine", value="V0"),
-    _x("torch_version", ("PyTorch version:",), rf"PyTorch version:\s*{_VERSION}"),
-    _x("torch_version", ("torch==",), rf"\btorch=={_VERSION}"),
-    _x("torch_version", ("torch ",), rf"^\s*torch\s{{2,}}{_VERSION}\s*$"),
-    _x("cuda_version", ("CUDA used to build PyTorch:",), r"CUDA used to build PyTorch:\s*(\d+\.\d+)"),
-    _x("cuda_version", ("CUDA Version:",), r"CUDA Version:\s*(\d+\.\d+)"),
-    _x("cuda_version", ("+cu",), r"\btorch[=\s-]+\d+\.\d+\.\d+\+cu(\d{3,})\b"),
-    _x("nccl_version", ("NCCL version",), r"NCCL version (\d+\.\d+\.\d+)"),
-    _x("nccl_version", ("nccl==",), r"nccl==(\d+\.\d+\.\d+)"),
-    # keyed on the vendor, not on "GPU ": serving logs print "GPU KV cache usage" every few seconds
-    _x("gpu_names", _GPU_BRANDS, r"\bGPU \d+: ((?:NVIDIA|Tesla|Quadro|AMD|Radeon)[^(\n]*?)\s*(?:\(UUID|$)",
-       also=("GPU ",)),
-    _x("gpu_names", ("NVIDIA ",), r"^\|\s+\d+\s+(NVIDIA [\w -]+?)\s{2,}"),
-    _x("gpu_names", ("Your ",), r"Your ((?:NVIDIA |Tesla |Quadro )?[\w -]+?) GPU (?:has|does not have) compute capability"),
-    _x("tensor_parallel_size", ("tensor_parallel_size",), r"tensor_parallel_size[=:]\s*(\d+)"),
-    _x("tensor_parallel_size", ("--tensor-parallel-size", "-tp "), r"(?:--tensor-parallel-size[= ]|\s-tp )(\d+)"),
-    _x("pipeline_parallel_size", ("pipeline_parallel_size",), r"pipeline_parallel_size[=:]\s*(\d+)"),
-    _x("pipeline_parallel_size", ("--pipeline-parallel-size", "-pp "), r"(?:--pipeline-parallel-size[= ]|\s-pp )(\d+)"),
-    _x("model", ("model=",), r"\bmodel='([^']+)'"),
-    _x("model", ("vllm serve ",), r"vllm serve ([\w./-]+)"),
-    _x("model", ("--model ",), r"--model[= ]([\w./-]+)"),
-    _x("max_model_len", ("max_seq_len=",), r"max_seq_len=(\d+)"),
-    _x("max_model_len", ("max_model_len=",), r"\bmax_model_len=(\d+)"),
-    _x("max_model_len", ("--max-model-len",), r"--max-model-len[= ](\d+)"),
+EXTRACTORS: tuple[_Extractor, ...] = tuple(
+    _Extractor(d["name"], tuple(d["literals"]), pattern(d), d["value"], tuple(d["also"])) for d in _VOCAB["extractors"]
 )
 
 # Environment variables that matter for diagnosis, seen set in the log (env dumps, commands, docker -e).
-_ENV_LITERALS = ("VLLM_", "NCCL_", "CUDA_", "GLOO_", "TORCH_", "HF_", "HOST_IP", "PYTORCH_")
-_ENV = lazy(
-    r"(?<![\w-])(?P<name>(?:VLLM|NCCL|CUDA|GLOO|TORCH|HF|PYTORCH)_[A-Z0-9_]+|HOST_IP)"
-    r"(?:=|: ?|\s*=\s*)(?P<quote>['\"]?)(?P<value>[^\s,;'\")\]}]+)(?P=quote)"
-)
-# vLLM's own warnings that a debug switch is on are facts too.
-_ENV_WARNINGS = (
-    _x("env.VLLM_TRACE_FUNCTION", ("VLLM_TRACE_FUNCTION is enabled",), r"VLLM_TRACE_FUNCTION is enabled", value="1"),
-    _x(
-        "env.VLLM_TRACE_FUNCTION",
-        ("Trace frame log is saved to",),
-        r"Trace frame log is saved to",
-        value="1",
-    ),
-)
+_ENV_LITERALS: tuple[str, ...] = tuple(_VOCAB["env"]["literals"])
+_ENV = lazy(_VOCAB["env"]["pattern"])
 # Sentences that mention a variable without it being set: hints, suggestions, deprecation notices.
-_NOT_A_SETTING = lazy(
-    r"consider passing|For debugging|you can set|you may set|please set|try setting|set the env(?:ironment)? var|"
-    r"can be set by|Please use|instead to set|is deprecated|to turn on|environment variable [`'\"]?\w+[`'\"]? to",
-    regex.IGNORECASE,
-)
+_NOT_A_SETTING = lazy(_VOCAB["env"]["not_a_setting"], regex.IGNORECASE)
+
+
+def known_fact(name: str) -> bool:
+    """Whether a rule may name this fact (`env.NAME` for any variable)."""
+    return name in TYPES or (name.startswith("env.") and "env.*" in TYPES)
 
 
 def guard_literals() -> tuple[str, ...]:
@@ -117,7 +66,7 @@ def guard_literals() -> tuple[str, ...]:
 def literals() -> tuple[str, ...]:
     """Every literal a fact line contains: the prefilter keeps these lines."""
     lits: list[str] = list(_ENV_LITERALS)
-    for ex in (*EXTRACTORS, *_ENV_WARNINGS):
+    for ex in EXTRACTORS:
         lits.extend(ex.literals)
     return tuple(dict.fromkeys(lits))
 
@@ -126,7 +75,7 @@ def extract_facts(lines: Iterable[LogLine], index: LineIndex | None = None) -> l
     """All facts found, in input order. Each extractor looks only at the lines that hold one of its literals."""
     lines = lines if isinstance(lines, Sequence) else list(lines)
     index = index if index is not None else LineIndex(lines)
-    extractors = (*EXTRACTORS, *_ENV_WARNINGS)
+    extractors = EXTRACTORS
     found: list[tuple[int, int, Fact]] = []  # (line index, extractor index, fact): sorted into input order
     for k, ex in enumerate(extractors):
         rows = index.lines_with_any(ex.literals)
@@ -152,35 +101,44 @@ def extract_facts(lines: Iterable[LogLine], index: LineIndex | None = None) -> l
 
 
 def index_facts(facts: Iterable[Fact]) -> dict[str, list[Fact]]:
+    """Facts by name, for `fact:` conditions, with the derived `gpu_count` (read from the last GPU line)."""
     out: dict[str, list[Fact]] = {}
     for f in facts:
         out.setdefault(f.name, []).append(f)
+    gpus = out.get("gpu_names")
+    if gpus:
+        last = gpus[-1]
+        out["gpu_count"] = [Fact("gpu_count", str(gpu_count(gpus)), last.line, last.text)]
     return out
+
+
+def gpu_count(gpu_facts: Iterable[Fact]) -> int:
+    """One line per GPU; a repeated paste of the same line counts once."""
+    return len({f.text for f in gpu_facts})
 
 
 def summarize_facts(facts: Iterable[Fact]) -> dict[str, Any]:
     """The facts as a JSON-ready dict: last value wins; GPU names accumulate; env vars nest under `env`."""
     out: dict[str, Any] = {}
     env: dict[str, str] = {}
-    gpus: list[str] = []
-    gpu_lines: set[str] = set()
+    gpus: list[Fact] = []
     for f in facts:
         if f.name.startswith("env."):
             env[f.name[4:]] = f.value
         elif f.name.startswith("hang."):
             continue
         elif f.name == "gpu_names":
-            gpus.append(f.value)
-            gpu_lines.add(f.text)
-        elif f.name in ("tensor_parallel_size", "pipeline_parallel_size", "max_model_len"):
+            gpus.append(f)
+        elif TYPES.get(f.name) == "int":
             out[f.name] = int(f.value)
         elif f.name == "engine" and out.get("engine") == "V1":
             continue  # once any V1 marker is seen the engine is V1
         else:
             out[f.name] = f.value
     if gpus:
-        out["gpu_names"] = sorted(set(gpus), key=gpus.index)
-        out["gpu_count"] = len(gpu_lines)  # one line per GPU; a repeated paste of the same line counts once
+        names = [f.value for f in gpus]
+        out["gpu_names"] = sorted(set(names), key=names.index)
+        out["gpu_count"] = gpu_count(gpus)
     if env:
         out["env"] = env
     return out

@@ -31,12 +31,16 @@ _COLLECTIVES = ("gloo", "nccl")
     show_default=True,
     help="Seconds per probe before it is reported as hung and its processes are killed.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: for a person; json: every rank's result, for scripts.")
 @click.option("--print-torchrun", is_flag=True, help="Print torchrun command lines to run the probe across nodes.")
-@click.option("--nnodes", type=click.IntRange(min=1), default=2, show_default=True, help="With --print-torchrun.")
+@click.option("--nnodes", type=click.IntRange(min=1), default=2, show_default=True,
+              help="With --print-torchrun: how many machines take part. Example: --print-torchrun --nnodes 2 "
+                   "--master-addr 10.0.0.1")
 @click.option("--node-rank", type=click.IntRange(min=0), help="With --print-torchrun: only this node's line.")
 @click.option("--master-addr", help="With --print-torchrun: address of node 0, reachable from every node.")
-@click.option("--master-port", type=click.IntRange(1, 65535), default=29500, show_default=True)
+@click.option("--master-port", type=click.IntRange(1, 65535), default=29500, show_default=True,
+              help="With --print-torchrun: a free TCP port on node 0 for the rendezvous.")
 def probe_command(
     name: str,
     nproc: int | None,
@@ -116,7 +120,8 @@ def _print_torchrun(
 
 
 @click.command("doctor")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: one line per check with its fix; json: for scripts.")
 def doctor_command(fmt: str) -> None:
     """Check this environment for known vLLM traps (no torch needed). Exit 1 when a check failed."""
     report = run_doctor()

@@ -3,7 +3,7 @@
 Rules, fact extractors and the collect_env reader each look for dozens of literals, most absent from any given log.
 Testing every literal against every line costs literals x lines `in` tests; here the lines are joined once, each
 literal is found with `str.find` (skipping to the next line after a hit), and answers are kept for the next asker.
-An optional `known(literal, folded)` (a one-pass multi-literal scan, see `engine.scan.LiteralIndex`) answers for
+An optional `known(literal, folded)` (a one-pass multi-literal scan, see `select.LiteralIndex`) answers for
 the literals it looked for, present or absent, without any search; it returns None for the others.
 """
 

@@ -92,6 +92,8 @@ _PREFIXES: list[LazyPattern] = [
     ),
     # uvicorn / Python's basic logging:  INFO:     message   ERROR:root:message
     lazy(r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL):(?:[\w.]+:|\s+)"),
+    # a paste quoted in an issue comment or e-mail:  > Traceback ...   >   File "..."   > > nested
+    lazy(r"(?:> ?)+"),
 ]
 _RAY_REPEAT = lazy(r"\s*\[repeated \d+x across cluster\]\s*$")
 _MAX_PEELS = 12
@@ -132,7 +134,7 @@ def _journald_json(text: str) -> tuple[str, str | None, str | None] | None:
 
 # A literal each prefix needs (by index in _PREFIXES): a line without it is not tried against that prefix.
 _NEEDS = {0: ": ", 1: ": ", 2: "] ", 4: "|", 5: "[pod/", 6: ")", 7: "]:", 8: "]: ", 9: "]", 10: "]", 12: " | ", 13: " - ",
-          14: ":"}
+          14: ":", 15: ">"}
 _GROUPS = ("ts", "level", "glevel", "origin", "tag")
 # (compiled pattern, needed literal, (field, group number) for each of _GROUPS the pattern has)
 _Prefix = tuple[regex.Pattern[str], str, tuple[tuple[str, int], ...]]
@@ -143,7 +145,7 @@ _WORD = _DIGITS + _UPPER + _UPPER.lower() + "_"
 _LEVEL_INITIALS = "DIWEC"  # DEBUG INFO WARNING/WARN ERROR CRITICAL
 FIRST_CHARS = (
     _DIGITS, _UPPER, "[", _DIGITS, _WORD + ".-", "[", "(", "[", "[", "[", _LEVEL_INITIALS, "[" + _DIGITS, _DIGITS,
-    _DIGITS, _LEVEL_INITIALS,
+    _DIGITS, _LEVEL_INITIALS, ">",
 )
 _BY_FIRST = {chr(c): tuple(k for k, chars in enumerate(FIRST_CHARS) if chr(c) in chars) for c in range(128)}
 _EVERY = tuple(range(len(_PREFIXES)))  # a first character outside ASCII (or none): any prefix may match

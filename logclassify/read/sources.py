@@ -5,12 +5,17 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 CHUNK_SIZE = 1 << 22  # 4 MiB: large enough for fast scanning, small enough for constant memory
-MAX_LINE = 1 << 20  # a "line" longer than 1 MiB is cut into pieces: matching a 50 MB line gains nothing
+# A line longer than MAX_LINE bytes is read as its first and last LONG_KEEP bytes joined by a CR (the normaliser's
+# record separator), and keeps its one line number: matching the middle of a 50 MB line gains nothing, and a long
+# line costs one pass over its bytes. docs/limits.md.
+MAX_LINE = 1 << 16
+LONG_KEEP = MAX_LINE // 2 - 1
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -19,7 +24,8 @@ class InputError(Exception):
 
 
 def open_binary(path: str | os.PathLike[str]) -> BinaryIO:
-    """Open a path (`-` is stdin) for reading bytes, transparently gunzipping gzip files."""
+    """Open a path (`-` is stdin) for reading bytes, once (a named pipe cannot be opened twice), transparently
+    gunzipping gzip files; a damaged gzip file ends where the damage is (see `GzipInput`)."""
     if str(path) == "-":
         return sys.stdin.buffer
     p = Path(path)
@@ -33,24 +39,121 @@ def open_binary(path: str | os.PathLike[str]) -> BinaryIO:
         raise InputError(f"{path}: permission denied") from None
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
-    head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+    try:
+        head = raw.peek(2)[:2]
+    except OSError as exc:  # opens but cannot be read (an I/O error, /proc/self/mem)
+        raw.close()
+        raise InputError(f"{path}: {exc.strerror or exc}") from None
     if head == _GZIP_MAGIC:
-        import gzip  # only for gzip input
-
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return GzipInput(raw)  # type: ignore[return-value]
     return raw
 
 
-def _cut_long(buf: bytes) -> int:
-    """Where to cut a buffer with no newline in its first MAX_LINE bytes: a UTF-8 character boundary."""
-    cut = MAX_LINE
-    while cut > MAX_LINE - 4 and (buf[cut] & 0xC0) == 0x80:
+def is_regular_file(stream: BinaryIO) -> bool:
+    """Whether an open stream is a regular file on disk (not a pipe, a terminal or a device): only those can be
+    opened again, to be scanned in parallel byte ranges."""
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
+class GzipInput:
+    """A gzip file read in small pieces that ends, instead of raising, where the file is damaged (a download or
+    a copy cut short): the failure is often near the start, so what came before the damage is kept, and `damage`
+    says what went wrong."""
+
+    PIECE = 1 << 16  # what one damaged read can lose at most
+
+    def __init__(self, raw: BinaryIO) -> None:
+        import gzip  # only for gzip input
+
+        self._raw = raw
+        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self.name = getattr(raw, "name", "<gzip>")
+        self.damage: str | None = None
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        import zlib
+
+        return (OSError, EOFError, zlib.error)
+
+    def read(self, size: int = -1) -> bytes:
+        pieces: list[bytes] = []
+        got = 0
+        while self.damage is None and (size < 0 or got < size):
+            try:
+                piece = self._gz.read1(self.PIECE if size < 0 else min(self.PIECE, size - got))
+            except self._errors() as exc:
+                self.damage = f"damaged gzip data ({exc})"
+                break
+            if not piece:
+                break
+            pieces.append(piece)
+            got += len(piece)
+        return b"".join(pieces)
+
+    def readline(self, limit: int = -1) -> bytes:
+        if self.damage is not None:
+            return b""
+        try:
+            return self._gz.readline(limit)
+        except self._errors() as exc:
+            self.damage = f"damaged gzip data ({exc})"
+            return b""
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def __enter__(self) -> GzipInput:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._gz.close()
+        self._raw.close()
+
+
+@dataclass
+class ReadStats:
+    """What the reader shortened in one input: lines longer than MAX_LINE, and the bytes of theirs not read."""
+
+    long_lines: int = 0
+    skipped_bytes: int = 0
+
+
+def _head(line: bytes) -> bytes:
+    """The first LONG_KEEP bytes of a line, not ending inside a UTF-8 character."""
+    cut = LONG_KEEP
+    while cut > LONG_KEEP - 4 and (line[cut] & 0xC0) == 0x80:
         cut -= 1
-    return cut
+    return line[:cut]
 
 
-def _break_long_lines(buf: bytes) -> bytes:
-    """Insert a newline into every stretch of more than MAX_LINE bytes without one (a few steps per chunk)."""
+def _tail(line: bytes) -> bytes:
+    """The last LONG_KEEP bytes (or fewer) of a line, not starting inside a UTF-8 character."""
+    start = max(0, len(line) - LONG_KEEP)
+    stop = min(start + 4, len(line))
+    while start < stop and (line[start] & 0xC0) == 0x80:
+        start += 1
+    return line[start:]
+
+
+def _shorten(head: bytes, tail: bytes, size: int, stats: ReadStats | None) -> bytes:
+    """A long line (`size` bytes without its newline) as what is kept of it, one line still."""
+    kept = _head(head) + b"\r" + _tail(tail) + b"\n"
+    if stats is not None:
+        stats.long_lines += 1
+        stats.skipped_bytes += size + 2 - len(kept)
+    return kept
+
+
+def _shorten_long_lines(buf: bytes, stats: ReadStats | None) -> bytes:
+    """The buffer (complete lines) with every line longer than MAX_LINE shortened (a few steps per chunk)."""
     pos = 0
     size = len(buf)
     while size - pos > MAX_LINE:  # the common case, checked without copying: no line that long
@@ -60,74 +163,76 @@ def _break_long_lines(buf: bytes) -> bytes:
         pos = nl + 1
     else:
         return buf
-    pieces: list[bytes] = []
-    pos = 0
-    while size - pos > MAX_LINE:
-        nl = buf.rfind(b"\n", pos, pos + MAX_LINE + 1)
-        if nl >= 0:
-            pieces.append(buf[pos : nl + 1])
-            pos = nl + 1
-            continue
-        cut = pos + _cut_long(buf[pos : pos + MAX_LINE + 4])
-        pieces.append(buf[pos:cut] + b"\n")
-        pos = cut
-    if not pieces:
-        return buf
-    pieces.append(buf[pos:])
+    pieces: list[bytes] = [buf[:pos]]
+    while pos < size:
+        nl = buf.find(b"\n", pos)
+        end = size if nl < 0 else nl + 1
+        line = buf[pos:end]
+        body = line[:-1] if line.endswith(b"\n") else line
+        pieces.append(_shorten(body, body, len(body), stats) if len(body) > MAX_LINE else line)
+        pos = end
     return b"".join(pieces)
 
 
-def iter_chunks(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """Yield chunks that each end with a newline (except possibly the last).
+def _read(read: Callable[[int], bytes], n: int) -> bytes:
+    try:
+        return read(n)
+    except (OSError, EOFError) as exc:  # an I/O error (a damaged gzip file ends instead: GzipInput)
+        name = getattr(getattr(read, "__self__", None), "name", "<input>")  # the stream's file name
+        raise InputError(f"{name}: read error: {exc}") from None
 
-    A line longer than MAX_LINE is split with an inserted newline at a character boundary, so no chunk holds
-    an unbounded line. Multi-byte characters are never split, since chunks end at ASCII newlines.
-    """
-    pending = b""
+
+def _rest_of_long_line(start: bytes, stream: BinaryIO, chunk_size: int, stats: ReadStats | None) -> tuple[bytes, bytes]:
+    """Read on to the end of a long line that begins with `start` (no newline in it), keeping only its head and
+    tail: (the shortened line, what was read after it)."""
+    head = start[:MAX_LINE]
+    tail = start[-MAX_LINE:]
+    size = len(start)
     while True:
-        try:
-            block = stream.read(chunk_size)
-        except (OSError, EOFError) as exc:  # truncated gzip, I/O error: keep what was read
-            raise InputError(f"read error: {exc}") from None
+        block = _read(stream.read, chunk_size)
+        if not block:
+            return _shorten(head, tail, size, stats), b""
+        nl = block.find(b"\n")
+        piece = block if nl < 0 else block[:nl]
+        size += len(piece)
+        tail = piece[-MAX_LINE:] if len(piece) >= MAX_LINE else (tail + piece)[-MAX_LINE:]
+        if nl >= 0:
+            return _shorten(head, tail, size, stats), block[nl + 1 :]
+
+
+def iter_chunks(stream: BinaryIO, chunk_size: int = CHUNK_SIZE, stats: ReadStats | None = None) -> Iterator[bytes]:
+    """Yield chunks that each end with a newline (except possibly the last), each line complete.
+
+    A line longer than MAX_LINE is shortened to its head and tail (`stats` counts them), so no chunk holds an
+    unbounded line and every input line is still exactly one line. Multi-byte characters are never split.
+    """
+    pending = b""  # read past the end of a long line: the start of what comes next
+    while True:
+        block = _read(stream.read, chunk_size)
+        if pending:
+            block, pending = pending + block, b""
         if not block:
             break
         if not block.endswith(b"\n"):
-            # complete the last line (bounded): one copy per chunk instead of carrying a partial line over
-            try:
-                rest = stream.readline(MAX_LINE + 1)
-            except (OSError, EOFError) as exc:
-                raise InputError(f"read error: {exc}") from None
-            if rest:
-                block += rest
-        buf = pending + block if pending else block
-        end = buf.rfind(b"\n")
-        if end < 0:
-            while len(buf) > MAX_LINE:
-                cut = _cut_long(buf)
-                yield buf[:cut] + b"\n"
-                buf = buf[cut:]
-            pending = buf
+            block += _read(stream.readline, MAX_LINE + 1)  # complete the last line (bounded)
+        start = block.rfind(b"\n") + 1
+        if block.endswith(b"\n") or len(block) - start <= MAX_LINE:  # complete lines, or the input's short last line
+            yield _shorten_long_lines(block, stats)
             continue
-        if end + 1 < len(buf):
-            pending = buf[end + 1 :]
-            buf = buf[: end + 1]
-        else:
-            pending = b""
-        yield _break_long_lines(buf) if end >= MAX_LINE else buf
-        while len(pending) > MAX_LINE:
-            cut = _cut_long(pending)
-            yield pending[:cut] + b"\n"
-            pending = pending[cut:]
-    if pending:
-        yield pending
+        if start:
+            yield _shorten_long_lines(block[:start], stats)
+        line, pending = _rest_of_long_line(block[start:], stream, chunk_size, stats)
+        yield line
 
 
-def chunks_from(data: str | bytes | Iterable[str], chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+def chunks_from(
+    data: str | bytes | Iterable[str], chunk_size: int = CHUNK_SIZE, stats: ReadStats | None = None
+) -> Iterator[bytes]:
     """Chunks from in-memory text, bytes, or an iterable of lines."""
     if isinstance(data, str):
-        yield from iter_chunks(io.BytesIO(data.encode("utf-8", "surrogatepass")), chunk_size)
+        yield from iter_chunks(io.BytesIO(data.encode("utf-8", "surrogatepass")), chunk_size, stats)
     elif isinstance(data, (bytes, bytearray, memoryview)):
-        yield from iter_chunks(io.BytesIO(bytes(data)), chunk_size)
+        yield from iter_chunks(io.BytesIO(bytes(data)), chunk_size, stats)
     else:
         batch: list[bytes] = []
         size = 0
@@ -138,10 +243,10 @@ def chunks_from(data: str | bytes | Iterable[str], chunk_size: int = CHUNK_SIZE)
             batch.append(b)
             size += len(b)
             if size >= chunk_size:
-                yield from iter_chunks(io.BytesIO(b"".join(batch)), chunk_size)
+                yield from iter_chunks(io.BytesIO(b"".join(batch)), chunk_size, stats)
                 batch, size = [], 0
         if batch:
-            yield from iter_chunks(io.BytesIO(b"".join(batch)), chunk_size)
+            yield from iter_chunks(io.BytesIO(b"".join(batch)), chunk_size, stats)
 
 
 def decode(raw: bytes) -> str:

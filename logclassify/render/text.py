@@ -105,8 +105,7 @@ def _diagnosis(d: Diagnosis, s: _Style, width: int, show_all: bool) -> list[str]
     if d.probe:
         out.append(f"  {'check':<6}logclassify probe {d.probe}")
     if d.probe_result:
-        pr = d.probe_result
-        out.append(f"  {'probe':<6}{pr.get('verdict', '?')}: {pr.get('probe')} {pr.get('status', '')} {pr.get('details', '')}")
+        out.extend(_probe(d.probe_result, s, width))
     if d.consequences:
         names: dict[str, int] = {}
         for c in d.consequences:
@@ -118,6 +117,42 @@ def _diagnosis(d: Diagnosis, s: _Style, width: int, show_all: bool) -> list[str]
         if show_all:
             for c in d.consequences:
                 out.append(s(f"        ↳ {c.id}  {c.title}  (line {c.first_line})", dim=True))
+    return out
+
+
+_PROBE_HEAD = ("reason", "stage", "duration_s", "log_tail")  # shown in the probe's first lines, not as details
+_PROBE_TAIL = 6  # last lines of the probe's own output
+
+
+def _flat(value: object) -> str:
+    """A detail value on one line: `k=v  k=v` for a record, `a, b` for a list, as is otherwise."""
+    if isinstance(value, dict):
+        return "  ".join(f"{k}={_flat(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(f"({_flat(v)})" if isinstance(v, dict) else _flat(v) for v in value)
+    return str(value)
+
+
+def _probe(result: dict[str, object], s: _Style, width: int) -> list[str]:
+    """--probe's verdict on a diagnosis: `confirmed: nccl failed in stage all_reduce (3.2s)`, why, what it saw."""
+    details = result.get("details")
+    details = details if isinstance(details, dict) else {}
+    head = f"{result.get('verdict', '?')}: {result.get('probe', '?')} {result.get('status', '')}".rstrip()
+    if details.get("stage") and result.get("status") in ("failed", "hung"):
+        head += f" in stage {details['stage']}"
+    if isinstance(details.get("duration_s"), (int, float)):
+        head += f" ({details['duration_s']:.1f}s)"
+    verdict_colour = {"confirmed": "red", "refuted": "green"}.get(str(result.get("verdict")))
+    out = [f"  {'probe':<6}{s(head, fg=verdict_colour, bold=True) if verdict_colour else head}"]
+    if details.get("reason"):
+        out.extend(_wrap("", str(details["reason"]), width))
+    for key, value in details.items():
+        if key not in _PROBE_HEAD and value not in (None, "", [], {}):
+            out.extend(_wrap("", f"{key}: {_flat(value)}", width))
+    tail = str(details.get("log_tail") or "").strip().splitlines()[-_PROBE_TAIL:]
+    if tail:
+        out.append(s("        last output:", dim=True))
+        out.extend(s(f"          | {line[: width - 14]}", dim=True) for line in tail)
     return out
 
 
@@ -158,9 +193,12 @@ def render_text(report: Report, *, color: bool = False, show_all: bool = False) 
     s = _Style(color)
     width = _width()
     out = [s(header(report), bold=True), ""]
-    if report.error:
+    if report.error and not report.lines:
         out.append(s(f"✖ cannot read {report.source}: {report.error}", fg="red"))
         return "\n".join(out) + "\n"
+    if report.error:  # read in part (a damaged gzip file): say so above what was found in the part
+        out.extend(s(line, fg="yellow") for line in _wrap("▲ read in part:", report.error, width, indent=18))
+        out.append("")
     alarms = report.alarms
     notes = [d for d in report.diagnoses if d.severity is Severity.info]
     for d in alarms:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from logclassify.parse.phases.markers import (
     LITERALS,
@@ -22,9 +21,7 @@ from logclassify.parse.phases.markers import (
 )
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.logline import LogLine
-
-if TYPE_CHECKING:
-    from logclassify.engine.scan import LiteralIndex
+from logclassify.select.literal_index import LiteralIndex
 
 
 def between(rows: Sequence[int], start: int, stop: int | None = None) -> Sequence[int]:
@@ -41,8 +38,6 @@ def own_index(lines: Sequence[LogLine]) -> LineIndex:
     """A `LineIndex` for a caller that has none, with the absent literals ruled out in one Hyperscan pass (as the
     classifier's index does): otherwise each of the ~90 `LITERALS` costs a search of the whole input."""
     if not _OWN:
-        from logclassify.engine.scan import LiteralIndex  # the engine imports this package
-
         _OWN.append(LiteralIndex(LITERALS, MAYBE_BAD_FOLDED))
     index = LineIndex(lines)
     presence = _OWN[0].presence(index.haystack(True, False)[0])

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Print the seeded, topic-neutral queries that drew eval/random's vLLM reports (see eval/README.md).
+
+Each query names a seeded random vLLM version, model, GPU and launch mode (the context every report states),
+never a symptom or a cause, so what comes back is not chosen by the failure's cause.
+"""
+import random
+
+VERSIONS = [f"0.4.{i}" for i in range(4)] + [f"0.5.{i}" for i in range(6)] + [f"0.6.{i}" for i in range(7)] \
+    + [f"0.7.{i}" for i in range(4)] + [f"0.8.{i}" for i in range(6)] + [f"0.9.{i}" for i in range(3)] \
+    + [f"0.10.{i}" for i in range(3)] + [f"0.11.{i}" for i in range(3)] + ["0.12.0", "0.13.0", "0.14.0", "0.15.0"]
+
+
+MODELS = ["Qwen2.5-7B-Instruct", "Llama-3.1-8B-Instruct", "Mistral-7B", "DeepSeek-R1-Distill", "gemma-2-9b", "Qwen2-VL",
+          "Llama-3-70B", "Qwen3-32B", "Phi-3", "GLM-4", "InternVL2", "Mixtral-8x7B", "Yi-34B", "DeepSeek-V3", "Qwen3-30B-A3B"]
+GPUS = ["A100", "H100", "RTX 4090", "RTX 3090", "V100", "L40S", "A10", "T4", "MI300X", "H20", "L20", "A800", "8 GPUs", "2 GPUs"]
+MODES = ["vllm serve", "LLM() offline inference", "docker vllm-openai", "kubernetes", "ray cluster", "GRPO rollout",
+         "benchmark_serving", "openai client", "tensor-parallel-size 2", "lora"]
+
+
+# Query wording changed twice while drawing, each time because too few returned chunks held the error line
+# (the search returns one chunk of a thread): from query 2 on the words of a traceback were added, from query 4
+# on a seeded Python exception class name as well. Exception classes are generic; they name no cause
+# (torch.OutOfMemoryError, which does, is left out).
+SUFFIX = ": Traceback (most recent call last) ... Error: ..."
+EXCEPTIONS = ["RuntimeError", "ValueError", "AssertionError", "ImportError", "TypeError", "AttributeError", "KeyError",
+              "OSError", "NotImplementedError", "ModuleNotFoundError", "IndexError"]
+
+
+def queries(seed: int = 15, n: int = 80) -> list[str]:
+    """n queries: a seeded version, model, GPU and launch mode each, in bug-report words."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        mode, model, gpu, version = rnd.choice(MODES), rnd.choice(MODELS), rnd.choice(GPUS), rnd.choice(VERSIONS)
+        q = f"[Bug]: {mode} {model} on {gpu} with vllm {version} fails, error log"
+        exc = random.Random(seed * 1000 + i).choice(EXCEPTIONS)
+        out.append(q if i < 2 else q + SUFFIX if i < 4 else q + f": Traceback (most recent call last) ... {exc}: ...")
+    return out
+
+
+STACKS = ["verl", "OpenRLHF", "LLaMA-Factory", "kserve", "Ray Serve", "TRL", "ms-swift", "Xinference", "lm-evaluation-harness",
+          "llm-d", "production-stack", "Triton Inference Server vllm backend", "OpenCompass", "LightLLM"]
+
+
+def stack_queries(seed: int = 15, n: int = 20) -> list[str]:
+    """Queries for stacks that run vLLM: a seeded stack and version, no cause or symptom words."""
+    rnd = random.Random(seed + 1)
+    tail = "fails: Traceback (most recent call last) ... Error"
+    return [f"[Bug] {rnd.choice(STACKS)} with vllm {rnd.choice(VERSIONS)} {tail}" for _ in range(n)]
+
+
+def date_queries(seed: int = 15, n: int = 40) -> list[str]:
+    """Queries shaped like the first line of a vLLM error: a seeded timestamp, no cause or symptom words.
+
+    d0 was typed by hand ("ERROR 07-23 14:05:11 ..."); d1 on come from this list's items 1 on.
+    """
+    rnd = random.Random(seed + 2)
+    return [f"ERROR {rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d} {rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:"
+            f"{rnd.randint(0, 59):02d} Traceback (most recent call last): vllm" for _ in range(n)]
+
+
+# Timestamps did not spread the results (the search ignores the numbers), so the d family stopped at d2; the m family
+# spreads by model name instead, from a wider list, again with no cause or symptom words.
+MODEL_FAMILY = ["Llama-2-7b", "Llama-3-8B", "Llama-3.1-70B", "Llama-3.2-Vision", "Llama-4-Scout", "Qwen-7B-Chat", "Qwen1.5-72B",
+                "Qwen2-7B", "Qwen2.5-72B", "Qwen2.5-VL", "Qwen3-8B", "QwQ-32B", "Mistral-Small", "Mistral-Nemo", "Codestral",
+                "Mixtral-8x22B", "gemma-7b", "gemma-3-27b", "Phi-4", "Phi-3.5-vision", "GLM-4-9B", "ChatGLM3", "internlm2",
+                "InternVL2.5", "MiniCPM-V", "Baichuan2", "Yi-1.5", "DeepSeek-Coder", "DeepSeek-V2-Lite", "deepseek-r1",
+                "Falcon", "StarCoder2", "CodeLlama", "OLMo", "Jamba", "Mamba", "granite", "command-r", "DBRX", "gpt-oss-20b",
+                "Llava-1.5", "Pixtral", "whisper", "bge-m3 embedding", "e5-mistral embedding", "Qwen2-Audio", "Aria", "Molmo",
+                "NVLM", "Kimi-K2", "MiniMax-M1", "Hunyuan", "ERNIE-4.5", "GLM-4.5", "Seed-OSS", "Nemotron"]
+
+
+def model_queries(seed: int = 15, n: int = 60) -> list[str]:
+    rnd = random.Random(seed + 3)
+    return [f"[Bug]: {rnd.choice(MODEL_FAMILY)} with vllm {rnd.choice(VERSIONS)} error log" for _ in range(n)]
+
+
+if __name__ == "__main__":
+    for n, q in enumerate(model_queries()):
+        print(f"m{n}", q)
+    for n, q in enumerate(date_queries()):
+        print(f"d{n}", q)
+    for n, q in enumerate(queries()):
+        print(n, q)
+    for n, q in enumerate(stack_queries()):
+        print(f"s{n}", q)

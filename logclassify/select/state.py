@@ -1,0 +1,424 @@
+"""What is kept of one input (`ScanState`): windows around verified hits, marker lines and the tail, with exact line
+numbers, and what the next chunk (or byte range, see `parallel`) needs for its context.
+
+The limits below and the traceback window are the whole policy of what is kept, so they live here, apart from how
+candidates are found (`scanner`). `segments` turns the kept raw lines into normalised `LogLine` runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from logclassify.lazyre import lazy
+from logclassify.read.logline import LogLine
+from logclassify.read.normalize import normalize_line
+from logclassify.read.sources import LONG_KEEP, MAX_LINE, ReadStats, decode
+from logclassify.select import budget
+from logclassify.select.budget import Dropped, Seen
+from logclassify.select.plan import Candidates, ScanPlan
+from logclassify.select.triggers import ANCHOR, TRACEBACK
+
+CONTEXT_BEFORE = 40  # lines kept before a hit (proximity conditions, the start of a traceback)
+CONTEXT_AFTER = 60  # lines kept after a hit
+TRACEBACK_AFTER = 400  # a traceback header keeps up to this many lines after it, to reach its exception line
+TAIL_LINES = 40  # always keep the end of the input
+MARKER_LINES = 100  # a marker literal keeps its first this many lines ...
+MARKER_LAST = 20  # ... and its last this many
+_AFTER = {ANCHOR: CONTEXT_AFTER, TRACEBACK: TRACEBACK_AFTER}  # the longest a window can be
+
+
+class Finder(Protocol):
+    """What a scan of one input needs from the scanner (`scanner.Scanner`): its plan, the candidate lines of a chunk
+    from either backend, and the check that a candidate really matches."""
+
+    @property
+    def plan(self) -> ScanPlan: ...
+
+    def candidates(self, chunk: bytes) -> Candidates: ...
+
+    def verify(self, trigger: int, text: str) -> bool: ...
+
+
+@dataclass
+class Selection:
+    """The kept lines as runs of consecutive input lines (segments), the input's line count, and what was not kept
+    (the memory budget, `budget.Dropped`; long lines, `ReadStats`)."""
+
+    segments: list[list[LogLine]] = field(default_factory=list)
+    total_lines: int = 0
+    bytes_read: int = 0
+    dropped: Dropped = field(default_factory=Dropped)
+    read: ReadStats = field(default_factory=ReadStats)
+
+    def warnings(self) -> list[str]:
+        out = self.dropped.warnings()
+        if self.read.long_lines:
+            n = self.read.long_lines
+            out.append(
+                f"{n:,} line{'s' if n > 1 else ''} longer than {MAX_LINE >> 10} KiB read as {'their' if n > 1 else 'its'} "
+                f"first and last {round(LONG_KEEP / 1024)} KiB ({self.read.skipped_bytes:,} bytes not examined; "
+                "docs/limits.md)"
+            )
+        return out
+
+    @property
+    def lines(self) -> list[LogLine]:
+        return [ln for seg in self.segments for ln in seg]
+
+
+_EXCEPTION_LINE = lazy(
+    r"^\s*(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*(?:Error|Exception|Interrupt|Exit)|AssertionError)\b(?::|\s*$)"
+)
+
+
+class Window:
+    """How far forward lines are kept: `plain` (anchor windows, and tracebacks whose exception line was seen) and
+    a pending traceback window that ends CONTEXT_AFTER lines after the traceback's exception line, or at its
+    deadline (TRACEBACK_AFTER lines after the header) when no exception line comes."""
+
+    __slots__ = ("plain", "tb_deadline", "tb_header")
+
+    def __init__(self) -> None:
+        self.plain = 0
+        self.tb_deadline = 0  # 0: no traceback window pending
+        self.tb_header = 0
+
+    def limit(self) -> int:
+        return max(self.plain, self.tb_deadline)
+
+    def open(self, n: int, kind: int) -> None:
+        if kind == TRACEBACK:
+            self.tb_deadline = max(self.tb_deadline, n + TRACEBACK_AFTER)
+            self.tb_header = max(self.tb_header, n)
+        else:
+            self.plain = max(self.plain, n + CONTEXT_AFTER)
+
+    def took(self, n: int, raw: bytes) -> None:
+        """Line n was kept while a traceback window is pending: its exception line closes it."""
+        if n >= self.tb_deadline:
+            self.plain = max(self.plain, self.tb_deadline)
+            self.tb_deadline = 0
+        elif n > self.tb_header and _is_exception_line(raw):
+            self.plain = max(self.plain, min(self.tb_deadline, n + CONTEXT_AFTER))
+            self.tb_deadline = 0
+
+
+def _is_exception_line(raw: bytes) -> bool:
+    if b"Error" not in raw and b"Exception" not in raw and b"Interrupt" not in raw and b"Exit" not in raw:
+        return False
+    return any(_EXCEPTION_LINE.match(ln.message) for ln in normalize_line(0, decode(raw).rstrip("\r\n")))
+
+
+class ScanState:
+    """The scan of one input: counts lines, keeps windows around verified hits, remembers what context needs."""
+
+    def __init__(self, finder: Finder, share: int = 1) -> None:
+        """share: the number of byte ranges scanned apart (`parallel`), which divide the memory budget."""
+        self.finder = finder
+        self.kept: dict[int, bytes] = {}  # the first lines, and the first occurrence of each failure after them
+        self.kept_bytes = 0
+        self.full = False  # the first lines are kept: from now on only first occurrences go to `kept`
+        self.promoted_until = 0  # lines up to this one belong to a first occurrence's window
+        self.new_lines = self.new_bytes = 0
+        self.ring: OrderedDict[int, bytes] = OrderedDict()  # the latest lines of the other windows
+        self.ring_bytes = 0
+        self.marker_bytes = 0
+        self.dropped = Dropped()
+        self.checked: dict[tuple[int, bytes], bool] = {}  # verification by (trigger, signature), once full
+        self.limits = tuple(x // share for x in (
+            budget.FIRST_LINES, budget.FIRST_BYTES, budget.NEW_LINES, budget.NEW_BYTES, budget.LAST_LINES,
+            budget.LAST_BYTES, budget.MARKER_BYTES,
+        ))
+        self.recent: deque[tuple[int, bytes]] = deque(maxlen=max(CONTEXT_BEFORE, TAIL_LINES))
+        self.line_no = 0  # lines fully consumed
+        self.win = Window()  # forward context: keep every line up to win.limit()
+        self.bytes_read = 0
+        self.marker_count = [0] * len(finder.plan.markers)
+        self.marker_kept: dict[int, list[tuple[int, bytes]]] = {}
+        self.marker_last: dict[int, deque[tuple[int, bytes]]] = {}
+        self.first_hit: int | None = None  # the first line that opened a window
+        self.counted = 0  # the last line counted as a repeat
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        if not chunk.endswith(b"\n"):
+            chunk += b"\n"  # only the last chunk of an input can lack it
+        self.bytes_read += len(chunk)
+        finder = self.finder
+        plan = finder.plan
+        anchor_hits, marker_first = finder.candidates(chunk)
+        # Marker lines wanted from this chunk: (offset, marker) for the first lines within quota, and the last.
+        marker_offs: list[tuple[int, int]] = []
+        for k, pos in marker_first.items():
+            lit = plan.markers[k]
+            quota = MARKER_LINES - self.marker_count[k]
+            got = 0
+            while pos >= 0 and got < quota:
+                marker_offs.append((pos, k))
+                got += 1
+                nl = chunk.find(b"\n", pos)
+                pos = chunk.find(lit, nl + 1) if nl >= 0 else -1
+            self.marker_count[k] += got
+            pos = chunk.rfind(lit)
+            last: list[tuple[int, int]] = []
+            while pos >= 0 and len(last) < MARKER_LAST:  # the chunk's last lines with it
+                last.append((pos, -1 - k))
+                sol = chunk.rfind(b"\n", 0, pos)
+                pos = chunk.rfind(lit, 0, sol) if sol > 0 else -1
+            marker_offs.extend(reversed(last))
+        # Walk the candidate offsets in order, numbering lines incrementally.
+        events = sorted([(off, 0, i) for off, i in anchor_hits] + [(off, 1, k) for off, k in marker_offs])
+        line_no = self.line_no
+        win = self.win
+        kept = self.kept
+        keep = self._keep
+        limits = self.limits
+        triggers = plan.triggers
+        pos_n = line_no + 1  # next line not yet kept or passed over ...
+        pos_off = 0  # ... and where it starts
+        count_off = 0  # the newlines before count_off are counted in count_n
+        count_n = line_no
+        last_start = -1
+        n = line_no
+        verified_line = -1
+        repeat_line = -1
+        verified: set[int] = set()
+        size = len(chunk)
+        find = chunk.find
+        rfind = chunk.rfind
+
+        def take() -> None:
+            """Keep lines from pos_n while the forward window lasts (those in this chunk)."""
+            nonlocal pos_n, pos_off
+            while pos_off < size and pos_n <= win.limit():
+                end = find(b"\n", pos_off) + 1
+                raw = chunk[pos_off:end]
+                if self.full:
+                    keep(pos_n, raw)
+                elif pos_n not in kept:
+                    kept[pos_n] = raw
+                    self.kept_bytes += len(raw)
+                    if len(kept) >= limits[0] or self.kept_bytes >= limits[1]:
+                        self.full = True
+                if win.tb_deadline:
+                    win.took(pos_n, raw)
+                    if not win.tb_deadline and self.promoted_until > win.limit():
+                        self.promoted_until = win.limit()  # the first occurrence's traceback ended
+                pos_n += 1
+                pos_off = end
+
+        if win.limit() >= pos_n:  # forward context carried over from the previous chunk
+            take()
+        for off, kind, idx in events:
+            if off < 0:
+                off = 0
+            start = rfind(b"\n", 0, off) + 1 if off > 0 else 0
+            if start != last_start:
+                count_n += _count_nl(chunk, count_off, start)
+                count_off = start
+                last_start = start
+                n = count_n + 1
+            if kind == 1:
+                raw = chunk[start : find(b"\n", start) + 1]
+                if idx >= 0:
+                    if self.marker_bytes + len(raw) > limits[6]:
+                        self.dropped.markers += 1
+                        continue
+                    self.marker_kept.setdefault(idx, []).append((n, raw))
+                    self.marker_bytes += len(raw)
+                else:
+                    q = self.marker_last.get(-1 - idx)
+                    if q is None:
+                        q = self.marker_last[-1 - idx] = deque(maxlen=MARKER_LAST)
+                    if not q or q[-1][0] != n:
+                        freed = len(q[0][1]) if len(q) == MARKER_LAST else 0
+                        if self.marker_bytes - freed + len(raw) > limits[6]:
+                            self.dropped.markers += 1
+                            continue
+                        q.append((n, raw))
+                        self.marker_bytes += len(raw) - freed
+                continue
+            if n != verified_line:
+                verified_line = n
+                verified = set()
+            elif idx in verified or n == repeat_line:
+                continue
+            verified.add(idx)
+            after = n + _AFTER[triggers[idx].kind]
+            inside = after <= win.limit() and n < pos_n  # inside a window already kept, and would not extend it
+            if inside and (not self.full or n <= self.promoted_until):
+                continue
+            line = chunk[start : find(b"\n", start) + 1]
+            if not self.full:
+                if not finder.verify(idx, decode(line).rstrip("\r\n")):
+                    continue
+                self._remember(line, n)
+            else:  # past the first lines: keep the first occurrence of each failure, count its repeats
+                promote = self._first_occurrence(idx, line, n)
+                if promote is None:
+                    continue
+                if not promote:
+                    repeat_line = n  # counted once; its other triggers need no check
+                    if inside:
+                        continue
+                lo = n - CONTEXT_BEFORE
+                if promote:
+                    self.promoted_until = max(self.promoted_until, after)
+                    for rn in range(max(lo, line_no + 1), pos_n):  # its context already taken into the ring
+                        if rn in self.ring:
+                            raw = self.ring.pop(rn)
+                            self.ring_bytes -= len(raw)
+                            keep(rn, raw)
+            if self.first_hit is None:
+                self.first_hit = n
+            lo = n - CONTEXT_BEFORE
+            if lo <= line_no:  # backward context from earlier chunks
+                for rn, raw in self.recent:
+                    if rn >= lo and rn not in kept:
+                        keep(rn, raw)
+                lo = line_no + 1
+            if lo >= pos_n:  # jump: walk back from this line's start to line lo
+                back = start
+                for _ in range(n - lo):
+                    if back <= 0:
+                        break
+                    back = rfind(b"\n", 0, back - 1) + 1
+                pos_n, pos_off = lo, back
+            win.open(n, triggers[idx].kind)
+            take()
+        # count the rest of the chunk
+        total = count_n + _count_nl(chunk, count_off, size)
+        # remember the last lines for the backward context of the next chunk and the tail
+        want = self.recent.maxlen or 0
+        cut = size
+        tail: list[tuple[int, bytes]] = []
+        n = total
+        while len(tail) < want and cut > 0:
+            s = rfind(b"\n", 0, cut - 1) + 1
+            tail.append((n, chunk[s:cut]))
+            n -= 1
+            cut = s
+        for item in reversed(tail):
+            self.recent.append(item)
+        self.line_no = total
+
+    # -- the memory budget (see `budget`) -------------------------------------------------------------------
+    def _keep(self, n: int, raw: bytes) -> None:
+        """Keep line n: among the first lines, in a first occurrence's window, or else in the ring of the latest."""
+        if n in self.kept:
+            return
+        limits = self.limits
+        if not self.full:
+            self.kept[n] = raw
+            self.kept_bytes += len(raw)
+            self.full = len(self.kept) >= limits[0] or self.kept_bytes >= limits[1]
+            return
+        if n <= self.promoted_until:
+            self.kept[n] = raw
+            self.new_lines += 1
+            self.new_bytes += len(raw)
+            return
+        if n in self.ring:
+            return
+        ring = self.ring
+        ring[n] = raw
+        self.ring_bytes += len(raw)
+        while len(ring) > limits[4] or self.ring_bytes > limits[5]:
+            old_n, old = ring.popitem(last=False)
+            self.ring_bytes -= len(old)
+            self.dropped.drop(old_n)
+
+    def _remember(self, line: bytes, n: int) -> None:
+        """A verified failure line among the first lines: its signature is seen."""
+        sigs = self.dropped.signatures
+        if len(sigs) < budget.MAX_SIGNATURES:
+            sig = budget.signature(line)
+            if sig not in sigs:
+                sigs[sig] = Seen(n, budget.sample(line))
+
+    def _first_occurrence(self, idx: int, line: bytes, n: int) -> bool | None:
+        """Past the first lines, a candidate line for trigger idx: None when it does not match, else whether it is
+        the first of its signature (its window is kept) rather than a repeat (counted, kept in the ring).
+        A signature is verified once per trigger: its repeats differ only in digits."""
+        sig = budget.signature(line)
+        key = (idx, sig)
+        ok = self.checked.get(key)
+        if ok is None:
+            ok = self.finder.verify(idx, decode(line).rstrip("\r\n"))
+            if len(self.checked) >= 4 * budget.MAX_SIGNATURES:
+                self.checked.clear()
+            self.checked[key] = ok
+        if not ok:
+            return None
+        sigs = self.dropped.signatures
+        seen = sigs.get(sig)
+        if seen is not None:
+            if self.counted != n:
+                self.counted = n
+                seen.repeats += 1
+            return False
+        if len(sigs) >= budget.MAX_SIGNATURES:
+            return False
+        sigs[sig] = Seen(n, budget.sample(line))
+        return self.new_lines < self.limits[2] and self.new_bytes < self.limits[3]
+
+    def finish(self) -> Selection:
+        sel = Selection(total_lines=self.line_no, bytes_read=self.bytes_read, dropped=self.dropped)
+        for n, raw in self.ring.items():
+            self.kept.setdefault(n, raw)
+        for n, raw in self.recent:
+            if n > self.line_no - TAIL_LINES:
+                self.kept.setdefault(n, raw)
+        for lines in self.marker_kept.values():
+            for n, raw in lines:
+                self.kept.setdefault(n, raw)
+        for q in self.marker_last.values():
+            for n, raw in q:
+                self.kept.setdefault(n, raw)
+        sel.segments = list(segments(self.kept))
+        return sel
+
+
+_np: Any = None  # numpy, when installed: counts newlines 3x faster than bytes.count
+_np_scratch = threading.local()  # each thread's buffer for the comparison (a classifier is shared between threads)
+
+
+def _count_nl(buf: bytes, start: int, end: int) -> int:
+    global _np
+    if end - start < (1 << 20):
+        return buf.count(b"\n", start, end)
+    if _np is None:
+        try:
+            import numpy
+
+            _np = numpy
+        except ImportError:
+            _np = False
+    if _np is False:
+        return buf.count(b"\n", start, end)
+    n = end - start
+    scratch: Any = getattr(_np_scratch, "out", None)
+    if scratch is None or len(scratch) < n:
+        scratch = _np_scratch.out = _np.empty(max(n, 1 << 22), dtype=_np.bool_)
+    out = scratch[:n]
+    _np.equal(_np.frombuffer(buf, dtype=_np.uint8, count=n, offset=start), 10, out=out)
+    return int(_np.count_nonzero(out))
+
+
+def segments(kept: dict[int, bytes]) -> Iterator[list[LogLine]]:
+    """Decode and normalise the kept lines, grouped into runs of consecutive numbers."""
+    segment: list[LogLine] = []
+    prev = -1
+    for n in sorted(kept):
+        if segment and n != prev + 1:
+            yield segment
+            segment = []
+        segment.extend(normalize_line(n, decode(kept[n]).rstrip("\r\n")))
+        prev = n
+    if segment:
+        yield segment

@@ -1,0 +1,162 @@
+"""Nasty inputs (tests/adversarial/generate.py) through the command and the library: memory and time stay bounded
+whatever the input repeats, line numbers stay exact, nothing crashes (issue 10, docs/limits.md).
+
+The command runs in a subprocess under an address-space limit (setrlimit) and a timeout; its peak resident memory
+is read from the kernel's accounting of that one child (wait4).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from logclassify.engine.classifier import Classifier
+from logclassify.select import budget
+from tests.adversarial import generate
+
+MiB = 1 << 20
+PEAK_MB = 150  # the issue's bound on a whole command's peak memory
+ADDRESS_SPACE = 1 << 30  # a runaway is stopped by the kernel, not the machine's OOM killer
+TIMEOUT_S = 60  # per input; a loaded CI machine is slow, a hang or a quadratic blow-up is slower still
+SIZES = {  # uncompressed bytes: big enough to exceed every budget in budget.py, small enough for CI
+    "repeated": 8 * MiB,
+    "ranks": 8 * MiB,
+    "huge-line": 24 * MiB,
+    "nul": 2 * MiB,
+    "utf8": 2 * MiB,
+    "cr": 8 * MiB,
+    "chained": 2 * MiB,
+    "bomb": 24 * MiB,
+    "markdown": 2 * MiB,
+}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, int]]:
+    """kind -> (path, its newline count)."""
+    folder = tmp_path_factory.mktemp("adversarial")
+    out = {}
+    for kind, size in SIZES.items():
+        path = folder / f"{kind}{generate.SUFFIX.get(kind, '.log')}"
+        out[kind] = (path, generate.write(kind, path, size))
+    return out
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier()
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def run_bounded(*args: str) -> tuple[int, bytes, bytes, float, float]:
+    """(exit status, stdout, stderr, peak RSS in MB, seconds) of `logclassify ARGS` under the limits."""
+    start = time.monotonic()
+    with open(os.devnull, "rb") as devnull:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "logclassify", *args], stdin=devnull, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, preexec_fn=_limit_memory, env={**os.environ, "NO_COLOR": "1"},
+        )
+    timer = threading.Timer(TIMEOUT_S, proc.kill)
+    timer.start()
+    try:
+        got: dict[str, bytes] = {}
+        readers = [threading.Thread(target=lambda k=k, f=f: got.__setitem__(k, f.read()))  # type: ignore[misc]
+                   for k, f in (("out", proc.stdout), ("err", proc.stderr))]
+        for t in readers:
+            t.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        for t in readers:
+            t.join()
+    finally:
+        timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, got["out"], got["err"], usage.ru_maxrss / 1024, time.monotonic() - start
+
+
+@pytest.mark.parametrize("kind", sorted(SIZES))
+def test_command_bounded_memory_time_and_line_count(kind: str, inputs: dict[str, tuple[Path, int]]) -> None:
+    path, lines = inputs[kind]
+    rc, out, err, peak_mb, seconds = run_bounded("--format", "json", str(path))
+    assert rc == 0, err.decode()
+    assert seconds < TIMEOUT_S
+    assert peak_mb <= PEAK_MB, f"{kind}: peak {peak_mb:.0f} MB"
+    report = json.loads(out)
+    if kind != "markdown":  # an issue body counts the lines of its logs
+        assert report["lines"] == lines
+    for d in report["diagnoses"]:
+        assert all(1 <= e["line"] <= lines for e in d["evidence"])
+
+
+def test_crash_loop_keeps_first_and_last_occurrences_and_says_what_it_skipped(
+    inputs: dict[str, tuple[Path, int]], classifier: Classifier
+) -> None:
+    path, lines = inputs["repeated"]
+    report = classifier.classify_path(path)
+    assert report.lines == lines
+    (oom,) = [d for d in report.diagnoses if d.id == "cuda-oom"]
+    evidence = [e.line for e in oom.evidence]
+    assert evidence[0] == 7 and evidence[-1] == lines  # the first occurrence and the last
+    assert report.warnings and "not examined" in report.warnings[0]
+    assert any("more like it: torch.OutOfMemoryError" in w for w in report.warnings)
+
+
+def test_kept_lines_are_bounded_whatever_repeats(inputs: dict[str, tuple[Path, int]], classifier: Classifier) -> None:
+    bound = budget.FIRST_LINES + budget.NEW_LINES + budget.LAST_LINES + 1000  # + markers and the tail
+    for kind in ("repeated", "ranks", "bomb"):
+        from logclassify.read.sources import iter_chunks, open_binary
+
+        with open_binary(inputs[kind][0]) as f:
+            sel = classifier.scanner.select(iter_chunks(f))
+        assert sum(len(s) for s in sel.segments) <= bound, kind
+        assert sel.dropped.lines > 0
+
+
+def test_a_new_failure_inside_a_crash_loop_is_still_found(classifier: Classifier) -> None:
+    """The first occurrence of each distinct failure is kept past the budget of first lines."""
+    loop = b"".join(generate.repeated_tracebacks(4 * MiB))
+    other = (b"Traceback (most recent call last):\n  File \"x.py\", line 1, in f\n"
+             b"RuntimeError: Failed to infer device type\n")
+    middle = loop.rfind(b"ERROR", 0, len(loop) // 2)
+    data = loop[:middle] + other + loop[middle:]
+    report = classifier.classify(data)
+    ids = {d.id for d in report.diagnoses}
+    assert {"cuda-oom", "device-infer-failed"} <= ids
+    line = data[:middle].count(b"\n") + 3
+    (dev,) = [d for d in report.diagnoses if d.id == "device-infer-failed"]
+    assert line in [e.line for e in dev.evidence]
+
+
+def test_huge_line_keeps_exact_line_numbers(inputs: dict[str, tuple[Path, int]], classifier: Classifier) -> None:
+    path, lines = inputs["huge-line"]
+    report = classifier.classify_path(path)
+    assert report.lines == lines == 15
+    (oom,) = [d for d in report.diagnoses if d.id == "cuda-oom"]
+    assert [e.line for e in oom.evidence if "OutOfMemoryError" in e.text] == [7, 15]
+    assert any("longer than" in w for w in report.warnings)
+
+
+def test_huge_line_costs_linear_time(classifier: Classifier) -> None:
+    """A line of 64 MiB (an error word every few bytes) is read once, never matched whole."""
+    line = b"ERROR x RuntimeError: y " * (64 * MiB // 24)
+    start = time.perf_counter()
+    report = classifier.classify(line + b"\nlast\n")
+    assert time.perf_counter() - start < 10
+    assert report.lines == 2
+
+
+def test_library_on_every_kind(inputs: dict[str, tuple[Path, int]], classifier: Classifier) -> None:
+    for kind, (path, lines) in inputs.items():
+        report = classifier.classify_path(path)
+        if kind != "markdown":
+            assert report.lines == lines, kind

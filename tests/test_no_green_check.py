@@ -1,0 +1,76 @@
+"""Any sign of a failure gets an answer: a bare exception line, a traceback cut before its exception line.
+
+And the look-alike causes shown for an unrecognised failure must share a distinctive word with it, so a Python
+phrase such as "cannot import name" alone does not make two failures related.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from logclassify import default_classifier
+from logclassify.engine.unknown import nearest_causes
+
+HEADER = "INFO 05-01 10:00:00 llm_engine.py:100] Initializing an LLM engine (v0.6.3)\n"
+
+
+def _unknown(text: str) -> list[str]:
+    report = default_classifier().classify(text)
+    assert not [d for d in report.diagnoses if d.severity.value != "info"], report.diagnoses
+    return [u.error for u in report.unrecognized]
+
+
+def test_a_bare_assertion_after_its_assert_statement_is_a_failure() -> None:
+    errors = _unknown(HEADER + "    assert self.total_num_heads % tp_size == 0\nAssertionError\n")
+    assert errors == ["AssertionError"]
+
+
+def test_two_bare_assertions_are_told_apart_by_their_assert_statement() -> None:
+    clf = default_classifier()
+    one = clf.classify(HEADER + "    assert self.total_num_heads % tp_size == 0\nAssertionError\n").unrecognized
+    two = clf.classify(HEADER + "    assert num_gpu_blocks > 0\nAssertionError\n").unrecognized
+    assert one[0].fingerprint != two[0].fingerprint
+    assert [e.line for e in one[0].evidence] == [2, 3]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ImportError: cannot import name 'LRUCache' from 'vllm.utils' (/usr/lib/python3/site-packages/vllm/utils.py)",
+        "ModuleNotFoundError: No module named 'my_site_plugin'",
+        "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: worker 3 exited",
+    ],
+)
+def test_an_exception_line_pasted_without_its_traceback_is_a_failure(line: str) -> None:
+    (error,) = _unknown(HEADER + line + "\n")
+    assert error.split(":")[0] == line.split(":")[0]
+
+
+def test_a_traceback_cut_before_its_exception_names_its_last_frame() -> None:
+    text = HEADER + (
+        "Traceback (most recent call last):\n"
+        '  File "/usr/lib/python3.10/runpy.py", line 196, in _run_module_as_main\n'
+        "    return _run_code(code, main_globals, None,\n"
+        '  File "/usr/local/lib/python3.10/dist-packages/vllm/worker/worker.py", line 120, in load_model\n'
+        "    self.model_runner.load_model()\n"
+    )
+    report = default_classifier().classify(text)
+    (u,) = report.unrecognized
+    assert "stops inside a traceback" in u.error and "load_model" in u.error and "worker/worker.py:120" in u.error
+    assert u.line == 5
+
+
+def test_prose_and_info_lines_naming_errors_are_not_failures() -> None:
+    text = HEADER + (
+        "INFO 05-01 10:00:01 api_server.py:10] Retrying after ConnectionError: peer closed\n"
+        "The ValueError raised here is handled by the caller.\n"
+        "WARNING 05-01 10:00:02 utils.py:5] ImportError: flash_attn not found, using xformers\n"
+    )
+    assert default_classifier().classify(text).unrecognized == []
+
+
+def test_python_phrasing_alone_suggests_no_related_cause() -> None:
+    rules = default_classifier().rules
+    error = "ImportError: cannot import name 'LRUCache' from 'vllm.utils' (/usr/lib/python3/site-packages/vllm/utils.py)"
+    assert nearest_causes(error, rules) == []
+    assert nearest_causes("Error in preprocessing prompt inputs", rules) == []

@@ -1,0 +1,224 @@
+"""No hangs, nothing lost: a dead worker, a named pipe, an unreadable or damaged input costs only that input.
+
+Every test runs the command in a subprocess with a timeout, so a regression shows as a failure, not a hung suite.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from logclassify import batch
+from tests.conftest import run_cli
+
+LOG = (
+    "INFO 06-10 21:32:17 [api_server.py:1] vLLM API server version 0.8.3\n"
+    "Traceback (most recent call last):\n"
+    '  File "/x/vllm/config.py", line 1550, in __init__\n'
+    '    raise RuntimeError("Failed to infer device type")\n'
+    "RuntimeError: Failed to infer device type\n"
+)
+CAUSE = "device-infer-failed"
+LIMIT = 60  # seconds: far above what each command needs, far below "forever"
+
+
+def _ids(report: dict[str, object]) -> list[str]:
+    return [d["id"] for d in report["diagnoses"]]  # type: ignore[attr-defined, index]
+
+
+# -- a worker process that dies ------------------------------------------------------------------------------
+
+_DRIVER = textwrap.dedent("""\
+    import os, signal, sys
+    from logclassify.engine.classifier import Classifier
+
+    real = Classifier.classify_path
+
+    def dying(self, path, **kw):
+        if str(path).endswith("boom.log"):  # the OOM killer, as the worker sees it
+            if sys.argv[1] == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            os._exit(3)
+        return real(self, path, **kw)
+
+    Classifier.classify_path = dying
+    from logclassify.cli import main
+    main(sys.argv[2:], prog_name="logclassify")
+""")
+
+
+@pytest.mark.parametrize("how", ["kill", "exit"])
+def test_a_dead_worker_fails_its_input_and_every_other_input_is_reported(tmp_path: Path, how: str) -> None:
+    names = []
+    for name in ("a.log", "b.log", "boom.log", "c.log", "d.log", "e.log"):
+        (tmp_path / name).write_text(LOG)
+        names.append(str(tmp_path / name))
+    driver = tmp_path / "driver.py"
+    driver.write_text(_DRIVER)
+    r = subprocess.run([sys.executable, str(driver), how, "-j", "2", "--format", "jsonl", *names],
+                       capture_output=True, timeout=LIMIT, cwd=Path(__file__).parent.parent)
+    assert r.returncode == 2, r.stderr
+    err = r.stderr.decode()
+    assert "boom.log" in err and "worker" in err, err
+    reports = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [x["source"] for x in reports] == names  # input order, none missing
+    for report in reports:
+        if report["source"].endswith("boom.log"):
+            assert report["error"] and "worker" in report["error"]
+        else:
+            assert _ids(report) == [CAUSE] and report["error"] is None
+
+
+# -- named pipes -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_a_named_pipe_given_by_name_is_read_once(tmp_path: Path) -> None:
+    source = tmp_path / "source.log"
+    source.write_text(LOG)
+    fifo = tmp_path / "pipe.log"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"cat '{source}' > '{fifo}'"])
+    try:
+        r = run_cli("--format", "json", str(fifo), timeout=LIMIT)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert r.returncode == 0, r.stderr
+    assert _ids(json.loads(r.stdout)) == [CAUSE]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_a_named_pipe_is_not_opened_again_for_a_parallel_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second open is what hangs (once the writer is gone, it waits for a new one), so it must not happen."""
+    from logclassify.engine.classifier import Classifier
+
+    clf = Classifier()
+
+    def second_open(*_args: object, **_kw: object) -> None:
+        raise AssertionError("the named pipe was opened a second time")
+
+    monkeypatch.setattr(clf.scanner, "select_file", second_open)
+    source = tmp_path / "source.log"
+    source.write_text(LOG)
+    fifo = tmp_path / "pipe.log"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"cat '{source}' > '{fifo}'"])
+    try:
+        report = clf.classify_path(fifo)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert _ids(report.model_dump()) == [CAUSE]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_special_files_in_a_folder_are_skipped_with_a_note(tmp_path: Path) -> None:
+    (tmp_path / "a.log").write_text(LOG)
+    os.mkfifo(tmp_path / "pipe.log")  # nobody writes to it: opening it would wait forever
+    r = run_cli("--format", "jsonl", str(tmp_path), timeout=LIMIT)
+    assert r.returncode == 0, r.stderr
+    reports = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [x["source"] for x in reports] == [str(tmp_path / "a.log")]
+    assert "pipe.log" in r.stderr.decode() and "not a regular file" in r.stderr.decode()
+
+
+# -- unreadable and damaged inputs -------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc: a file that opens but cannot be read")
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_unreadable_file_costs_only_itself(tmp_path: Path, jobs: str) -> None:
+    good = tmp_path / "good.log"
+    good.write_text(LOG)
+    bad = "/proc/self/mem"  # opens, then every read fails with EIO (also for root, who can open anything)
+    r = run_cli("-j", jobs, "--format", "json", bad, str(good), timeout=LIMIT)
+    assert r.returncode == 2
+    err = r.stderr.decode()
+    assert "Traceback" not in err and f"{bad}:" in err, err
+    reports = json.loads(r.stdout)
+    assert reports[0]["error"] and _ids(reports[1]) == [CAUSE]
+
+
+def _damaged_gzip(tmp_path: Path) -> Path:
+    rng = random.Random(3)
+    filler = "".join(f"INFO 06-10 21:32:18 [engine.py:9] step {rng.getrandbits(64):x}\n" for _ in range(20000))
+    whole = gzip.compress((LOG + filler).encode())
+    path = tmp_path / "server.log.gz"
+    path.write_bytes(whole[: len(whole) // 2])  # the download broke off half-way
+    return path
+
+
+def test_a_truncated_gzip_is_classified_up_to_the_damage(tmp_path: Path) -> None:
+    path = _damaged_gzip(tmp_path)
+    r = run_cli("--format", "json", str(path), timeout=LIMIT)
+    assert r.returncode == 2
+    err = r.stderr.decode()
+    assert f"{path}:" in err and "damaged" in err, err
+    report = json.loads(r.stdout)
+    assert _ids(report) == [CAUSE]
+    assert 1000 < report["lines"] < 20005 and "damaged" in report["error"]
+
+
+def test_a_truncated_gzip_in_text_output_still_shows_its_cause(tmp_path: Path) -> None:
+    path = _damaged_gzip(tmp_path)
+    r = run_cli("--color", "never", str(path), timeout=LIMIT)
+    assert r.returncode == 2 and CAUSE in r.stdout.decode()
+
+
+def test_the_library_reports_the_damage_with_the_partial_report(tmp_path: Path) -> None:
+    import logclassify
+
+    report = logclassify.default_classifier().classify_path(_damaged_gzip(tmp_path))
+    assert _ids(report.model_dump()) == [CAUSE]
+    assert report.error is not None and "damaged" in report.error and report.lines > 1000
+
+
+# -- what a folder scan reads, and what it says it skipped ----------------------------------------------------
+
+
+def test_folder_scan_reads_rotated_and_common_logs_and_names_what_it_skipped(tmp_path: Path) -> None:
+    logs = ["server.log", "server.log.1", "server.log.2.gz", "worker.out", "worker.err", "run.txt",
+            "journal.jsonl", "app.log-20240105", "app.log.2024-01-05.gz", "sub/rank0.log"]
+    others = ["model.safetensors", "config.json", "notes.md", "archive.tar.gz"]
+    for name in logs + others:
+        p = tmp_path / name
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(gzip.compress(LOG.encode()) if name.endswith(".gz") else LOG.encode())
+    r = run_cli("--format", "jsonl", str(tmp_path), timeout=LIMIT)
+    assert r.returncode == 0, r.stderr
+    read = sorted(Path(json.loads(line)["source"]).relative_to(tmp_path).as_posix()
+                  for line in r.stdout.decode().splitlines())
+    assert read == sorted(logs)
+    err = r.stderr.decode()
+    assert "skipped 4 files" in err, err
+    for name in others:
+        assert name in err
+
+
+def test_an_unreadable_subfolder_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.log").write_text(LOG)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "b.log").write_text(LOG)
+    real = os.scandir
+
+    def scandir(path: str) -> object:  # root reads any folder, so the refusal is simulated
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", path)
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = batch.expand_inputs([str(tmp_path)], notice=print)
+    assert found == [str(tmp_path / "a.log")]
+    out = capsys.readouterr().out
+    assert str(locked) in out and "Permission denied" in out
