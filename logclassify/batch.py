@@ -180,6 +180,8 @@ def classify_one(
         return Report(source=name, error=str(exc).split(": ", 1)[-1]), str(exc)
     except (OSError, MemoryError, RecursionError) as exc:  # this input's problem: the others still get reports
         return _lost(name, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # a bug met on this input: named, and the other inputs still get their reports
+        return _lost(name, f"internal error, please report it: {type(exc).__name__}: {exc}")
     return report, (f"{name}: {report.error}" if report.error else None)  # a damaged gzip file: read in part
 
 

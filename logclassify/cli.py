@@ -163,6 +163,9 @@ class _Out:
               help="With --follow: report a startup hang once a phase is silent this long (default per phase: "
                    "download 900, load_weights 600, compile 900, profile 300, cuda_graphs 300, api_server 180). "
                    "Example: --follow server.log --hang-after compile=1800")
+@click.option("--repeat-every", metavar="SECS",
+              help="With --follow: a cause that comes back (a crash loop) is reported again, with its count, at most "
+                   "once per SECS (default 60; 0: every time).")
 @click.option("--no-redact", is_flag=True,
               help="Keep tokens, API keys, passwords in URLs and e-mail addresses in the output (removed by default).")
 @click.option("--redact-hosts", is_flag=True,
@@ -180,6 +183,7 @@ def scan(
     probe_timeout: float,
     follow_path: str | None = None,
     hang_after: tuple[str, ...] = (),
+    repeat_every: str | None = None,
     no_redact: bool = False,
     redact_hosts: bool = False,
     jobs: int = 1,
@@ -190,11 +194,13 @@ def scan(
     if hang_after and follow_path is None:
         raise click.UsageError("--hang-after applies to --follow only (when a silent startup phase counts as hung); "
                                "add --follow FILE, or leave it out")
+    if repeat_every is not None and follow_path is None:
+        raise click.UsageError("--repeat-every applies to --follow only; add --follow FILE, or leave it out")
     if follow_path is not None:
         if inputs:
             _fail("--follow takes one input: logclassify --follow FILE (or -)")
         _follow(follow_path, _classifier(rule_dirs, builtin=not no_builtin), fmt, hang_after,
-                redact=not no_redact, hosts=redact_hosts, exit_code=exit_code)
+                redact=not no_redact, hosts=redact_hosts, exit_code=exit_code, repeat_every=repeat_every)
         return
     if not inputs:
         if sys.stdin.isatty():
@@ -227,6 +233,8 @@ def scan(
         if error is not None:
             failed = True
             click.echo(f"logclassify: {error}", err=True)
+        for warning in report.warnings:  # what was not examined (docs/limits.md)
+            click.echo(f"logclassify: {report.source}: warning: {warning}", err=True)
         if run_probes and report.diagnoses:
             report = _apply_probes(report, probe_timeout)
             if redact:  # what the probes printed
@@ -271,47 +279,16 @@ def _redact(report: Report, hosts: bool) -> Report:
 
 
 def _follow(path: str, classifier: Classifier, fmt: str, hang_after: Sequence[str], *, redact: bool, hosts: bool,
-            exit_code: bool) -> None:
+            exit_code: bool, repeat_every: str | None = None) -> None:
     """--follow: print events until the stream ends or Ctrl-C / SIGTERM; exit 1 with --exit-code if one alarmed."""
-    import signal
-
     from logclassify import follow as live
 
     try:
-        options = live.FollowOptions(hang_after=live.parse_hang_after(hang_after), redact=redact or hosts,
-                                     redact_hosts=hosts)
+        options = live.options(classifier, hang_after, repeat_every, redact=redact or hosts, redact_hosts=hosts)
     except ValueError as exc:
-        _fail(f"--hang-after: {exc}")
-    out = _Out()
-    alarmed = False
-
-    def emit(ev: live.Event) -> None:
-        nonlocal alarmed
-        alarmed = alarmed or ev.unrecognized is not None or (ev.diagnosis is not None and ev.diagnosis.severity.rank > 0)
-        out.write(live.render_event(ev, fmt))
-
-    def notice(message: str) -> None:
-        click.echo(f"logclassify: {message}", err=True)
-
-    def stop(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    name = "<stdin>" if path == "-" else path
-    follower = live.Follower(classifier, name, options)
-    try:
-        if path == "-":
-            live.follow(follower, live.stream_lines(sys.stdin.buffer, options.poll_s), emit)
-        else:
-            tail = live.FileFollower(Path(path), options.poll_s, notice)
-            live.follow(follower, tail.lines(), emit, on_caught_up=lambda: tail.mtime_age)
-    except KeyboardInterrupt:
-        try:  # say what was still pending, then stop; a second Ctrl-C skips that
-            for ev in follower.finish(eof=False):
-                emit(ev)
-        except KeyboardInterrupt:
-            pass
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late Ctrl-C must not turn a clean exit into a traceback
+        _fail(str(exc))
+    alarmed = live.run(path, classifier, options, fmt=fmt, write=_Out().write,
+                       notice=lambda message: click.echo(f"logclassify: {message}", err=True))
     sys.exit(1 if exit_code and alarmed else 0)
 
 
@@ -338,30 +315,48 @@ def _all_rules(rule_dirs: Sequence[str]) -> list[CompiledRule]:
         _fail("invalid rules:\n  " + "\n  ".join(exc.problems))
 
 
-def _fixture_counts() -> dict[str, int]:
-    from logclassify.engine.fixtures import default_fixtures_dir, find_fixtures, load_expect
+def _fixture_roots(given: Sequence[str]) -> list[Path]:
+    """The fixture folders given, else the source checkout's; none in an installed wheel (said on stderr)."""
+    from logclassify.engine.fixtures import NO_FIXTURES, default_fixtures_dir
 
-    root = default_fixtures_dir()
+    if given:
+        return [Path(f) for f in given]
+    default = default_fixtures_dir()
+    if default is None:
+        click.echo(f"logclassify: {NO_FIXTURES}", err=True)
+        return []
+    return [default]
+
+
+def _fixture_counts(roots: Sequence[Path]) -> dict[str, int]:
+    from logclassify.engine.fixtures import find_fixtures, load_expect
+
     counts: dict[str, int] = {}
-    if root is None:
-        return counts
-    for exp, _ in find_fixtures(root):
-        try:
-            for rid in load_expect(exp):
-                counts[rid] = counts.get(rid, 0) + 1
-        except ValueError:
-            continue
+    for root in roots:
+        for exp, _ in find_fixtures(root):
+            try:
+                for rid in load_expect(exp):
+                    counts[rid] = counts.get(rid, 0) + 1
+            except ValueError:
+                continue
     return counts
+
+
+_FIXTURES_OPTION = click.option(
+    "--fixtures", "fixture_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
+    help="Fixture folders (repeatable); default: fixtures/ of a source checkout (a wheel has none).",
+)
 
 
 @rules_group.command("list")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: a table; json: every rule's id, title, severity, fixture count, probe and file.")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True), help="Add a folder of rules.")
-def rules_list(fmt: str, rule_dirs: tuple[str, ...]) -> None:
+@_FIXTURES_OPTION
+def rules_list(fmt: str, rule_dirs: tuple[str, ...], fixture_dirs: tuple[str, ...]) -> None:
     """The known causes: id, severity, fixture count, title."""
     rules = _all_rules(rule_dirs)
-    counts = _fixture_counts()
+    counts = _fixture_counts(_fixture_roots(fixture_dirs))
     rows = [
         {
             "id": r.id,
@@ -386,9 +381,10 @@ def rules_list(fmt: str, rule_dirs: tuple[str, ...]) -> None:
 @rules_group.command("show")
 @click.argument("rule_id")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True), help="Add a folder of rules.")
-def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
+@_FIXTURES_OPTION
+def rules_show(rule_id: str, rule_dirs: tuple[str, ...], fixture_dirs: tuple[str, ...]) -> None:
     """Print a rule's file and the fixtures that prove it."""
-    from logclassify.engine.fixtures import default_fixtures_dir, find_fixtures, load_expect
+    from logclassify.engine.fixtures import find_fixtures, load_expect
 
     rules = {r.id: r for r in _all_rules(rule_dirs)}
     if rule_id not in rules:
@@ -399,10 +395,10 @@ def rules_show(rule_id: str, rule_dirs: tuple[str, ...]) -> None:
     rule = rules[rule_id]
     click.echo(f"# {rule.path}")
     click.echo(rule.path.read_text(encoding="utf-8").rstrip())
-    root = default_fixtures_dir()
-    if root is not None:
+    roots = _fixture_roots(fixture_dirs)
+    if roots:
         mine = []
-        for exp, log in find_fixtures(root):
+        for exp, log in (f for root in roots for f in find_fixtures(root)):
             try:
                 if rule_id in load_expect(exp):
                     mine.append(log or exp)
@@ -447,21 +443,28 @@ def rules_schema() -> None:
 
 @rules_group.command("test")
 @click.argument("fixtures", nargs=-1, type=click.Path(exists=True, file_okay=False))
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True), help="Add a folder of rules.")
+@_FIXTURES_OPTION
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True),
+              help="Add a folder of rules; the table then shows only its rules.")
+@click.option("--no-builtin", is_flag=True, help="Use only the rules given with --rules.")
+@click.option("--update", is_flag=True, help="Rewrite the expect files that differ from what the rules yield now.")
 @click.option("-v", "--verbose", is_flag=True, help="List every fixture, not only the failing ones.")
-def rules_test(fixtures: tuple[str, ...], rule_dirs: tuple[str, ...], verbose: bool) -> None:
-    """Check that every fixture yields exactly its expected ids (like semgrep --test). Exit 1 on a failure."""
-    from logclassify.engine.fixtures import default_fixtures_dir, per_rule, run_fixtures
+def rules_test(fixtures: tuple[str, ...], fixture_dirs: tuple[str, ...], rule_dirs: tuple[str, ...],
+               no_builtin: bool, update: bool, verbose: bool) -> None:
+    """Check that every fixture yields exactly its expected ids and evidence lines (like semgrep --test); print a
+    diff for each that does not. Exit 1 on a failure (after --update: on a fixture that could not be rewritten)."""
+    from logclassify.engine.fixtures import NO_FIXTURES, per_rule, run_fixtures
 
-    roots = [Path(f) for f in fixtures]
+    roots = _fixture_roots([*fixtures, *fixture_dirs])
     if not roots:
-        default = default_fixtures_dir()
-        if default is None:
-            _fail("no fixtures folder found; give one: logclassify rules test FIXTURES_DIR")
-        roots = [default]
-    rules = _all_rules(rule_dirs)
-    results = run_fixtures(Classifier(rules), roots)
-    rows = per_rule(results, [r.id for r in rules])
+        _fail(f"no fixtures to test: {NO_FIXTURES}")
+    try:
+        rules = load_rules(*rule_dirs, builtin=not no_builtin)
+    except RuleError as exc:
+        _fail("invalid rules:\n  " + "\n  ".join(exc.problems))
+    results = run_fixtures(Classifier(rules), roots, update=update)
+    own = {r.id for r in rules if any(r.path.resolve().is_relative_to(Path(d).resolve()) for d in rule_dirs)}
+    rows = per_rule(results, sorted(own) if rule_dirs else [r.id for r in rules])
     width = max(len(r.rule) for r in rows)
     click.echo(f"{'rule':<{width}}  {'fixtures':>8}  {'pass':>4}  {'fail':>4}  confused with")
     for row in rows:
@@ -469,11 +472,16 @@ def rules_test(fixtures: tuple[str, ...], rule_dirs: tuple[str, ...], verbose: b
         conf = ", ".join(sorted(row.confused_with))
         click.echo(f"{row.rule:<{width}}  {row.positives:>8}  {row.passed:>4}  {row.failed:>4}  {conf}{mark}")
     bad = [r for r in results if not r.ok]
-    for r in results if verbose else bad:
-        status = "ok  " if r.ok else "FAIL"
-        detail = r.error or f"expected {r.expected} got {r.got}"
-        click.echo(f"{status} {r.path}: {detail}")
+    for r in results if verbose else [r for r in results if not r.ok or r.updated]:
+        status = "UPDATED" if r.updated else "ok  " if r.ok else "FAIL"
+        click.echo(f"{status} {r.path}" + (f": {r.error}" if r.error else ""))
+        for line in r.diff:
+            click.echo(f"    {line}")
     few = [r.rule for r in rows if r.positives < 2 and not r.rule.startswith("(")]
-    click.echo(f"\n{len(results)} fixtures, {len(results) - len(bad)} passed, {len(bad)} failed"
+    updated = f", {sum(r.updated for r in results)} expect files rewritten" if update else ""
+    short = sum(not r.pinned for r in results if not r.updated)
+    if short:
+        updated += f"; {short} in the short form (no line pinned: run --update and review)"
+    click.echo(f"\n{len(results)} fixtures, {len(results) - len(bad)} passed, {len(bad)} failed{updated}"
                + (f"; rules with fewer than 2 positive fixtures: {', '.join(few)}" if few else ""))
-    sys.exit(1 if bad else 0)
+    sys.exit(1 if any(not r.updated for r in bad) else 0)

@@ -160,3 +160,68 @@ def test_library_on_every_kind(inputs: dict[str, tuple[Path, int]], classifier: 
         report = classifier.classify_path(path)
         if kind != "markdown":
             assert report.lines == lines, kind
+
+
+# -- adversarial rules: slow patterns and oversized rule files ------------------------------------------------------
+
+RULE = """id: {id}
+title: A user's rule
+severity: error
+confidence: 0.9
+cause: Something.
+fix: [Do this.]
+match:
+  regex: '{regex}'
+"""
+
+
+def _rule_dir(tmp_path: Path, regex: str, rule_id: str = "user-slow") -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{rule_id}.yaml").write_text(RULE.format(id=rule_id, regex=regex))
+    return folder
+
+
+@pytest.mark.parametrize("pattern", [r"slow (a+)+$", r"slow (a|a)*$", r"slow (\s*\w+)*$", r"^(\d+)*$", r"x(a|aa)+$"])
+def test_catastrophic_pattern_refused_at_load(tmp_path: Path, pattern: str) -> None:
+    rc, _, err, _, _ = run_bounded("rules", "validate", str(_rule_dir(tmp_path, pattern)))
+    assert rc != 0
+    text = err.decode()
+    assert "user-slow.yaml:8: rule user-slow: match.regex:" in text and "catastrophic" in text
+
+
+@pytest.mark.parametrize(("pattern", "what"), [("a" * 5000, "characters"), ("|".join(["ab"] * 600), "alternatives")])
+def test_pattern_limits_checked_before_compiling(tmp_path: Path, pattern: str, what: str) -> None:
+    rc, _, err, _, _ = run_bounded("rules", "validate", str(_rule_dir(tmp_path, pattern)))
+    assert rc != 0 and f"match.regex: pattern {'of' if what == 'characters' else 'with'}" in err.decode()
+    assert what in err.decode() and "user-slow.yaml" in err.decode()
+
+
+def test_huge_rule_file_refused_quickly(tmp_path: Path) -> None:
+    """A 10 MB rule with a 500k-alternative regex took 96 s and 2.4 GB to validate."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "huge.yaml").write_text(RULE.format(id="huge", regex="|".join(f"w{i}" for i in range(500_000))))
+    rc, _, err, peak_mb, seconds = run_bounded("rules", "validate", str(folder))
+    assert rc != 0 and "huge.yaml" in err.decode() and "limit" in err.decode()
+    assert seconds < 20 and peak_mb <= PEAK_MB
+
+
+def test_slow_user_pattern_runs_out_of_its_budget_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pattern the load check does not recognise still costs at most its budget per input, never 0.25 s a line,
+    and the report names the rule (before: 100 lines took 25 s and the rule silently did not match)."""
+    from logclassify.engine import match, regexcheck
+    from logclassify.engine.classifier import load_rules
+
+    monkeypatch.setenv("LOGCLASSIFY_NO_CACHE", "1")
+    monkeypatch.setattr(regexcheck, "catastrophic", lambda pattern, flags=0: None)
+    rules = load_rules(_rule_dir(tmp_path, r"slowpattern (a|a)*$"))
+    clf = Classifier(rules)
+    text = "".join(f"INFO line {i}\nslowpattern {'a' * 40}!\n" for i in range(100))
+    start = time.perf_counter()
+    report = clf.classify(text)
+    assert time.perf_counter() - start < 8 * match.RULE_BUDGET_S + 3  # the scan's verifier gives up after 3 lines
+    (warning,) = [w for w in report.warnings if "user-slow" in w]
+    assert "time budget at line 2" in warning

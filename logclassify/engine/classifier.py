@@ -10,7 +10,7 @@ from typing import BinaryIO, Literal
 
 from logclassify.engine.clip import finish_report
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
-from logclassify.engine.match import All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
+from logclassify.engine.match import RULE_BUDGET_S, All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
 from logclassify.engine.rank import rank
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.models import Diagnosis, Evidence, Report, Severity
@@ -20,7 +20,7 @@ from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
-from logclassify.read.sources import ReadStats, chunks_from, is_regular_file, iter_chunks, open_binary
+from logclassify.read.sources import LogData, ReadStats, chunks_from, is_regular_file, iter_chunks, open_binary
 from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, ScanPlan, Selection, Trigger
 
 InputFormat = Literal["auto", "log", "markdown"]
@@ -37,10 +37,9 @@ FAILURE_LITERALS = (
 def load_rules(*dirs: str | os.PathLike[str], builtin: bool = True) -> list[CompiledRule]:
     """Rules from the given folders, on top of the built-in ones unless `builtin=False`."""
     paths = ([builtin_rules_dir()] if builtin else []) + [Path(d) for d in dirs]
-    from logclassify.engine.loader import rule_files
     from logclassify.engine.rulecache import load_cached
 
-    return load_cached(paths, rule_files, lambda: load_rule_dirs(paths))  # type: ignore[no-any-return]
+    return load_cached(paths, lambda: load_rule_dirs(paths))
 
 
 def scan_triggers(rules: Sequence[CompiledRule]) -> list[Trigger]:
@@ -100,19 +99,23 @@ class Classifier:
     # -- inputs -------------------------------------------------------------------------------------------
     def classify(
         self,
-        data: str | bytes | Iterable[str],
+        data: LogData,
         *,
         source: str = "<text>",
         input_format: InputFormat = "auto",
         redact: bool = False,
         redact_hosts: bool = False,
     ) -> Report:
-        """Classify a log (or a Markdown issue body) given as text, bytes, or an iterable of lines.
+        """Classify a log (or a Markdown issue body) given as text, bytes, a text or binary file object, or an
+        iterable of str or bytes lines. Text and bytes are sniffed for Markdown; file objects and lines are read as
+        a log unless `input_format="markdown"`.
 
         `redact=True` removes tokens, API keys, passwords and e-mail addresses from the report (docs/redaction.md);
         `redact_hosts=True` also masks IP addresses and host names. Redaction runs before long lines are cut.
         """
-        if isinstance(data, (str, bytes)) and input_format != "log":
+        if input_format == "markdown" and not isinstance(data, (str, bytes, bytearray)):
+            data = b"".join(_bounded(chunks_from(data), MAX_MARKDOWN_BYTES))
+        if isinstance(data, (str, bytes, bytearray)) and input_format != "log":
             text = data if isinstance(data, str) else data.decode("utf-8", "replace")
             if input_format == "markdown" or looks_like_markdown(text):
                 data = log_lines_of_markdown(text)
@@ -237,6 +240,7 @@ class Classifier:
                 ctx.ending = None
             if ctx.impossible(rule.required):  # a literal it needs occurs nowhere: skip it unevaluated
                 continue
+            ctx.begin(rule.id)
             result = rule.matcher.evaluate(ctx)
             if not result.ok:
                 continue
@@ -252,9 +256,17 @@ class Classifier:
             facts=summarize_facts(facts),
             timeline=timeline,
             lines=selection.total_lines,
-            warnings=selection.warnings(),
+            warnings=selection.warnings() + _out_of_time(ctx),
         )
         return finish_report(report, redact=redact, redact_hosts=redact_hosts)  # redacted before lines are cut
+
+
+def _out_of_time(ctx: Context) -> list[str]:
+    return [
+        f"rule {rid}: its regexes ran out of their {RULE_BUDGET_S:g} s time budget at line {line:,}; it was not "
+        "matched further in this input (a slow pattern: docs/limits.md)"
+        for rid, line in ctx.out_of_time.items()
+    ]
 
 
 def _failure_after(found: Sequence[tuple[Diagnosis, int, Sequence[str]]], line: int) -> bool:

@@ -1,19 +1,46 @@
-"""Rule fixtures: labelled logs next to the rules, and the check that each yields exactly its expected ids."""
+"""Rule fixtures: labelled logs next to the rules, and the check that each yields exactly its expected diagnoses.
+
+An expect file (`NAME.expect.yaml` beside `NAME.log`) names each id a log must yield, exactly (variants included),
+and the evidence lines that prove it (line number, and the start of the line's text for the reader):
+
+    expect:
+      - id: cuda-oom
+        evidence:
+          - {line: 12, text: 'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB'}
+
+The older form, `expect: [cuda-oom]`, still loads: such an id also accepts its variants (`cuda-oom.x`) and pins no
+line. `logclassify rules test --update` rewrites every expect file in the new form from what the rules yield now, for
+review in git after a deliberate change.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from logclassify.engine.classifier import Classifier
 from logclassify.engine.loader import builtin_rules_dir
 from logclassify.engine.validators import Finding, ParsedRule
-from logclassify.models import Diagnosis
+from logclassify.models import Diagnosis, Report
 
 LOG_SUFFIXES = (".log", ".md", ".txt", ".log.gz", ".gz", ".json", ".jsonl")
+PINNED_TEXT = 100  # characters of an evidence line kept in an expect file
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One diagnosis a fixture must yield: its id (exact, or also a variant in the old form) and evidence lines."""
+
+    id: str
+    exact: bool = True
+    evidence: tuple[tuple[int, str], ...] | None = None  # None: lines not pinned
+
+    def covers(self, got: str) -> bool:
+        return got == self.id or (not self.exact and got.startswith(self.id + "."))
 
 
 @dataclass
@@ -24,16 +51,24 @@ class FixtureResult:
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     error: str | None = None
+    diff: list[str] = field(default_factory=list)  # `- expected` / `+ got` lines, ids and evidence
+    report: Report | None = None
+    updated: bool = False  # --update rewrote its expect file
+    pinned: bool = True  # every expected id is exact and has its evidence lines (the form --update writes)
 
     @property
     def ok(self) -> bool:
-        return not self.missing and not self.extra and self.error is None
+        return not self.missing and not self.extra and self.error is None and not self.diff
 
 
 def default_fixtures_dir() -> Path | None:
-    """`fixtures/` beside the built-in `rules/` in a source checkout (a wheel ships rules, not fixtures)."""
+    """`fixtures/` beside the built-in `rules/` in a source checkout. A wheel ships rules, not fixtures: None."""
     candidate = builtin_rules_dir().parent / "fixtures"
     return candidate if candidate.is_dir() else None
+
+
+NO_FIXTURES = ("fixtures are not installed with the package (the wheel ships rules only): run from a source "
+               "checkout, or give a folder with --fixtures DIR")
 
 
 def _covers(expected: str, got: str) -> bool:
@@ -50,32 +85,106 @@ def find_fixtures(root: Path) -> list[tuple[Path, Path | None]]:
     return out
 
 
-def load_expect(path: Path) -> list[str]:
+def _expected(item: Any, where: str) -> Expected:
+    if isinstance(item, str):
+        return Expected(item, exact=False)
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or set(item) - {"id", "evidence"}:
+        raise ValueError(f"{where}: an entry is an id, or a mapping with `id` and `evidence`")
+    pinned = item.get("evidence")
+    if pinned is None:
+        return Expected(item["id"])
+    if not isinstance(pinned, list) or not all(isinstance(e, dict) and isinstance(e.get("line"), int) for e in pinned):
+        raise ValueError(f"{where}: `evidence` is a list of {{line: N, text: '...'}}")
+    return Expected(item["id"], evidence=tuple((e["line"], str(e.get("text", ""))) for e in pinned))
+
+
+def load_expectations(path: Path) -> list[Expected]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("expect"), list):
-        raise ValueError(f"{path}: needs a mapping with an `expect:` list of ids")
-    return [str(x) for x in data["expect"]]
+        raise ValueError(f"{path}: needs a mapping with an `expect:` list")
+    return [_expected(item, f"{path}: expect[{i}]") for i, item in enumerate(data["expect"])]
+
+
+def load_expect(path: Path) -> list[str]:
+    """The ids an expect file names (either form)."""
+    return [e.id for e in load_expectations(path)]
+
+
+def _pinned(d: Diagnosis) -> tuple[tuple[int, str], ...]:
+    return tuple((e.line, " ".join(e.text.split())[:PINNED_TEXT]) for e in d.evidence)
+
+
+def _evidence_diff(exp: Expected, d: Diagnosis) -> list[str]:
+    """`-`/`+` lines where the diagnosis's evidence differs from the pinned lines (text: the pinned start)."""
+    if exp.evidence is None:
+        return []
+    got = _pinned(d)
+    same = len(got) == len(exp.evidence) and all(
+        gl == el and gt.startswith(" ".join(et.split())) for (gl, gt), (el, et) in zip(got, exp.evidence, strict=True)
+    )
+    if same:
+        return []
+    return [f"- {exp.id} line {line}: {text}" for line, text in exp.evidence] + [
+        f"+ {d.id} line {line}: {text}" for line, text in got
+    ]
 
 
 def check_fixture(classifier: Classifier, expect_path: Path, log_path: Path | None) -> FixtureResult:
     try:
-        expected = load_expect(expect_path)
+        expected = load_expectations(expect_path)
     except (ValueError, yaml.YAMLError) as exc:
         return FixtureResult(expect_path, [], [], error=str(exc))
+    ids = [e.id for e in expected]
     if log_path is None:
-        return FixtureResult(expect_path, expected, [], error="no log file beside it (NAME.log / NAME.md ...)")
+        return FixtureResult(expect_path, ids, [], error="no log file beside it (NAME.log / NAME.md ...)")
     report = classifier.classify_path(log_path)
     got = [d.id for d in report.diagnoses]
-    missing = [e for e in expected if not any(_covers(e, g) for g in got)]
-    extra = [g for g in got if not any(_covers(e, g) for e in expected)]
-    return FixtureResult(log_path, expected, got, missing, extra)
+    missing = [e.id for e in expected if not any(e.covers(g) for g in got)]
+    extra = [g for g in got if not any(e.covers(g) for e in expected)]
+    diff = [f"- {m}" for m in missing] + [f"+ {x}" for x in extra]
+    for exp in expected:
+        d = next((d for d in report.diagnoses if d.id == exp.id), None)
+        if d is not None:
+            diff += _evidence_diff(exp, d)
+    pinned = all(e.exact and e.evidence is not None for e in expected)
+    return FixtureResult(log_path, ids, got, missing, extra, diff=diff, report=report, pinned=pinned)
 
 
-def run_fixtures(classifier: Classifier, roots: Iterable[Path]) -> list[FixtureResult]:
+def bless(expect_path: Path, report: Report) -> bool:
+    """Rewrite an expect file from a report: exact ids and their evidence lines; other keys kept. True if changed."""
+    old_text = expect_path.read_text(encoding="utf-8")
+    data = yaml.safe_load(old_text)
+    rest = {k: v for k, v in data.items() if k != "expect"} if isinstance(data, dict) else {}
+    out = ["expect: []"] if not report.diagnoses else ["expect:"]
+    for d in report.diagnoses:
+        out.append(f"  - id: {d.id}")
+        out.append("    evidence:")
+        for line, text in _pinned(d):
+            out.append(f"      - {{line: {line}, text: {_quote(text)}}}")
+    body = "\n".join(out) + "\n"
+    if rest:
+        body += yaml.safe_dump(rest, sort_keys=False, allow_unicode=True, width=10**6)
+    if body == old_text:
+        return False
+    expect_path.write_text(body, encoding="utf-8")
+    return True
+
+
+def _quote(text: str) -> str:
+    """A YAML single-quoted scalar (only `'` is special there)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def run_fixtures(classifier: Classifier, roots: Iterable[Path], update: bool = False) -> list[FixtureResult]:
+    """Check every fixture under the roots; with `update`, rewrite the expect file of each one that differs or is in
+    the old form (its result then shows what was wrong before the rewrite)."""
     results: list[FixtureResult] = []
     for root in roots:
         for exp, log in find_fixtures(root):
-            results.append(check_fixture(classifier, exp, log))
+            res = check_fixture(classifier, exp, log)
+            if update and res.report is not None and res.error is None and not (res.ok and res.pinned):
+                res.updated = bless(exp, res.report)
+            results.append(res)
     return results
 
 

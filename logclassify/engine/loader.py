@@ -12,6 +12,8 @@ from logclassify.models import Severity
 from logclassify.vocab import builtin_rules_dir as builtin_rules_dir  # re-exported: where the rules are
 from logclassify.vocab.located import display
 
+MAX_RULE_FILE_BYTES = 1 << 20  # a rule file larger than this is refused unread (docs/limits.md)
+
 if TYPE_CHECKING:  # pydantic validates rule files; compiled (and cached) rules do not need it
     from logclassify.engine.schema import Rule
     from logclassify.engine.validators import Finding, ParsedRule
@@ -119,6 +121,10 @@ def parse_rule_file(path: Path) -> tuple[ParsedRule | None, list[str]]:
 
     where = display(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_RULE_FILE_BYTES:  # refused before YAML or any regex sees it
+            return None, [f"{where}: rule file of {size:,} bytes, above the limit of {MAX_RULE_FILE_BYTES:,} "
+                          "(docs/limits.md)"]
         data, lines = load_located(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

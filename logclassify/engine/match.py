@@ -6,6 +6,7 @@ whether it holds and its hits: the lines that prove it, with named captures.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # the schema (pydantic) is needed to compile rules, not to ru
     from logclassify.engine import schema
     from logclassify.select import Presence
 
-REGEX_TIMEOUT_S = 0.25  # a pathological pattern on one line gives up rather than hang the scan
+RULE_BUDGET_S = 0.5  # a rule's regexes together, on one input: a pathological one gives up, and the report says so
 
 
 @dataclass(slots=True, frozen=True)
@@ -62,6 +63,14 @@ class Context:
     text_by_line: dict[int, str] = field(default_factory=dict)
     timeouts: int = 0
     presence: Presence | None = None  # the rule literals found in the whole lines in one pass, when known
+    rule: str = ""  # the rule being evaluated (`begin`) ...
+    deadline: float = float("inf")  # ... and when its time budget on this input ends
+    out_of_time: dict[str, int] = field(default_factory=dict)  # rule id -> the input line its budget ran out on
+
+    def begin(self, rule: str) -> None:
+        """Rule `rule` is evaluated next, with RULE_BUDGET_S for all its regexes on this input."""
+        self.rule = rule
+        self.deadline = time.perf_counter() + RULE_BUDGET_S
 
     def impossible(self, needs: Sequence[Literals] | None) -> bool:
         """True when one of the literal sets a condition needs occurs nowhere in the lines (whole lines, prefixes
@@ -103,12 +112,22 @@ def _captures(m: regex.Match[str]) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in m.groupdict().items() if v is not None)
 
 
-def _search(pattern: LazyPattern, text: str, ctx: Context) -> regex.Match[str] | None:
-    try:
-        return pattern.search(text, timeout=REGEX_TIMEOUT_S)
-    except TimeoutError:
-        ctx.timeouts += 1
+def _search(
+    pattern: LazyPattern, text: str, ctx: Context, line: int, whole: bool = False
+) -> regex.Match[str] | None:
+    """`pattern.search` (`fullmatch` with `whole`) within what is left of the rule's time budget. When it runs out,
+    the rule matches nothing more in this input, and `ctx.out_of_time` says where (a warning in the report)."""
+    if ctx.rule in ctx.out_of_time:
         return None
+    left = ctx.deadline - time.perf_counter()
+    try:
+        if left > 0:
+            return pattern.fullmatch(text, timeout=left) if whole else pattern.search(text, timeout=left)
+    except TimeoutError:
+        pass
+    ctx.timeouts += 1
+    ctx.out_of_time[ctx.rule] = line
+    return None
 
 
 class LineRegex(Matcher):
@@ -166,7 +185,7 @@ class LineRegex(Matcher):
             if self.exact:
                 hits.append(Hit(line.number, line.text, message=line.message))
                 continue
-            m = _search(self.pattern, line.text if self.whole_line else line.message, ctx)
+            m = _search(self.pattern, line.text if self.whole_line else line.message, ctx, line.number)
             if m is not None:
                 hits.append(Hit(line.number, line.text, _captures(m), message=line.message))
         return Result(bool(hits), hits)
@@ -207,11 +226,12 @@ class ExceptionMatch(Matcher):
         for exc in pool:
             caps: tuple[tuple[str, str], ...] = ()
             if self.type is not None and not (
-                self.type.fullmatch(exc.type) or self.type.fullmatch(exc.short_type)
+                _search(self.type, exc.type, ctx, exc.line, whole=True)
+                or _search(self.type, exc.short_type, ctx, exc.line, whole=True)
             ):
                 continue
             if self.message is not None:
-                m = _search(self.message, exc.message, ctx)
+                m = _search(self.message, exc.message, ctx, exc.line)
                 if m is None:
                     continue
                 caps = _captures(m)
@@ -235,11 +255,11 @@ class FrameMatch(Matcher):
         hits: list[Hit] = []
         for exc in ctx.exceptions:
             for fr in exc.frames:
-                if self.file is not None and not self.file.search(fr.file):
+                if self.file is not None and not _search(self.file, fr.file, ctx, fr.line):
                     continue
-                if self.function is not None and not self.function.fullmatch(fr.function):
+                if self.function is not None and not _search(self.function, fr.function, ctx, fr.line, whole=True):
                     continue
-                if self.code is not None and not (fr.code and self.code.search(fr.code)):
+                if self.code is not None and not (fr.code and _search(self.code, fr.code, ctx, fr.line)):
                     continue
                 hits.append(Hit(fr.line, f'File "{fr.file}", line {fr.lineno}, in {fr.function}', weight=1))
         return Result(bool(hits), hits)
@@ -271,7 +291,7 @@ class FactMatch(Matcher):
         for fact in ctx.facts.get(self.name, ()):
             if self.equals is not None and fact.value.lower() != self.equals.lower():
                 continue
-            if self.regex is not None and not self.regex.search(fact.value):
+            if self.regex is not None and not _search(self.regex, fact.value, ctx, fact.line):
                 continue
             if self.version:
                 v = _version(fact.value)

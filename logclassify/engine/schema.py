@@ -23,7 +23,11 @@ class _Strict(BaseModel):
 
 
 def check_regex(pattern: str, ignore_case: bool = False) -> str:
-    """Compile a pattern now so a bad one is reported at load time, with its position and a pointer."""
+    """Compile a pattern now so a bad one is reported at load time, with its position and a pointer; a pattern over
+    the limits or of a catastrophic shape is refused before it is compiled (`regexcheck`)."""
+    from logclassify.engine.regexcheck import check_pattern
+
+    check_pattern(pattern, regex.IGNORECASE if ignore_case else 0)
     try:
         regex.compile(pattern, regex.V0 | (regex.IGNORECASE if ignore_case else 0))
     except regex.error as exc:

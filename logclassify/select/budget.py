@@ -90,9 +90,8 @@ class Dropped:
                 f"{self.last:,} were not examined (kept: the first {FIRST_LINES:,} lines, the first occurrence of "
                 f"each failure, the last {LAST_LINES:,} lines; docs/limits.md)"
             )
-        repeated = sorted(
-            (s for s in self.signatures.values() if s.repeats), key=lambda s: (not s.names_error, -s.repeats, s.line)
-        )
+        repeated = sorted((s for s in self.signatures.values() if s.repeats and s.names_error),
+                          key=lambda s: (-s.repeats, s.line))
         for s in repeated[:top]:
             out.append(f"line {s.line:,} and {s.repeats:,} more like it: {s.sample}")
         if self.markers:
