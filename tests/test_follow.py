@@ -23,7 +23,7 @@ from typing import IO
 import pytest
 
 from logclassify import default_classifier
-from logclassify.follow import Follower, FollowOptions, follow, parse_hang_after
+from logclassify.follow import Follower, FollowOptions, follow, hang_limits, parse_hang_after
 from logclassify.models import Event
 from logclassify.read.live import FileFollower, LiveItem, NewFile
 from logclassify.render.events import render_event
@@ -279,6 +279,13 @@ def test_a_stray_frame_line_does_not_stop_the_periodic_checks() -> None:
         events += f.feed(b"ERROR 05-04 23:10:%02d [core.py:1] worker %d failed: RuntimeError: CUDA error: an illegal "
                          b"memory access was encountered\n" % (i, i))
     assert [e.kind for e in events] == ["unrecognized"]
+
+
+def test_the_readme_gives_the_hang_limits_the_rules_give() -> None:
+    """The README's defaults are a copy of the rules' `live: {silent_for}`: a changed rule must change it too."""
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    listed = text.split("`live: {silent_for: N}`: ", 1)[1].split("; `--hang-after N`", 1)[0]
+    assert {k: float(v) for k, v in (item.split() for item in listed.split(", "))} == hang_limits()
 
 
 def test_hang_after_option() -> None:

@@ -22,7 +22,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from logclassify.engine.classifier import Classifier, load_rules
@@ -75,7 +75,7 @@ class FollowOptions:
     settle_s: float = 2.0  # quiet time after which what was read is classified
     max_delay_s: float = 10.0  # classify at least this often while lines keep coming
     poll_s: float = 0.25  # how often a file is checked for growth, rotation and truncation
-    hang_after: dict[str, float] = field(default_factory=hang_limits)
+    hang_after: dict[str, float] | None = None  # silence limit per phase; None: `hang_limits` of the rules
     head_lines: int = 2_000  # startup lines always kept (versions, config, phases)
     tail_lines: int = 5_000  # recent lines kept (each check classifies head + tail again)
     repeat_every_s: float = 60.0  # a cause that comes back is printed again at most this often
@@ -125,6 +125,7 @@ class Follower:
         self.wallclock = wallclock
         self.hangs = hang_rules(classifier.rules)
         self.provisional = provisional_rules(classifier.rules) - set(self.hangs)
+        self.hang_after = self.opt.hang_after if self.opt.hang_after is not None else hang_limits(classifier.rules)
         self.repeats = Repeats(self.opt.repeat_every_s)
         self.count = 0  # lines of the current file so far: the number of the last line read
         self.last_line_at = clock()
@@ -241,8 +242,8 @@ class Follower:
         """The phase the input stopped in, if it has been silent longer than that phase's limit."""
         assert self.report is not None
         running = [p.name for p in self.report.timeline if p.status == "running"]
-        phase = running[-1] if running and running[-1] in self.opt.hang_after else "other"
-        return phase if now - self.last_line_at >= self.opt.hang_after[phase] else None
+        phase = running[-1] if running and running[-1] in self.hang_after else "other"
+        return phase if now - self.last_line_at >= self.hang_after[phase] else None
 
     def _stamp(self) -> str:
         return datetime.fromtimestamp(self.wallclock(), timezone.utc).isoformat(timespec="seconds")
