@@ -215,7 +215,16 @@ def scan(
     use_color = _use_color(color)
     reports: list[Report] = []
     failed = False
-    names = batch.expand_inputs(inputs, notice=lambda message: click.echo(f"logclassify: {message}", err=True))
+
+    def note(message: str) -> None:
+        click.echo(f"logclassify: {message}", err=True)
+
+    def not_read(message: str) -> None:  # a folder that could not be listed: its logs were not read (exit 2)
+        nonlocal failed
+        failed = True
+        note(message)
+
+    names = batch.expand_inputs(inputs, notice=note, failed=not_read)
     bar = None
     if batch.progress_wanted(fmt, quiet):
         if len(names) > 1:

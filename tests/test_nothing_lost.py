@@ -239,6 +239,16 @@ def test_an_unreadable_subfolder_is_named(tmp_path: Path, monkeypatch: pytest.Mo
     assert found == [str(tmp_path / "a.log")]
     out = capsys.readouterr().out
     assert str(locked) in out and "Permission denied" in out
+    failures: list[str] = []
+    assert batch.expand_inputs([str(tmp_path)], notice=print, failed=failures.append) == found
+    assert len(failures) == 1 and str(locked) in failures[0] and "not read" in failures[0]
+    from click.testing import CliRunner
+
+    from logclassify.cli import main
+
+    r = CliRunner().invoke(main, ["--format", "jsonl", str(tmp_path)])
+    assert r.exit_code == 2 and str(locked) in r.stderr  # the logs in it were not read: not a clean run
+    assert [json.loads(line)["source"] for line in r.stdout.splitlines()] == found
 
 
 # -- the pool itself, under both start methods --------------------------------------------------------------------
