@@ -101,6 +101,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--slow", type=float, default=10.0, help="a case taking longer (seconds) is a failure too")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     logs = corpus()
@@ -111,8 +112,11 @@ def main() -> int:
     for n in range(a.count):
         data = mutate(rng, logs)
         total_bytes += len(data)
+        began = time.monotonic()
         try:
             run_case(clf, rng, data)
+            took = time.monotonic() - began
+            assert took <= a.slow, f"case took {took:.1f} s, over --slow {a.slow:g} s ({len(data):,} bytes)"
         except Exception:
             failures += 1
             out = ROOT / "bench" / "out" / f"fuzz-{a.seed}-{n}.bin"
