@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
 
 from logclassify.engine.classifier import Classifier, InputFormat, load_rules
 from logclassify.engine.loader import CompiledRule, RuleError
 from logclassify.models import Diagnosis, Evidence, Phase, Report, Severity, Suggestion, Unrecognized
-from logclassify.read.sources import InputError
+from logclassify.read.sources import InputError, LogData
 from logclassify.redact import redact_report, redact_text
 
 __version__ = "0.1.0"
@@ -56,14 +55,15 @@ def default_classifier() -> Classifier:
 
 
 def classify(
-    data: str | bytes | Iterable[str],
+    data: LogData,
     *,
     source: str = "<text>",
     input_format: InputFormat = "auto",
     redact: bool = False,
     redact_hosts: bool = False,
 ) -> Report:
-    """Classify a log, or a Markdown issue body, given as text, bytes or an iterable of lines.
+    """Classify a log, or a Markdown issue body, given as text, bytes, a text or binary file object (an open file,
+    `io.BytesIO`, `io.StringIO`) or an iterable of str or bytes lines.
 
     `redact=True` removes tokens, API keys, passwords in URLs and e-mail addresses from the report;
     `redact_hosts=True` also masks IP addresses and host names.
@@ -81,8 +81,17 @@ def classify_file(
 
 
 def classify_issue(
-    markdown: str, *, source: str = "<issue>", redact: bool = True, redact_hosts: bool = False
+    markdown: str,
+    *,
+    source: str = "<issue>",
+    redact: bool = True,
+    redact_hosts: bool = False,
+    classifier: Classifier | None = None,
 ) -> Report:
     """Classify a GitHub issue body: the logs in its code blocks and `<details>`, the versions from its
-    "Your current environment" section. Redacted by default, since a bot posts the answer publicly."""
-    return classify(markdown, source=source, input_format="markdown", redact=redact, redact_hosts=redact_hosts)
+    "Your current environment" section. Redacted by default, since a bot posts the answer publicly.
+    `classifier`: one built with your own rules (`Classifier(load_rules("my-rules/"))`); the built-in rules
+    otherwise."""
+    return (classifier or default_classifier()).classify(
+        markdown, source=source, input_format="markdown", redact=redact, redact_hosts=redact_hosts
+    )

@@ -33,21 +33,24 @@ def looks_like_log(name: str) -> bool:
     return _ROTATION.sub("", base).lower().endswith(LOG_EXTENSIONS)
 
 
-def expand_inputs(inputs: Sequence[str], notice: Callable[[str], None] | None = None) -> list[str]:
+def expand_inputs(
+    inputs: Sequence[str], notice: Callable[[str], None] | None = None, failed: Callable[[str], None] | None = None
+) -> list[str]:
     """Files as given; a folder becomes the files in it named like logs (`looks_like_log`), recursively, in sorted
     order, files before subfolders. What a folder scan skips is said through `notice`: files not named like logs,
-    special files (a named pipe would wait forever for a writer), folders that cannot be listed, hidden folders."""
+    special files (a named pipe would wait forever for a writer), hidden folders; a folder that cannot be listed
+    goes to `failed` (logs in it were not read: the command exits 2), or to `notice` when `failed` is not given."""
     out: list[str] = []
     say = notice or (lambda _message: None)
     for name in inputs:
         if name != "-" and os.path.isdir(name):
-            _expand_folder(name, out, say)
+            _expand_folder(name, out, say, failed or say)
         else:
             out.append(name)
     return out
 
 
-def _expand_folder(top: str, out: list[str], say: Callable[[str], None]) -> None:
+def _expand_folder(top: str, out: list[str], say: Callable[[str], None], fail: Callable[[str], None]) -> None:
     not_logs: list[str] = []
     hidden: list[str] = []
     folders = [top]
@@ -57,7 +60,7 @@ def _expand_folder(top: str, out: list[str], say: Callable[[str], None]) -> None
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            say(f"{folder}: cannot list this folder ({exc.strerror or exc}); skipped")
+            fail(f"{folder}: cannot list this folder ({exc.strerror or exc}); the logs in it were not read")
             continue
         subfolders: list[str] = []
         for entry in entries:
@@ -180,6 +183,8 @@ def classify_one(
         return Report(source=name, error=str(exc).split(": ", 1)[-1]), str(exc)
     except (OSError, MemoryError, RecursionError) as exc:  # this input's problem: the others still get reports
         return _lost(name, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # a bug met on this input: named, and the other inputs still get their reports
+        return _lost(name, f"internal error, please report it: {type(exc).__name__}: {exc}")
     return report, (f"{name}: {report.error}" if report.error else None)  # a damaged gzip file: read in part
 
 

@@ -163,6 +163,9 @@ class _Out:
               help="With --follow: report a startup hang once a phase is silent this long (default per phase: "
                    "download 900, load_weights 600, compile 900, profile 300, cuda_graphs 300, api_server 180). "
                    "Example: --follow server.log --hang-after compile=1800")
+@click.option("--repeat-every", metavar="SECS",
+              help="With --follow: a cause that comes back (a crash loop) is reported again, with its count, at most "
+                   "once per SECS (default 60; 0: every time).")
 @click.option("--no-redact", is_flag=True,
               help="Keep tokens, API keys, passwords in URLs and e-mail addresses in the output (removed by default).")
 @click.option("--redact-hosts", is_flag=True,
@@ -180,6 +183,7 @@ def scan(
     probe_timeout: float,
     follow_path: str | None = None,
     hang_after: tuple[str, ...] = (),
+    repeat_every: str | None = None,
     no_redact: bool = False,
     redact_hosts: bool = False,
     jobs: int = 1,
@@ -190,11 +194,13 @@ def scan(
     if hang_after and follow_path is None:
         raise click.UsageError("--hang-after applies to --follow only (when a silent startup phase counts as hung); "
                                "add --follow FILE, or leave it out")
+    if repeat_every is not None and follow_path is None:
+        raise click.UsageError("--repeat-every applies to --follow only; add --follow FILE, or leave it out")
     if follow_path is not None:
         if inputs:
             _fail("--follow takes one input: logclassify --follow FILE (or -)")
         _follow(follow_path, _classifier(rule_dirs, builtin=not no_builtin), fmt, hang_after,
-                redact=not no_redact, hosts=redact_hosts, exit_code=exit_code)
+                redact=not no_redact, hosts=redact_hosts, exit_code=exit_code, repeat_every=repeat_every)
         return
     if not inputs:
         if sys.stdin.isatty():
@@ -209,7 +215,16 @@ def scan(
     use_color = _use_color(color)
     reports: list[Report] = []
     failed = False
-    names = batch.expand_inputs(inputs, notice=lambda message: click.echo(f"logclassify: {message}", err=True))
+
+    def note(message: str) -> None:
+        click.echo(f"logclassify: {message}", err=True)
+
+    def not_read(message: str) -> None:  # a folder that could not be listed: its logs were not read (exit 2)
+        nonlocal failed
+        failed = True
+        note(message)
+
+    names = batch.expand_inputs(inputs, notice=note, failed=not_read)
     bar = None
     if batch.progress_wanted(fmt, quiet):
         if len(names) > 1:
@@ -273,47 +288,16 @@ def _redact(report: Report, hosts: bool) -> Report:
 
 
 def _follow(path: str, classifier: Classifier, fmt: str, hang_after: Sequence[str], *, redact: bool, hosts: bool,
-            exit_code: bool) -> None:
+            exit_code: bool, repeat_every: str | None = None) -> None:
     """--follow: print events until the stream ends or Ctrl-C / SIGTERM; exit 1 with --exit-code if one alarmed."""
-    import signal
-
     from logclassify import follow as live
 
     try:
-        options = live.FollowOptions(hang_after=live.parse_hang_after(hang_after), redact=redact or hosts,
-                                     redact_hosts=hosts)
+        options = live.options(classifier, hang_after, repeat_every, redact=redact or hosts, redact_hosts=hosts)
     except ValueError as exc:
-        _fail(f"--hang-after: {exc}")
-    out = _Out()
-    alarmed = False
-
-    def emit(ev: live.Event) -> None:
-        nonlocal alarmed
-        alarmed = alarmed or ev.unrecognized is not None or (ev.diagnosis is not None and ev.diagnosis.severity.rank > 0)
-        out.write(live.render_event(ev, fmt))
-
-    def notice(message: str) -> None:
-        click.echo(f"logclassify: {message}", err=True)
-
-    def stop(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    name = "<stdin>" if path == "-" else path
-    follower = live.Follower(classifier, name, options)
-    try:
-        if path == "-":
-            live.follow(follower, live.stream_lines(sys.stdin.buffer, options.poll_s), emit)
-        else:
-            tail = live.FileFollower(Path(path), options.poll_s, notice)
-            live.follow(follower, tail.lines(), emit, on_caught_up=lambda: tail.mtime_age)
-    except KeyboardInterrupt:
-        try:  # say what was still pending, then stop; a second Ctrl-C skips that
-            for ev in follower.finish(eof=False):
-                emit(ev)
-        except KeyboardInterrupt:
-            pass
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late Ctrl-C must not turn a clean exit into a traceback
+        _fail(str(exc))
+    alarmed = live.run(path, classifier, options, fmt=fmt, write=_Out().write,
+                       notice=lambda message: click.echo(f"logclassify: {message}", err=True))
     sys.exit(1 if exit_code and alarmed else 0)
 
 

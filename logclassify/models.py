@@ -198,3 +198,29 @@ class Report(PublicModel):
     @property
     def alarms(self) -> list[Diagnosis]:
         return [d for d in self.diagnoses if d.severity is not Severity.info]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One diagnosis or unrecognised failure in live mode (`--follow`), printed the moment it became certain.
+
+    A cause found again in a later run of the server (after a restart, or in the next file after rotation) is a
+    new event with `occurrence` above 1 and `first_at`, when it was first printed: alerting fires on every one.
+    """
+
+    kind: Literal["diagnosis", "unrecognized"]
+    source: str
+    at: str  # ISO time it was printed
+    diagnosis: Diagnosis | None = None
+    unrecognized: Unrecognized | None = None
+    occurrence: int = 1
+    first_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        payload = self.diagnosis if self.diagnosis is not None else self.unrecognized
+        assert payload is not None
+        out: dict[str, Any] = {"event": self.kind, "source": self.source, "at": self.at}
+        if self.occurrence > 1:
+            out |= {"occurrence": self.occurrence, "first_at": self.first_at}
+        out[self.kind] = payload.model_dump(mode="json")
+        return out

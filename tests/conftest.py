@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,6 +27,13 @@ def must_exist(path: Path) -> Path:
 
 def corpus_log(name: str) -> str:
     return must_exist(CORPUS / name).read_text(encoding="utf-8")
+
+
+# The suite never writes to the user's cache folder: this process and every command it starts (they inherit the
+# environment) cache compiled rules and databases in a folder of their own, removed at exit.
+TEST_CACHE = tempfile.mkdtemp(prefix="logclassify-test-cache-")
+os.environ["LOGCLASSIFY_CACHE_DIR"] = TEST_CACHE
+atexit.register(shutil.rmtree, TEST_CACHE, ignore_errors=True)
 
 
 def run_cli(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,

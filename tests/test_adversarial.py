@@ -225,3 +225,21 @@ def test_slow_user_pattern_runs_out_of_its_budget_and_says_so(
     assert time.perf_counter() - start < 8 * match.RULE_BUDGET_S + 3  # the scan's verifier gives up after 3 lines
     (warning,) = [w for w in report.warnings if "user-slow" in w]
     assert "time budget at line 2" in warning
+
+
+def test_repeated_phase_lines_without_timestamps_take_linear_time(classifier: Classifier) -> None:
+    """Found by bench/fuzz.py: 12,000 phase lines with no timestamp took 100 s (a backward walk per line)."""
+    line = "(EngineCore pid=...) INFO ... Model loading took 14.53 GiB memory and 172.4 seconds\n"
+    start = time.perf_counter()
+    report = classifier.classify(line * 12_000, input_format="log")
+    assert time.perf_counter() - start < 5
+    assert report.lines == 12_000
+
+
+def test_long_line_of_spaces_normalises_in_linear_time(classifier: Classifier) -> None:
+    """Found by bench/fuzz.py: Ray's repeat marker was stripped with `\\s*...\\s*$`, 2 s on a 64 KiB line of spaces."""
+    line = "(RayWorkerWrapper pid=301) ERROR x" + " \t" * 30_000 + "y [repeated 2x across cluster]"
+    start = time.perf_counter()
+    report = classifier.classify(line + "\n", input_format="log")
+    assert time.perf_counter() - start < 1
+    assert report.lines == 1

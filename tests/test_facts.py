@@ -87,3 +87,40 @@ def test_gpu_count_fires_in_a_rule(tmp_path: Path) -> None:
     assert one.diagnoses[0].captures["gpu_count"] == "1"
     two = clf.classify(gpus + "GPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-2)\nValueError: tensor parallel size 4\n")
     assert two.diagnoses == [] and two.facts["gpu_count"] == 2
+
+
+# One line (or two) that each documented fact is read from; a rule naming the fact must fire on them.
+_FACT_LOGS = {
+    "vllm_version": "INFO 04-17 23:05:01 [api_server.py:1] vLLM API server version 0.8.4",
+    "engine": "Initializing a V1 LLM engine (v0.8.4) with config: model='m'",
+    "torch_version": "PyTorch version: 2.6.0+cu124",
+    "cuda_version": "CUDA used to build PyTorch: 12.4",
+    "nccl_version": "NCCL version 2.21.5+cuda12.4",
+    "gpu_names": "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1)",
+    "gpu_count": "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1)\nGPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-2)",
+    "tensor_parallel_size": "vllm serve m --tensor-parallel-size 4",
+    "pipeline_parallel_size": "vllm serve m --pipeline-parallel-size 2",
+    "model": "vllm serve meta-llama/Llama-3.1-8B",
+    "max_model_len": "vllm serve m --max-model-len 8192",
+    "env.NCCL_DEBUG": "NCCL_DEBUG=TRACE vllm serve m",
+}
+
+
+def test_every_fact_the_rules_readme_lists_fires_in_a_rule(tmp_path: Path) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "rules" / "README.md").read_text()
+    section = readme.split("## Facts", 1)[1].split("Evidence that a startup", 1)[0]
+    listed = {n for n in re.findall(r"`([a-z_]+(?:\.[A-Z_]+)?)`", section) if n not in ("facts", "env")}
+    env = {n for n in listed if n.startswith("env.")}  # env.NAME and examples: one variable stands for them
+    assert env and set(_FACT_LOGS) >= listed - env, listed - env - set(_FACT_LOGS)
+    for name in _FACT_LOGS:
+        rid = "fact-" + name.replace("_", "-").replace(".", "-").lower()
+        (tmp_path / f"{rid}.yaml").write_text(
+            f"id: {rid}\ntitle: has {name}\nseverity: info\ncause: the log says {name}.\nfix: [nothing]\n"
+            f"match:\n  fact: {{name: {name}}}\n")
+    clf = Classifier(load_rules(tmp_path, builtin=False))
+    for name, log in _FACT_LOGS.items():
+        rid = "fact-" + name.replace("_", "-").replace(".", "-").lower()
+        got = {d.id for d in clf.classify(log + "\n").diagnoses}
+        assert rid in got, (name, got)

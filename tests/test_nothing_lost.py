@@ -77,6 +77,23 @@ def test_a_dead_worker_fails_its_input_and_every_other_input_is_reported(tmp_pat
             assert _ids(report) == [CAUSE] and report["error"] is None
 
 
+def test_a_worker_may_scan_a_large_file_in_parallel_itself(tmp_path: Path) -> None:
+    """Pool workers used to be daemons, which may not start processes: with -j, a file large enough for the
+    parallel byte-range scan failed every input ("daemonic processes are not allowed to have children")."""
+    pytest.importorskip("hyperscan")  # the parallel scan needs it
+    names = []
+    for name in ("a.log", "b.log"):
+        (tmp_path / name).write_text(LOG + "INFO 06-10 21:32:18 [engine.py:9] step\n" * 5000)
+        names.append(str(tmp_path / name))
+    driver = tmp_path / "driver.py"
+    driver.write_text("import sys\nfrom logclassify.select import parallel\nparallel.PARALLEL_MIN_BYTES = 4096\n"
+                      "from logclassify.cli import main\nmain(sys.argv[1:], prog_name='logclassify')\n")
+    r = subprocess.run([sys.executable, str(driver), "-j", "2", "--format", "jsonl", *names],
+                       capture_output=True, timeout=LIMIT, cwd=Path(__file__).parent.parent)
+    assert r.returncode == 0, r.stderr
+    assert [_ids(json.loads(line)) for line in r.stdout.decode().splitlines()] == [[CAUSE], [CAUSE]]
+
+
 # -- named pipes -------------------------------------------------------------------------------------------------
 
 
@@ -222,3 +239,65 @@ def test_an_unreadable_subfolder_is_named(tmp_path: Path, monkeypatch: pytest.Mo
     assert found == [str(tmp_path / "a.log")]
     out = capsys.readouterr().out
     assert str(locked) in out and "Permission denied" in out
+    failures: list[str] = []
+    assert batch.expand_inputs([str(tmp_path)], notice=print, failed=failures.append) == found
+    assert len(failures) == 1 and str(locked) in failures[0] and "not read" in failures[0]
+    from click.testing import CliRunner
+
+    from logclassify.cli import main
+
+    r = CliRunner().invoke(main, ["--format", "jsonl", str(tmp_path)])
+    assert r.exit_code == 2 and str(locked) in r.stderr  # the logs in it were not read: not a clean run
+    assert [json.loads(line)["source"] for line in r.stdout.splitlines()] == found
+
+
+# -- the pool itself, under both start methods --------------------------------------------------------------------
+
+
+def _square_or_die(n: int) -> int:
+    if n == 3:
+        os._exit(7)  # a worker that vanishes mid-task
+    if n == 5:
+        raise ValueError("five")
+    return n * n
+
+
+def _no_init() -> None:
+    pass
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_the_pool_reports_a_lost_item_and_keeps_the_order(method: str) -> None:
+    import multiprocessing
+
+    from logclassify.pool import run_ordered
+
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} on this platform")
+    ctx = multiprocessing.get_context(method)
+    got = list(run_ordered(list(range(8)), _square_or_die, lambda n, why: f"{n}: {why}", jobs=2, ctx=ctx,
+                           init=_no_init))
+    assert got[:3] == [0, 1, 4] and got[4] == 16 and got[6:] == [36, 49]
+    assert got[3] == "3: the worker process reading it exited with status 7"
+    assert got[5] == "5: worker error: ValueError: five"
+    assert multiprocessing.active_children() == []  # every worker was stopped
+
+
+def test_a_bug_met_on_one_input_costs_only_that_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from logclassify.engine.classifier import Classifier
+
+    real = Classifier.classify_path
+
+    def buggy(self: Classifier, path: str, **kw: object) -> object:
+        if str(path).endswith("bug.log"):
+            raise KeyError("a rule nobody tested")
+        return real(self, path, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Classifier, "classify_path", buggy)
+    for name in ("a.log", "bug.log", "c.log"):
+        (tmp_path / name).write_text(LOG)
+    names = [str(tmp_path / n) for n in ("a.log", "bug.log", "c.log")]
+    results = list(batch.classify_many(Classifier(), names))
+    assert [_ids(r.model_dump()) for r, _ in results] == [[CAUSE], [], [CAUSE]]
+    error = results[1][1]
+    assert error is not None and "bug.log" in error and "KeyError" in error and "internal error" in error

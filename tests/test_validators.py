@@ -204,3 +204,18 @@ def test_a_condition_no_fixture_exercises(tmp_path: Path) -> None:
     (fixtures / "two.log").write_text("RuntimeError: kaboom 42\n")
     (fixtures / "two.expect.yaml").write_text("expect: [boom]\n")
     assert unexercised(parse_rule_dirs([rules])[0], [fixtures]) == []
+
+
+def test_hang_limits_come_from_the_rules_live_field(tmp_path: Path) -> None:
+    from logclassify.engine.loader import hang_limits
+
+    builtin = hang_limits(load_rules())
+    assert builtin == {"init": 300, "download": 900, "load_weights": 600, "compile": 900, "profile": 300,
+                       "cuda_graphs": 300, "api_server": 180, "other": 300}  # the defaults README.md documents
+    body = "match:\n  all:\n    - log_ends_in: [compile]\n    - contains: my huge model\n"
+    rule(tmp_path, "slow-compile", "live: {silent_for: 60}\n" + body)
+    mine = hang_limits(load_rules(tmp_path))
+    assert mine["compile"] == 60 and mine["download"] == 900  # the shorter limit of a phase wins
+    rule(tmp_path, "slow-compile", "live: {silent_for: 0}\n" + body)
+    (p,) = load_problems(tmp_path)
+    assert ":6: rule slow-compile: live.silent_for: Input should be greater than 0" in p

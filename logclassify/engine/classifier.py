@@ -20,7 +20,7 @@ from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
-from logclassify.read.sources import ReadStats, chunks_from, is_regular_file, iter_chunks, open_binary
+from logclassify.read.sources import LogData, ReadStats, chunks_from, is_regular_file, iter_chunks, open_binary
 from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, ScanPlan, Selection, Trigger
 
 InputFormat = Literal["auto", "log", "markdown"]
@@ -37,10 +37,9 @@ FAILURE_LITERALS = (
 def load_rules(*dirs: str | os.PathLike[str], builtin: bool = True) -> list[CompiledRule]:
     """Rules from the given folders, on top of the built-in ones unless `builtin=False`."""
     paths = ([builtin_rules_dir()] if builtin else []) + [Path(d) for d in dirs]
-    from logclassify.engine.loader import rule_files
     from logclassify.engine.rulecache import load_cached
 
-    return load_cached(paths, rule_files, lambda: load_rule_dirs(paths))  # type: ignore[no-any-return]
+    return load_cached(paths, lambda: load_rule_dirs(paths))
 
 
 def scan_triggers(rules: Sequence[CompiledRule]) -> list[Trigger]:
@@ -100,19 +99,23 @@ class Classifier:
     # -- inputs -------------------------------------------------------------------------------------------
     def classify(
         self,
-        data: str | bytes | Iterable[str],
+        data: LogData,
         *,
         source: str = "<text>",
         input_format: InputFormat = "auto",
         redact: bool = False,
         redact_hosts: bool = False,
     ) -> Report:
-        """Classify a log (or a Markdown issue body) given as text, bytes, or an iterable of lines.
+        """Classify a log (or a Markdown issue body) given as text, bytes, a text or binary file object, or an
+        iterable of str or bytes lines. Text and bytes are sniffed for Markdown; file objects and lines are read as
+        a log unless `input_format="markdown"`.
 
         `redact=True` removes tokens, API keys, passwords and e-mail addresses from the report (docs/redaction.md);
         `redact_hosts=True` also masks IP addresses and host names. Redaction runs before long lines are cut.
         """
-        if isinstance(data, (str, bytes)) and input_format != "log":
+        if input_format == "markdown" and not isinstance(data, (str, bytes, bytearray)):
+            data = b"".join(_bounded(chunks_from(data), MAX_MARKDOWN_BYTES))
+        if isinstance(data, (str, bytes, bytearray)) and input_format != "log":
             text = data if isinstance(data, str) else data.decode("utf-8", "replace")
             if input_format == "markdown" or looks_like_markdown(text):
                 data = log_lines_of_markdown(text)

@@ -1,57 +1,86 @@
-"""A pickle cache of compiled rules, so that a short run does not re-read and re-validate every rule file.
+"""A cache of compiled rules, so that a short run does not re-read and re-validate every rule file.
 
-The key is every rule file's path, size and mtime, plus the engine's own source files (a changed matcher makes old
-pickles stale) and the Python version. Any problem reading or writing the cache falls back to loading the rules.
+The cache is JSON (`rulecodec`): reading it rebuilds known classes from checked data and can run no code, so a file
+planted in the cache folder cannot do more than a rule file could. `usercache` reads only from a folder and files
+that this user owns and no one else can write. The key covers every file the result depends on, found rather than
+listed by hand: all `.py` files of the package, every YAML file under each rule folder (rules and vocabulary), and
+the Python version. Any problem reading, decoding or writing falls back to loading the rules.
 `LOGCLASSIFY_NO_CACHE=1` turns it off; `LOGCLASSIFY_CACHE_DIR` moves it.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from logclassify.usercache import cache_dir, digest, store
+from logclassify.usercache import cache_dir, digest, read, store
 
-# the sources of what a cache file holds (compiled rules, matchers, lazy patterns, severities)
-_ENGINE_FILES = ("loader.py", "match.py", "schema.py", "literals.py", "../lazyre.py", "../models.py")
+if TYPE_CHECKING:
+    from logclassify.engine.loader import CompiledRule
 
-
-def _stamp(path: Path) -> tuple[str, int, int]:
-    st = path.stat()
-    return (str(path), st.st_size, st.st_mtime_ns)
+PACKAGE = Path(__file__).resolve().parent.parent  # the logclassify package folder
 
 
-def cache_key(dirs: Sequence[Path], files_of: Callable[[Path], list[Path]]) -> str | None:
+def _stamps(files: Iterable[Path]) -> list[tuple[str, int, int]]:
+    out = []
+    for p in files:
+        st = p.stat()
+        out.append((str(p), st.st_size, st.st_mtime_ns))
+    return out
+
+
+def source_files() -> list[Path]:
+    """Every module of the package: what a compiled rule is made of, and what reads it."""
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def _rule_folder_files(d: Path) -> list[Path]:
+    if d.is_file():
+        return [d]
+    return sorted(p for p in d.rglob("*") if p.suffix in (".yaml", ".yml"))
+
+
+def cache_key(dirs: Sequence[Path]) -> str | None:
+    """A digest of the sizes and times of the package's modules and of every YAML file under `dirs`; None when a
+    folder is missing (the loader reports it)."""
     try:
-        here = Path(__file__).resolve().parent
-        parts: list[Any] = [sys.version_info[:3], [_stamp(here / f) for f in _ENGINE_FILES if (here / f).exists()]]
+        parts = [sys.version_info[:3], _stamps(source_files())]
         for d in dirs:
-            parts.append([_stamp(p) for p in files_of(d)])
-    except Exception:  # a missing folder: let the loader report it
+            if not d.exists():
+                return None
+            parts.append(_stamps(_rule_folder_files(d)))
+    except OSError:
         return None
     return digest(repr(parts))
 
 
-def load_cached(dirs: Sequence[Path], files_of: Callable[[Path], list[Path]], load: Callable[[], Any]) -> Any:
+def load_cached(dirs: Sequence[Path], load: Callable[[], list[CompiledRule]]) -> list[CompiledRule]:
     """`load()`'s result, from the cache when nothing it depends on changed since it was stored."""
     if os.environ.get("LOGCLASSIFY_NO_CACHE"):
         return load()
-    key = cache_key(dirs, files_of)
+    key = cache_key(dirs)
     if key is None:
         return load()
-    path = cache_dir() / f"rules-{key}.pickle"
+    import json
+
+    from logclassify.engine import rulecodec
+
+    path = cache_dir() / f"rules-{key}.json"
+    data = read(path)
+    if data is not None:
+        try:
+            found = json.loads(data)
+            if isinstance(found, dict) and found.pop("key", None) == key:
+                return rulecodec.decode(found)
+        except (ValueError, RecursionError):  # not JSON, or not rules of this version (CacheShapeError)
+            pass
+    rules = load()
     try:
-        return pickle.loads(path.read_bytes())
-    except Exception:
-        pass  # missing, stale or unreadable
-    value = load()
-    try:
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:  # something in the rules that does not pickle: no cache
-        return value
-    store(path, data)
-    return value
+        encoded = {"key": key, **rulecodec.encode(rules)}
+    except TypeError:  # a matcher the codec does not know: no cache (tests/test_rulecache.py names it)
+        return rules
+    store(path, json.dumps(encoded, separators=(",", ":")).encode())
+    return rules

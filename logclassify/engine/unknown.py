@@ -374,11 +374,12 @@ def nearest_causes(error: str, rules: Sequence[CompiledRule], limit: int = MAX_R
 def find_unrecognized(
     ctx: Context, diagnoses: Sequence[Diagnosis], rules: Sequence[CompiledRule] = ()
 ) -> list[Unrecognized]:
-    """One entry when the log shows a failure and no alarm-level diagnosis explains it; none for a healthy log."""
+    """One entry when the log shows a failure and no alarm-level diagnosis explains it; none for a healthy log.
+    A note whose evidence is the salient error line explains it too (a healthy server's log of a rejected request)."""
     if any(d.severity is not Severity.info for d in diagnoses):
         return []
     found = salient_error(ctx)
-    if found is None:
+    if found is None or any(ev.line == found.line for d in diagnoses for ev in d.evidence):
         return []
     return [
         Unrecognized(

@@ -292,3 +292,57 @@ def parse_tracebacks(segments: Iterable[Sequence[LogLine]]) -> list[Traceback]:
 
 def all_exceptions(tracebacks: Iterable[Traceback]) -> list[ExceptionInfo]:
     return [exc for tb in tracebacks for exc in tb.exceptions]
+
+
+class TracebackWatch:
+    """Where tracebacks end in a live stream (`--follow` classifies again the moment one is complete).
+
+    Line by line and per process tag, by the parser's own patterns, without keeping anything: after a traceback's
+    exception line, the next line that does not continue it ends it; a chain line continues it. A plain line from
+    another process ends it too (interleaved processes rarely split one exception message), and after frames a
+    line that names no exception means it was not a traceback after all, as the parser decides.
+    """
+
+    def __init__(self) -> None:
+        self.state: dict[str | None, str] = {}  # process -> "frames" | "exception"
+
+    def feed(self, line: LogLine) -> bool:
+        """True when this line shows that a traceback just ended."""
+        msg = line.message
+        stripped = msg.strip()
+        proc = line.process
+        st = self.state.get(proc)
+        if stripped.endswith(_HEADER) or (st is None and _frame(msg) is not None):  # an excerpt may start mid-way
+            self.state[proc] = "frames"
+            return self._end_others(proc) or st == "exception"
+        if not stripped or msg[:1].isspace() or _frame(msg) is not None:
+            return False  # frames, code lines, a multi-line message: nothing ends here
+        if st == "frames":
+            if stripped.startswith("[Previous line repeated"):
+                return False
+            if _EXC_AFTER_FRAMES.match(stripped):
+                self.state[proc] = "exception"
+            else:
+                del self.state[proc]
+            return self._end_others(proc)
+        if st is None and _may_name_exception(stripped) and _BARE_EXC.match(stripped):
+            self.state[proc] = "exception"
+            return self._end_others(proc)
+        if st == "exception" and stripped in _CHAIN:
+            self.state[proc] = "frames"
+            return False
+        ended = st == "exception"
+        if ended:
+            del self.state[proc]
+        return self._end_others(proc) or ended
+
+    def _end_others(self, process: str | None) -> bool:
+        done = [p for p, v in self.state.items() if v == "exception" and p != process]
+        for p in done:
+            del self.state[p]
+        return bool(done)
+
+    @property
+    def open(self) -> bool:
+        """Whether a traceback is between its header and its exception line (classifying now would cut it)."""
+        return any(v == "frames" for v in self.state.values())

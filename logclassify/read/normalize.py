@@ -95,7 +95,7 @@ _PREFIXES: list[LazyPattern] = [
     # a paste quoted in an issue comment or e-mail:  > Traceback ...   >   File "..."   > > nested
     lazy(r"(?:> ?)+"),
 ]
-_RAY_REPEAT = lazy(r"\s*\[repeated \d+x across cluster\]\s*$")
+_RAY_REPEAT = lazy(r"\[repeated \d+x across cluster\]")  # at the end of a message, spaces around it dropped
 _MAX_PEELS = 12
 
 
@@ -223,8 +223,11 @@ def _peel(line: LogLine) -> LogLine:
             break
         else:
             break
-    if "across cluster]" in msg:
-        msg = _RAY_REPEAT.sub("", msg)
+    if "across cluster]" in msg:  # found from the end: `\s*...\s*$` took quadratic time on a line of spaces
+        msg = msg.rstrip()
+        start = msg.rfind("[repeated ")
+        if start >= 0 and _RAY_REPEAT.fullmatch(msg, start):
+            msg = msg[:start]
     line.message = msg.rstrip()
     if tags:
         line.process = " ".join(tags)

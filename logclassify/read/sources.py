@@ -225,19 +225,24 @@ def iter_chunks(stream: BinaryIO, chunk_size: int = CHUNK_SIZE, stats: ReadStats
         yield line
 
 
-def chunks_from(
-    data: str | bytes | Iterable[str], chunk_size: int = CHUNK_SIZE, stats: ReadStats | None = None
-) -> Iterator[bytes]:
-    """Chunks from in-memory text, bytes, or an iterable of lines."""
+LogData = str | bytes | bytearray | Iterable[str] | Iterable[bytes]
+"""A log in memory: text, bytes, or lines; text and binary file objects (open files, StringIO, BytesIO) are
+iterables of lines, and binary streams are read in blocks."""
+
+
+def chunks_from(data: LogData, chunk_size: int = CHUNK_SIZE, stats: ReadStats | None = None) -> Iterator[bytes]:
+    """Chunks from in-memory text or bytes, a text or binary file object, or an iterable of str or bytes lines."""
     if isinstance(data, str):
         yield from iter_chunks(io.BytesIO(data.encode("utf-8", "surrogatepass")), chunk_size, stats)
     elif isinstance(data, (bytes, bytearray, memoryview)):
         yield from iter_chunks(io.BytesIO(bytes(data)), chunk_size, stats)
+    elif isinstance(data, (io.RawIOBase, io.BufferedIOBase)):  # BytesIO, open(..., "rb"), GzipFile: in blocks
+        yield from iter_chunks(data, chunk_size, stats)  # type: ignore[arg-type]
     else:
         batch: list[bytes] = []
         size = 0
         for line in data:
-            b = line.encode("utf-8", "surrogatepass")
+            b = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else bytes(line)
             if not b.endswith(b"\n"):
                 b += b"\n"
             batch.append(b)

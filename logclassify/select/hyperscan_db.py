@@ -35,7 +35,7 @@ class HyperscanDatabases:
         source = _key(hyperscan, [repr((plan.triggers, plan.anchors, plan.markers, _code_stamp())).encode()], [])
         lit = _cache_load(hyperscan, f"lit-src-{source}")
         rx = _cache_load(hyperscan, f"rx-src-{source}") if lit is not None else None
-        if lit is not None and rx is not None:
+        if lit is not None and rx is not None and _fits(lit[1], 2, plan) and _fits(rx[1], 3, plan):
             self.lit_db, (self.lit_owner, self.lit_marker_base) = lit
             self.rx_db, (self.rx_owner, self.rx_marker_base, self.rx_escape_base) = rx
             return
@@ -187,32 +187,54 @@ def _key(hyperscan: Any, exprs: list[bytes], flags: list[int]) -> str:
 
 
 def _cache_load(hyperscan: Any, name: str) -> tuple[Any, Any] | None:
-    """A database (and its side data) compiled by an earlier run, or None."""
-    import pickle
+    """A database (and its side data) compiled by an earlier run, or None. The file is a JSON header line (the name
+    it was stored under and the side data: lists of numbers) and the database as Hyperscan serialised it; nothing in
+    it is run, and `usercache.read` reads only this user's own files."""
+    import json
 
-    from logclassify.usercache import cache_dir
+    from logclassify.usercache import cache_dir, read
 
+    data = read(cache_dir() / f"hs-{name}.bin")
+    if data is None:
+        return None
     try:
-        path = cache_dir() / f"hs-{name}.pickle"
-        if not path.is_file():
+        head, blob = data.split(b"\n", 1)
+        header = json.loads(head)
+        if not (isinstance(header, dict) and header.get("name") == name and _numbers(header.get("extra"))):
             return None
-        extra, blob = pickle.loads(path.read_bytes())
         db = hyperscan.loadb(blob, mode=hyperscan.HS_MODE_BLOCK)
-        return db, extra
-    except Exception:  # unreadable, stale or from another Hyperscan: compile again
+        return db, header["extra"]
+    except Exception:  # damaged, stale or from another Hyperscan: compile again
         return None
 
 
+def _fits(extra: Any, n: int, plan: ScanPlan) -> bool:
+    """A cached id table is [owners, bases...] with every owner a trigger of this plan."""
+    return (
+        isinstance(extra, list) and len(extra) == n and isinstance(extra[0], list)
+        and all(type(i) is int and 0 <= i < len(plan.triggers) for i in extra[0])
+        and all(type(b) is int for b in extra[1:])
+    )
+
+
+def _numbers(value: Any) -> bool:
+    """Side data is None, a number, or (nested) lists of numbers."""
+    if value is None or type(value) is int:
+        return True
+    return isinstance(value, list) and all(_numbers(v) for v in value)
+
+
 def _cache_store(hyperscan: Any, name: str, db: Any, extra: Any) -> None:
-    import pickle
+    import json
 
     from logclassify.usercache import cache_dir, store
 
     try:
-        data = pickle.dumps((extra, hyperscan.dumpb(db)))
+        head = json.dumps({"name": name, "extra": extra}, separators=(",", ":")).encode()
+        data = head + b"\n" + hyperscan.dumpb(db)
     except Exception:
         return
-    store(cache_dir() / f"hs-{name}.pickle", data)
+    store(cache_dir() / f"hs-{name}.bin", data)
 
 
 def compile_database(hyperscan: Any, exprs: list[bytes], flags: list[int], cache: bool = True) -> Any:

@@ -124,18 +124,19 @@ def _cached(directory: Path) -> dict[str, Any]:
     """`load_vocab(directory)`, from a JSON cache file when none of the files changed since it was written."""
     if os.environ.get("LOGCLASSIFY_NO_CACHE"):
         return load_vocab(directory)
-    from logclassify.usercache import cache_dir, store
+    from logclassify.usercache import cache_dir, read, store
 
     try:
         path = cache_dir() / f"vocab-{_cache_key(directory)}.json"
     except OSError:  # a missing file: let the loader report it
         return load_vocab(directory)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = read(path)  # None: missing, or in a folder others can write
+        data = json.loads(raw) if raw is not None else None
         if isinstance(data, dict) and set(data) == set(FILES):
             return data
-    except (OSError, ValueError):
-        pass  # missing, stale or damaged: read the files
+    except ValueError:
+        pass  # stale or damaged: read the files
     data = load_vocab(directory)
     store(path, json.dumps(data).encode())
     return data

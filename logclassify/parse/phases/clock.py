@@ -113,13 +113,26 @@ def line_time(ln: LogLine) -> str | None:
     return m.group(1) if m else None
 
 
+# The last `lines` asked about and, for each index, the last timestamp at or before it: the phase readers ask for
+# every marker line, and walking back from each took quadratic time on a log without timestamps (12,000 repeated
+# phase lines: 100 s).
+_BEFORE: tuple[Sequence[LogLine], list[str | None]] | None = None
+
+
 def time_before(lines: Sequence[LogLine], i: int) -> str | None:
     """The last timestamp printed at or before line index i."""
-    for j in range(min(i, len(lines) - 1), -1, -1):
-        t = line_time(lines[j])
-        if t:
-            return t
-    return None
+    global _BEFORE
+    if i < 0 or not lines:
+        return None
+    known = _BEFORE
+    if known is None or known[0] is not lines or len(known[1]) != len(lines):
+        times: list[str | None] = []
+        last: str | None = None
+        for ln in lines:
+            last = line_time(ln) or last
+            times.append(last)
+        known = _BEFORE = (lines, times)
+    return known[1][min(i, len(lines) - 1)]
 
 
 def last_time(lines: Sequence[LogLine]) -> str | None:
