@@ -36,7 +36,9 @@ inputs = st.builds(
     st.booleans(),
 )
 # derandomize: the same examples on every run, so CI never fails by chance (bench/fuzz.py explores at random)
-SETTINGS = settings(max_examples=150, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=150, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def input_lines(data: bytes) -> list[bytes]:
