@@ -35,7 +35,10 @@ inputs = st.builds(
     st.lists(line_bytes, max_size=40),
     st.booleans(),
 )
-SETTINGS = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same examples on every run, so CI never fails by chance (bench/fuzz.py explores at random)
+SETTINGS = settings(
+    max_examples=150, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def input_lines(data: bytes) -> list[bytes]:
@@ -98,13 +101,13 @@ def test_selection_lines_are_the_input_lines_with_their_numbers(data: bytes, cla
 @given(data=inputs)
 def test_traceback_parser_points_at_input_lines(data: bytes) -> None:
     lines = input_lines(data)
-    records = [r for n, raw in enumerate(lines, 1) for r in normalize_line(n, decode(raw).rstrip("\r\n"))]
-    for tb in parse_tracebacks([records]):
+    by_line = {n: normalize_line(n, decode(raw).rstrip("\r\n")) for n, raw in enumerate(lines, 1)}
+    for tb in parse_tracebacks([[r for n in sorted(by_line) for r in by_line[n]]]):
         for exc in tb.exceptions:
             assert 1 <= exc.line <= len(lines)
-            assert exc.text in decode(lines[exc.line - 1]) or not exc.text
+            assert any(exc.text in r.text for r in by_line[exc.line])  # the line it names holds it (colours removed)
             for fr in exc.frames:
-                assert 1 <= fr.line <= len(lines) and fr.file in decode(lines[fr.line - 1])
+                assert 1 <= fr.line <= len(lines) and any(fr.file in r.text for r in by_line[fr.line])
 
 
 @SETTINGS
