@@ -31,6 +31,15 @@ def corpus_log(name: str) -> str:
 
 # The suite never writes to the user's cache folder: this process and every command it starts (they inherit the
 # environment) cache compiled rules and databases in a folder of their own, removed at exit.
+# A short real-shaped failure that the built-in device-infer-failed rule names.
+DEVICE_INFER_LOG = (
+    "INFO 06-10 21:32:17 [api_server.py:1] vLLM API server version 0.8.3\n"
+    "Traceback (most recent call last):\n"
+    '  File "/x/vllm/config.py", line 1550, in __init__\n'
+    '    raise RuntimeError("Failed to infer device type")\n'
+    "RuntimeError: Failed to infer device type\n"
+)
+
 TEST_CACHE = tempfile.mkdtemp(prefix="logclassify-test-cache-")
 os.environ["LOGCLASSIFY_CACHE_DIR"] = TEST_CACHE
 atexit.register(shutil.rmtree, TEST_CACHE, ignore_errors=True)

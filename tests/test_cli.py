@@ -9,15 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import DEVICE_INFER_LOG as LOG
 from conftest import run_cli
 
-LOG = (
-    "INFO 06-10 21:32:17 [api_server.py:1] vLLM API server version 0.8.3\n"
-    "Traceback (most recent call last):\n"
-    '  File "/x/vllm/config.py", line 1550, in __init__\n'
-    '    raise RuntimeError("Failed to infer device type")\n'
-    "RuntimeError: Failed to infer device type\n"
-)
 HEALTHY = "INFO 06-10 21:32:17 [api_server.py:1] vLLM API server version 0.8.3\nINFO:     Application startup complete.\n"
 
 
@@ -109,24 +103,8 @@ def test_version_and_help() -> None:
 
 
 def test_no_argument_on_a_terminal_prints_usage() -> None:
-    code = ("import sys, pty, os\n"
-            "pid, fd = pty.fork()\n"
-            "if pid == 0:\n"
-            "    os.execv(sys.executable, [sys.executable, '-m', 'logclassify'])\n"
-            "out = b''\n"
-            "while True:\n"
-            "    try:\n"
-            "        chunk = os.read(fd, 1024)\n"
-            "    except OSError:\n"
-            "        break\n"
-            "    if not chunk:\n"
-            "        break\n"
-            "    out += chunk\n"
-            "_, status = os.waitpid(pid, 0)\n"
-            "print(os.waitstatus_to_exitcode(status)); print(out.decode())\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
-    text = r.stdout.decode()
-    assert text.splitlines()[0] == "2" and "usage: logclassify" in text
+    status, text = _on_a_terminal(env={})
+    assert status == 2 and "usage: logclassify" in text
 
 
 def test_broken_pipe_ends_quietly(tmp_path: Path) -> None:

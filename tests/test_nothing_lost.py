@@ -5,6 +5,7 @@ Every test runs the command in a subprocess with a timeout, so a regression show
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -12,20 +13,15 @@ import random
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from logclassify import batch
+from tests.conftest import DEVICE_INFER_LOG as LOG
 from tests.conftest import run_cli
 
-LOG = (
-    "INFO 06-10 21:32:17 [api_server.py:1] vLLM API server version 0.8.3\n"
-    "Traceback (most recent call last):\n"
-    '  File "/x/vllm/config.py", line 1550, in __init__\n'
-    '    raise RuntimeError("Failed to infer device type")\n'
-    "RuntimeError: Failed to infer device type\n"
-)
 CAUSE = "device-infer-failed"
 LIMIT = 60  # seconds: far above what each command needs, far below "forever"
 
@@ -97,18 +93,25 @@ def test_a_worker_may_scan_a_large_file_in_parallel_itself(tmp_path: Path) -> No
 # -- named pipes -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
-def test_a_named_pipe_given_by_name_is_read_once(tmp_path: Path) -> None:
-    source = tmp_path / "source.log"
-    source.write_text(LOG)
-    fifo = tmp_path / "pipe.log"
+@contextlib.contextmanager
+def _pipe_fed_with(text: str, folder: Path) -> Iterator[Path]:
+    """A named pipe that a writer process fills with `text` once; the writer is stopped for certain."""
+    source = folder / "source.log"
+    source.write_text(text)
+    fifo = folder / "pipe.log"
     os.mkfifo(fifo)
     writer = subprocess.Popen(["sh", "-c", f"cat '{source}' > '{fifo}'"])
     try:
-        r = run_cli("--format", "json", str(fifo), timeout=LIMIT)
+        yield fifo
     finally:
         writer.kill()
         writer.wait()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_a_named_pipe_given_by_name_is_read_once(tmp_path: Path) -> None:
+    with _pipe_fed_with(LOG, tmp_path) as fifo:
+        r = run_cli("--format", "json", str(fifo), timeout=LIMIT)
     assert r.returncode == 0, r.stderr
     assert _ids(json.loads(r.stdout)) == [CAUSE]
 
@@ -124,16 +127,8 @@ def test_a_named_pipe_is_not_opened_again_for_a_parallel_scan(tmp_path: Path, mo
         raise AssertionError("the named pipe was opened a second time")
 
     monkeypatch.setattr(clf.scanner, "select_file", second_open)
-    source = tmp_path / "source.log"
-    source.write_text(LOG)
-    fifo = tmp_path / "pipe.log"
-    os.mkfifo(fifo)
-    writer = subprocess.Popen(["sh", "-c", f"cat '{source}' > '{fifo}'"])
-    try:
+    with _pipe_fed_with(LOG, tmp_path) as fifo:
         report = clf.classify_path(fifo)
-    finally:
-        writer.kill()
-        writer.wait()
     assert _ids(report.model_dump()) == [CAUSE]
 
 

@@ -112,26 +112,23 @@ def _explain(err: Any, data: Any) -> str:
 
 def parse_rule_file(path: Path) -> tuple[ParsedRule | None, list[str]]:
     """The rule in a file, with the line of each field, or one `file:line: rule ID: field: message` per problem."""
-    import yaml  # only when rules are (re)compiled: a run with cached rules does not need it
     from pydantic import ValidationError
 
     from logclassify.engine.schema import Rule
     from logclassify.engine.validators import ParsedRule
-    from logclassify.vocab.located import field_path, line_of, load_located
+    from logclassify.vocab.located import field_path, line_of, read_located
 
     where = display(path)
     try:
         size = path.stat().st_size
-        if size > MAX_RULE_FILE_BYTES:  # refused before YAML or any regex sees it
-            return None, [f"{where}: rule file of {size:,} bytes, above the limit of {MAX_RULE_FILE_BYTES:,} "
-                          "(docs/limits.md)"]
-        data, lines = load_located(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        pos = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        return None, [f"{where}{pos}: invalid YAML: {getattr(exc, 'problem', exc)}"]
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         return None, [f"{where}: cannot read: {exc}"]
+    if size > MAX_RULE_FILE_BYTES:  # refused before YAML or any regex sees it
+        return None, [f"{where}: rule file of {size:,} bytes, above the limit of {MAX_RULE_FILE_BYTES:,} "
+                      "(docs/limits.md)"]
+    data, lines, unreadable = read_located(path, where, column=True)
+    if unreadable:
+        return None, unreadable
     if not isinstance(data, dict):
         return None, [f"{where}: a rule file must hold a mapping, got {type(data).__name__}"]
     rid = data.get("id", "?")

@@ -59,21 +59,15 @@ def _parse_loc(text: str) -> tuple[int | str, ...] | None:
 
 def read_file(path: Path, name: str) -> tuple[dict[str, Any] | None, list[str]]:
     """The validated data of one vocabulary file (patterns expanded), or the problems found in it."""
-    import yaml
     from pydantic import ValidationError
 
-    from logclassify.vocab.located import display, field_path, line_of, load_located
+    from logclassify.vocab.located import display, field_path, line_of, read_located
     from logclassify.vocab.schema import FILES as MODELS
 
     where = display(path)
-    try:
-        data, lines = load_located(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        pos = f":{mark.line + 1}" if mark is not None else ""
-        return None, [f"{where}{pos}: invalid YAML: {getattr(exc, 'problem', exc)}"]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [f"{where}: cannot read: {exc}"]
+    data, lines, unreadable = read_located(path, where)
+    if unreadable:
+        return None, unreadable
     try:
         model = MODELS[name].model_validate(data)
     except ValidationError as exc:

@@ -33,6 +33,21 @@ def load_located(text: str) -> tuple[Any, dict[Loc, int]]:
     return data, lines
 
 
+def read_located(path: Path, where: str, *, column: bool = False) -> tuple[Any, dict[Loc, int], list[str]]:
+    """`load_located` of a file: its data and lines, or the problem (bad YAML with its line, unreadable file)."""
+    import yaml
+
+    try:
+        data, lines = load_located(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        pos = "" if mark is None else f":{mark.line + 1}" + (f":{mark.column + 1}" if column else "")
+        return None, {}, [f"{where}{pos}: invalid YAML: {getattr(exc, 'problem', exc)}"]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, {}, [f"{where}: cannot read: {exc}"]
+    return data, lines, []
+
+
 def clean_loc(loc: Sequence[int | str]) -> Loc:
     """pydantic's location as a path into the data: a tagged union repeats its key (`match.all.all[0]`): once."""
     out: list[int | str] = []
