@@ -42,6 +42,7 @@ More:
   logclassify doctor                     check this machine's environment
   logclassify probe nccl                 reproduce a GPU-stack failure live
   logclassify mine logs/                 group the failures no rule knows, biggest first
+  logclassify fleet logs/ -o r.parquet   one row per log and a summary (--ray: on Ray)
 """
 
 
@@ -60,6 +61,7 @@ _LAZY_COMMANDS = {
     "probe": ("logclassify.probes.cli", "probe_command"),
     "doctor": ("logclassify.probes.cli", "doctor_command"),
     "mine": ("logclassify.mine.cli", "mine_command"),
+    "fleet": ("logclassify.fleet.cli", "fleet_command"),
 }
 
 
