@@ -113,7 +113,7 @@ def test_pasted_log_shows_cause_fix_steps_evidence_and_timeline(page: WebDriver,
     assert card.find_element(By.CSS_SELECTOR, ".title").text == head["title"]
     assert head["id"] in card.text and f"{round(head['confidence'] * 100)}% confident" in card.text
     steps = card.find_elements(By.CSS_SELECTOR, "ol.fix > li")
-    assert [s.text for s in steps] == head["fix"]
+    assert [s.text for s in steps] == [f.replace("`", "") for f in head["fix"]]  # `code` spans shown as code
     # the timeline: one bar per phase, the phase that never ended marked
     phases = answer.find_elements(By.CSS_SELECTOR, "ol.timeline > li")
     assert len(phases) == len(want["timeline"]) >= 3
@@ -170,6 +170,15 @@ def test_dropped_gz_is_unpacked_and_classified(page: WebDriver, tmp_path: Path) 
     facts = answer.text
     assert "0.8.4" in facts and "TP 2" in facts
     full_screenshot(page, tmp_path / "page-dropped-gz.png")
+
+
+def test_log_text_is_shown_as_text_never_as_html(page: WebDriver) -> None:
+    paste(page, 'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\n'
+                'RuntimeError: <img id="pwn" src="x" onerror="document.title=\'pwned\'"> went wrong\n')
+    page.find_element(By.ID, "go").click()
+    answer = answered(page)
+    assert '<img id="pwn"' in answer.text
+    assert page.find_elements(By.ID, "pwn") == [] and page.title != "pwned"
 
 
 def test_phone_size_dark_mode_and_labels(server: Served, tmp_path: Path) -> None:

@@ -26,6 +26,8 @@
     }
     return node;
   }
+  // rule text marks commands and names with `backticks`: shown as code (still text nodes, never HTML)
+  const rich = (text) => String(text).split(/`([^`\n]+)`/).map((part, i) => i % 2 ? el("code", { text: part }) : part);
   const uid = (prefix) => `${prefix}-${++seq}`;
   const bytes = (n) => n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB`
     : n < 1 << 30 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / (1 << 30)).toFixed(2)} GiB`;
@@ -238,7 +240,7 @@
       el("div", { class: "meta" }, el("span", { class: "badge", text: sev }), confidence(d), el("code", { text: d.id }),
         d.probe_result && d.probe_result.verdict ? el("span", { text: `probe: ${d.probe_result.verdict}` }) : null));
     const body = [];
-    body.push(el("p", { class: "cause", text: d.cause }));
+    body.push(el("p", { class: "cause" }, rich(d.cause)));
     const captures = Object.entries(d.captures || {});
     if (captures.length) {
       body.push(el("dl", { class: "facts" }, captures.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, el("code", { text: v }))])));
@@ -274,7 +276,7 @@
         text = step.text || step.step || step.title || JSON.stringify(step);
         command = command || step.command;
       }
-      return el("li", {}, el("span", { text: String(text) }), command ? commandBox(command) : null);
+      return el("li", {}, el("span", {}, rich(text)), command ? commandBox(command) : null);
     }));
   }
 
