@@ -278,14 +278,17 @@ def test_rules(api: TestClient) -> None:
 
 
 def test_rules_are_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests use the classifier the server was built with: none loads rules or builds a classifier."""
     import logclassify.engine.classifier as engine
 
-    calls: list[int] = []
-    real = engine.load_rules
-    monkeypatch.setattr(engine, "load_rules", lambda *a, **k: calls.append(1) or real(*a, **k))
     with client() as c:
+        calls: list[str] = []
+        real_load, real_init = engine.load_rules, Classifier.__init__
+        monkeypatch.setattr(engine, "load_rules", lambda *a, **k: calls.append("load_rules") or real_load(*a, **k))
+        monkeypatch.setattr(Classifier, "__init__", lambda self, *a, **k: calls.append("Classifier") or real_init(self, *a, **k))
         for _ in range(3):
             assert c.post("/v1/classify", content=SERVER_LOG.read_bytes(), headers=TEXT).status_code == 200
+        assert c.post("/v1/classify-issue", content=ISSUE.read_bytes(), headers=TEXT).status_code == 200
         assert c.get("/v1/rules").status_code == 200
     assert calls == []
 

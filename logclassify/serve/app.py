@@ -12,7 +12,7 @@ import time
 import traceback
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -48,8 +48,8 @@ Format = Annotated[InputFormat, Query(description="auto: an issue body (``` fenc
                                                   "log: every line; markdown: only code blocks and <details>")]
 
 
-def create_app(classifier: Classifier, settings: Settings) -> Any:
-    """The ASGI app (the FastAPI app wrapped in the token and metrics guard); `.state` on the FastAPI app."""
+def create_app(classifier: Classifier, settings: Settings) -> Guard:
+    """The ASGI app: the FastAPI app (`.fastapi`) inside the token and metrics guard."""
     gate = Gate(settings.max_concurrent, settings.max_queue)
     metrics = Metrics(gate)
     app = FastAPIOffline(
@@ -64,9 +64,7 @@ def create_app(classifier: Classifier, settings: Settings) -> Any:
     _errors(app)
     _api(app, classifier, settings, gate, metrics)
     _site(app, classifier, metrics)
-    guarded = Guard(app, metrics, settings.token)
-    guarded.fastapi = app  # type: ignore[attr-defined]
-    return guarded
+    return Guard(app, metrics, settings.token)
 
 
 async def _job(request: Request, settings: Settings, default: reading.Job) -> reading.Job:

@@ -12,9 +12,12 @@ from logclassify.serve.settings import MIB, TOKEN_ENV, Settings, default_concurr
 
 def _size(_ctx: click.Context, param: click.Parameter, value: str) -> int:
     try:
-        return parse_size(value)
+        size = parse_size(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param=param) from None
+    if size < 1:
+        raise click.BadParameter(f"{value!r}: give at least 1 byte", param=param)
+    return size
 
 
 @click.command("serve", epilog="""\b
@@ -69,7 +72,7 @@ def serve_command(host: str, port: int, rule_dirs: tuple[str, ...], no_builtin: 
         sys.exit(2)
     if token is not None and not token.strip():
         token = None
-    settings = Settings(max_body=max_body, max_inflated=max(max_inflated, 1), timeout_s=timeout_s,
+    settings = Settings(max_body=max_body, max_inflated=max_inflated, timeout_s=timeout_s,
                         max_concurrent=max_concurrent or default_concurrency(), max_queue=max_queue, token=token)
     if host not in ("127.0.0.1", "localhost", "::1") and token is None:
         click.echo(f"logclassify: warning: listening on {host} without a token: anyone who can reach this port can "

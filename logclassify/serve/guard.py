@@ -9,7 +9,8 @@ import hmac
 import time
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
 
 from logclassify.serve.metrics import Metrics
 
@@ -24,8 +25,11 @@ def needs_token(path: str) -> bool:
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, metrics: Metrics, token: str | None) -> None:
+    """The served ASGI app: `fastapi` is the app inside (its `.state` holds the classifier, settings and gate)."""
+
+    def __init__(self, app: FastAPI, metrics: Metrics, token: str | None) -> None:
         self.app = app
+        self.fastapi = app
         self.metrics = metrics
         self.token = token.encode() if token else None
 
