@@ -372,6 +372,8 @@ def test_real_server_refuses_a_large_body_with_its_limit() -> None:
         assert r.status_code == 413 and "256 KiB" in r.json()["error"]
         assert httpx.get(server.url + "/v1/rules", timeout=30).status_code == 401
         assert httpx.get(server.url + "/healthz", timeout=30).status_code == 200
+    assert "the page: http://127.0.0.1:" in server.output()  # bound to loopback unless --host says otherwise
+    assert "t0k" not in server.output()
 
 
 def test_serve_rejects_invalid_rules(tmp_path: Path) -> None:
