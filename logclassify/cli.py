@@ -63,6 +63,7 @@ _LAZY_COMMANDS = {
     "doctor": ("logclassify.probes.cli", "doctor_command"),
     "mine": ("logclassify.mine.cli", "mine_command"),
     "fleet": ("logclassify.fleet.cli", "fleet_command"),
+    "serve": ("logclassify.serve.cli", "serve_command"),
 }
 
 
