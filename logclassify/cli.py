@@ -242,8 +242,9 @@ def scan(
         if error is not None:
             failed = True
             click.echo(f"logclassify: {error}", err=True)
-        for warning in report.warnings:  # what was not examined (docs/limits.md)
-            click.echo(f"logclassify: {report.source}: warning: {warning}", err=True)
+        if fmt not in ("text", "markdown"):  # the text and Markdown answers say it themselves (docs/limits.md)
+            for warning in report.warnings:
+                click.echo(f"logclassify: {report.source}: warning: {warning}", err=True)
         if run_probes and report.diagnoses:
             report = _apply_probes(report, probe_timeout)
             if redact:  # what the probes printed

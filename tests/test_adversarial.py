@@ -243,3 +243,23 @@ def test_long_line_of_spaces_normalises_in_linear_time(classifier: Classifier) -
     report = classifier.classify(line + "\n", input_format="log")
     assert time.perf_counter() - start < 1
     assert report.lines == 1
+
+
+def test_text_and_markdown_answers_say_what_was_not_examined(tmp_path: Path) -> None:
+    """A person or a bot's reader sees the bound in the answer itself, not only a script on stderr."""
+    from logclassify.render.markdown import render_markdown
+    from logclassify.render.text import render_text
+
+    path = tmp_path / "loop.log"
+    path.write_bytes(b"".join(generate.repeated_tracebacks(4 * MiB)))
+    report = Classifier().classify_path(path)
+    assert report.warnings
+    text = render_text(report)
+    markdown = render_markdown(report)
+    for warning in report.warnings:
+        assert " ".join(warning.split()) in " ".join(text.split())
+        assert f"> **Note:** {warning}" in markdown
+    rc, out, err, _, _ = run_bounded(str(path))
+    assert rc == 0 and b"not examined" in out and b"warning:" not in err  # said once, in the answer
+    rc, out, err, _, _ = run_bounded("--format", "json", str(path))
+    assert rc == 0 and b"warning: memory bound" in err  # a script reading JSON gets it on stderr as well

@@ -296,3 +296,42 @@ def test_a_bug_met_on_one_input_costs_only_that_input(tmp_path: Path, monkeypatc
     assert [_ids(r.model_dump()) for r, _ in results] == [[CAUSE], [], [CAUSE]]
     error = results[1][1]
     assert error is not None and "bug.log" in error and "KeyError" in error and "internal error" in error
+
+
+# -- an input that runs into a memory cap ---------------------------------------------------------------------------
+
+_CAPPED = textwrap.dedent("""\
+    import resource, sys
+    from logclassify.engine.classifier import Classifier
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # a container's memory limit, as the process meets it
+    real = Classifier.classify_path
+
+    def greedy(self, path, **kw):
+        if str(path).endswith("huge.log"):
+            bytearray(4 << 30)  # more than the cap allows: the interpreter raises a real MemoryError
+        return real(self, path, **kw)
+
+    Classifier.classify_path = greedy
+    from logclassify.cli import main
+    main(sys.argv[1:], prog_name="logclassify")
+""")
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_input_that_hits_the_memory_cap_fails_alone(tmp_path: Path, jobs: str) -> None:
+    names = []
+    for name in ("a.log", "huge.log", "c.log"):
+        (tmp_path / name).write_text(LOG)
+        names.append(str(tmp_path / name))
+    driver = tmp_path / "capped.py"
+    driver.write_text(_CAPPED)
+    r = subprocess.run([sys.executable, str(driver), "-j", jobs, "--format", "jsonl", *names],
+                       capture_output=True, timeout=LIMIT, cwd=Path(__file__).parent.parent)
+    assert r.returncode == 2, r.stderr
+    err = r.stderr.decode()
+    assert "huge.log" in err and "MemoryError" in err, err
+    reports = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [x["source"] for x in reports] == names
+    assert [_ids(x) for x in reports] == [[CAUSE], [], [CAUSE]]
+    assert "MemoryError" in reports[1]["error"]

@@ -68,6 +68,8 @@ def _short(url: str) -> str:
 
 def render_markdown(report: Report) -> str:
     out = [f"<sub>{header(report)}</sub>", ""]
+    if report.error and report.lines:
+        out.extend([f"> **Read in part:** {report.error}", ""])
     alarms = report.alarms
     notes = [d for d in report.diagnoses if d.severity is Severity.info]
     for i, d in enumerate(alarms):
@@ -80,4 +82,6 @@ def render_markdown(report: Report) -> str:
     for d in notes:
         out.append(f"> **Note — {d.title}** (`{d.id}`): {' '.join(d.cause.split())}")
         out.append("")
+    for warning in report.warnings:  # a reader of a bot's reply must know what was not examined (docs/limits.md)
+        out.extend([f"> **Note:** {warning}", ""])
     return "\n".join(out).rstrip() + "\n"

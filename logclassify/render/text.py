@@ -229,6 +229,10 @@ def render_text(report: Report, *, color: bool = False, show_all: bool = False) 
                 out.extend(s(line, dim=True) for line in _wrap("fix", d.fix[0], width))
     if notes:
         out.append("")
+    for warning in report.warnings:  # what the bounded scan did not examine, what repeated (docs/limits.md)
+        out.extend(s(line, fg="yellow") for line in _wrap("▲ note:", warning, width, indent=10))
+    if report.warnings:
+        out.append("")
     out.extend(timeline(report.timeline, s))
     if report.timeline:
         out.append("")
