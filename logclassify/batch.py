@@ -25,6 +25,9 @@ LOG_EXTENSIONS = (".log", ".txt", ".out", ".err", ".jsonl", ".ndjson")
 # what rotation appends: server.log.1, server.log.2.gz, app.log-20240105, app.log.2024-01-05.gz
 _ROTATION = re.compile(r"[.-]\d{4}-\d{2}-\d{2}$|[.-]\d+$")
 _SHOWN = 5  # skipped names listed per folder
+# with several workers, an input that gives no new bytes for this long is stopped (a named pipe nobody writes to);
+# reading and scanning report progress every 4 MB, and what follows the scan is bounded (docs/limits.md)
+STALL_S = 120.0
 
 
 def looks_like_log(name: str) -> bool:
@@ -213,8 +216,10 @@ def _init_worker(
 
 def _one(name: str) -> tuple[Report, str | None]:
     assert _WORKER is not None, "_one runs in a pool worker started by classify_many"
+    from logclassify.pool import heartbeat
+
     classifier, input_format, redact = _WORKER
-    return classify_one(classifier, name, input_format, redact=redact)
+    return classify_one(classifier, name, input_format, lambda _n: heartbeat(), redact)  # each chunk read: progress
 
 
 def classify_many(
@@ -229,13 +234,15 @@ def classify_many(
     on_bytes: Callable[[int], None] | None = None,
     redact: bool = False,
     redact_hosts: bool = False,
+    stall_s: float | None = STALL_S,
 ) -> Iterator[tuple[Report, str | None]]:
     """(report, error message or None) per input, in input order, from `jobs` processes (0: one per CPU).
     `on_progress(i)`: inputs done so far; `on_bytes(n)`: bytes of the current input scanned (in one process);
     `redact` / `redact_hosts` as in `Classifier.classify`.
 
     A worker process that dies (the OOM killer, a signal) costs only the input it was reading: that input's report
-    carries the error, and a fresh worker goes on with the rest (`logclassify.pool`)."""
+    carries the error, and a fresh worker goes on with the rest (`logclassify.pool`). So does one that reads no new
+    bytes for `stall_s` seconds (None: wait forever): it is killed, and its input reported as not read."""
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     jobs = min(jobs, len(names))
     if jobs <= 1 or "-" in names:
@@ -252,7 +259,8 @@ def classify_many(
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     inherited = classifier if ctx.get_start_method() == "fork" else None  # no rule loading in forked workers
     init = (inherited, tuple(rule_dirs), builtin, input_format, (redact, redact_hosts))
-    for i, item in enumerate(run_ordered(names, _one, _lost, jobs=jobs, ctx=ctx, init=_init_worker, init_args=init), 1):
+    for i, item in enumerate(run_ordered(names, _one, _lost, jobs=jobs, ctx=ctx, init=_init_worker, init_args=init,
+                                               stall_s=stall_s), 1):
         yield item
         if on_progress:
             on_progress(i)

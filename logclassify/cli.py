@@ -133,6 +133,10 @@ class _Out:
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Classify many files in this many processes (0: one per CPU); reports stay in input order, and a "
                    "worker that dies costs only its file. Example: -j 4 logs/")
+@click.option("--stall-timeout", type=click.FloatRange(min=0), default=120.0, show_default=True, metavar="SECS",
+              help="With -j: an input that gives no new bytes for this long (a named pipe nobody writes to, a hung "
+                   "network mount) is stopped and reported as not read (exit 2); the others still get reports. "
+                   "0: wait forever.")
 @click.option("-q", "--quiet", is_flag=True,
               help="No progress bar (shown anyway only on a terminal, for an input that takes over a second).")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
@@ -188,6 +192,7 @@ def scan(
     redact_hosts: bool = False,
     jobs: int = 1,
     quiet: bool = False,
+    stall_timeout: float = 120.0,
 ) -> None:
     """Classify log files (plain or .gz), folders of them (recursively: .log, .out, .err, .txt, .jsonl, rotated
     .1 and .2.gz too), or stdin when no file or `-` is given."""
@@ -235,7 +240,7 @@ def scan(
     results = batch.classify_many(classifier, names, jobs=jobs, input_format=input_format, rule_dirs=rule_dirs,
                                   builtin=not no_builtin, on_progress=bar.update if bar and len(names) > 1 else None,
                                   on_bytes=bar.update if bar and len(names) == 1 else None,
-                                  redact=redact, redact_hosts=redact_hosts)
+                                  redact=redact, redact_hosts=redact_hosts, stall_s=stall_timeout or None)
     for report, error in results:
         if bar is not None:
             bar.close()  # the bar is redrawn after this input's output

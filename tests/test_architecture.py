@@ -21,16 +21,17 @@ PACKAGE = Path(__file__).resolve().parent.parent / "logclassify"
 # Stages in pipeline order: (name, module prefixes). A module belongs to the first stage with a prefix that names it
 # or a package above it; a module in no stage fails the test (place a new module on purpose).
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # redaction is base: the engine redacts a report before it cuts long lines (engine/clip.py)
+    # redaction is base: the engine redacts a report before it cuts long lines (engine/clip.py); so is the worker
+    # pool (generic: batch runs inputs in it, select.parallel the byte ranges of one large file)
     ("base", ("logclassify.models", "logclassify.lazyre", "logclassify.usercache", "logclassify.redact",
-              "logclassify.secret_patterns", "logclassify.vocab")),
+              "logclassify.secret_patterns", "logclassify.vocab", "logclassify.pool")),
     ("read", ("logclassify.read",)),
     ("select", ("logclassify.select",)),
     ("parse", ("logclassify.parse",)),
     ("engine", ("logclassify.engine",)),
     ("render", ("logclassify.render",)),
     ("front", (
-        "logclassify.cli", "logclassify.batch", "logclassify.pool", "logclassify.follow", "logclassify.probes",
+        "logclassify.cli", "logclassify.batch", "logclassify.follow", "logclassify.probes",
         "logclassify.doctor", "logclassify.mine", "logclassify.__main__", "logclassify",
     )),
 )

@@ -1,7 +1,9 @@
 """The scan of a large plain file in byte ranges, one forked worker process each, merged as if scanned in one pass.
 
-Each worker gets the scanner (and the shared progress counter) as its pool initialiser's arguments, which a forked
+Each worker gets the scanner (and the shared progress counter) as its initialiser's arguments, which a forked
 process inherits without pickling; only a range is sent per task, and its `Partial` scan comes back to be merged.
+The workers run under `logclassify.pool`: a worker that dies (the OOM killer) makes the input fail with a message
+naming its byte range (`InputError`), where `multiprocessing.Pool` waited forever.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from logclassify.read.sources import ReadStats
+from logclassify.read.sources import InputError, ReadStats
 from logclassify.select.budget import Dropped
 from logclassify.select.state import (
     CONTEXT_BEFORE,
@@ -60,14 +62,20 @@ def select_file(
     ranges = [(os.fspath(path), a, b, len(starts)) for a, b in zip(starts, [*starts[1:], size], strict=True)]
     ctx = multiprocessing.get_context("fork")
     progress = ctx.Value("q", 0) if on_bytes is not None else None
-    with ctx.Pool(len(ranges), initializer=_start_worker, initargs=(finder, progress)) as pool:
-        pending = pool.map_async(_scan_range, ranges, chunksize=1)
-        while progress is not None and on_bytes is not None and not pending.ready():
-            pending.wait(0.1)
+
+    def tick() -> None:
+        if progress is not None and on_bytes is not None:
             on_bytes(progress.value)
-        parts = pending.get()
-    if progress is not None and on_bytes is not None:
-        on_bytes(progress.value)  # all of it, also when the workers finished before the first look
+
+    def lost(job: tuple[str, int, int, int], why: str) -> Partial:
+        # a worker killed (the OOM killer) or failed: the selection would have a hole, so the input is not classified
+        raise InputError(f"{job[0]}: the range of bytes {job[1]:,}-{job[2]:,} could not be scanned: {why}")
+
+    from logclassify.pool import run_ordered
+
+    parts = list(run_ordered(ranges, _scan_range, lost, jobs=len(ranges), ctx=ctx, init=_start_worker,
+                             init_args=(finder, progress), tick=tick if progress is not None else None))
+    tick()  # all of it, also when the workers finished before the first look
     return merge(parts)
 
 
