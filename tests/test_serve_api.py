@@ -313,6 +313,7 @@ def test_openapi_and_offline_docs(api: TestClient) -> None:
     assert {"text/plain", "application/gzip", "application/json"} <= set(body)
     schemas = doc["components"]["schemas"]
     assert {"Report", "Diagnosis", "ClassifyRequest", "ErrorReply"} <= set(schemas)
+    assert "HTTPValidationError" not in schemas and "422" not in json.dumps(doc["paths"])  # bad input: 400
     page = api.get("/docs")
     assert page.status_code == 200
     assert "cdn" not in page.text.lower() and "https://" not in page.text
