@@ -172,6 +172,22 @@ def test_dropped_gz_is_unpacked_and_classified(page: WebDriver, tmp_path: Path) 
     full_screenshot(page, tmp_path / "page-dropped-gz.png")
 
 
+def test_corrected_commands_and_values_appear_under_their_steps(page: WebDriver) -> None:
+    """When the log shows the user's command, the report gives it corrected per fix step: the page puts each one
+    under its step, with the numbers read from the log."""
+    log = must_exist(FIXTURES / "memory" / "kv-cache-insufficient-v0-typed-api-server.log")
+    head = cli_report(log)["diagnoses"][0]
+    assert head.get("commands"), "this fixture should give a corrected command"
+    paste(page, log.read_text(encoding="utf-8"))
+    page.find_element(By.ID, "go").click()
+    card = answered(page).find_element(By.CSS_SELECTOR, "article.cause-card")
+    steps = card.find_elements(By.CSS_SELECTOR, "ol.fix > li")
+    for fixed in head["commands"]:
+        assert steps[fixed["step"] - 1].find_element(By.CSS_SELECTOR, ".cmd pre").text == fixed["command"]
+    for value in head.get("values", []):
+        assert str(value["value"]) in card.text
+
+
 def test_log_text_is_shown_as_text_never_as_html(page: WebDriver) -> None:
     paste(page, 'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\n'
                 'RuntimeError: <img id="pwn" src="x" onerror="document.title=\'pwned\'"> went wrong\n')
