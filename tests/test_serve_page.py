@@ -197,6 +197,21 @@ def test_log_text_is_shown_as_text_never_as_html(page: WebDriver) -> None:
     assert page.find_elements(By.ID, "pwn") == [] and page.title != "pwned"
 
 
+def test_a_large_file_shows_what_it_is_doing(page: WebDriver, tmp_path: Path) -> None:
+    """Upload, then classification, are said in the live status region while they happen."""
+    big = tmp_path / "big.log"
+    filler = "INFO 04-17 23:05:00 [loader.py:1] loading shard\n" * 160_000  # ~7 MiB before the real failure
+    big.write_text(filler + NCCL_LOG.read_text(encoding="utf-8"))
+    page.execute_script(
+        "window.seen = []; const s = document.getElementById('status-text');"
+        "new MutationObserver(() => window.seen.push(s.textContent)).observe(s, {childList: true, subtree: true});")
+    drop_file(page, big)
+    assert "NCCL" in answered(page, timeout=120).text
+    seen = page.execute_script("return window.seen")
+    assert any(text.startswith("Classifying") for text in seen), seen
+    assert page.find_element(By.ID, "status").get_attribute("role") == "status"
+
+
 def test_phone_size_dark_mode_and_labels(server: Served, tmp_path: Path) -> None:
     driver = browser(width=390, height=844, dark=True)
     try:
