@@ -115,7 +115,7 @@ class ScanState(Protocol):
     limits: tuple[int, ...]
     dropped: Dropped
     win: Window
-    shapes: ShapeTable
+    shapes: ShapeTable | None
     marker_count: list[int]
     promoted_until: int
     counted: int
@@ -133,6 +133,8 @@ def feed(st: ScanState, chunk: bytes) -> bool:
     if np is False or st.promoted_until > st.line_no:
         return False
     table = st.shapes
+    if table is None:
+        table = st.shapes = ShapeTable()
     shapes = bytes(chunk).translate(_ZERO).split(b"\n")  # bytes: a parallel scan's chunk is a reused bytearray
     shapes.pop()  # after the last newline
     n_lines = len(shapes)
@@ -219,29 +221,45 @@ def _windows(st: ScanState, np: Any, kinds: Any, exc: Any, chunk: bytes, starts:
             pending, deadline = win.tb_header, win.tb_deadline
         reach = max(reach, closed, deadline)
     carried = reach
-    plain_l = plain.tolist()
-    ip = 0
+    headers = np.flatnonzero(kinds == TRACEBACK) + (base + 1)
+    # how far the plain windows before each header reach (the last plain failure line before it, + CONTEXT_AFTER)
+    before = np.searchsorted(plain, headers)
+    plain_reach = np.where(before > 0, plain[np.maximum(before - 1, 0)] + CONTEXT_AFTER, 0) if len(plain) else (
+        np.zeros(len(headers), dtype=np.int64))
     tb_lo: list[int] = []
     tb_hi: list[int] = []
-    for h in (np.flatnonzero(kinds == TRACEBACK) + (base + 1)).tolist():
-        while ip < len(plain_l) and plain_l[ip] < h:
-            ip += 1
-        walked = max(reach, plain_l[ip - 1] + CONTEXT_AFTER) if ip else reach
-        if h + TRACEBACK_AFTER <= walked:  # inside the windows so far: it opens nothing
+    k = 0  # into exc_l: the walk only goes forward, so the exception line it meets next does too
+    n_exc = len(exc_l)
+    after = TRACEBACK_AFTER
+    for h, walked in zip(headers.tolist(), plain_reach.tolist(), strict=True):
+        if reach > walked:
+            walked = reach
+        if h + after <= walked:  # inside the windows so far: it opens nothing
             continue
-        k = bisect.bisect_left(exc_l, max(walked, h) + 1)
-        if k < len(exc_l) and exc_l[k] <= h + TRACEBACK_AFTER:
-            end = min(h + TRACEBACK_AFTER, exc_l[k] + CONTEXT_AFTER)
-        elif h + TRACEBACK_AFTER <= last_line:
-            end = h + TRACEBACK_AFTER
+        start = walked + 1 if walked >= h else h + 1
+        while k < n_exc and exc_l[k] < start:
+            k += 1
+        if k < n_exc and exc_l[k] <= h + after:
+            end = exc_l[k] + CONTEXT_AFTER
+            if end > h + after:
+                end = h + after
+        elif h + after <= last_line:
+            end = h + after
         else:  # still open at the end of the chunk
             end = last_line
-            pending, deadline = h, h + TRACEBACK_AFTER
-        if pending != h:
-            closed = max(closed, end)
-        reach = max(reach, end, deadline if pending == h else 0)
+            pending, deadline = h, h + after
+            reach = deadline
+            tb_lo.append(h - CONTEXT_BEFORE)
+            tb_hi.append(end)
+            continue
+        pending = 0
+        if end > closed:
+            closed = end
+        if end > reach:
+            reach = end
         tb_lo.append(h - CONTEXT_BEFORE)
         tb_hi.append(end)
+    plain_l = plain.tolist()
     win.plain = max(win.plain, plain_l[-1] + CONTEXT_AFTER if plain_l else 0, closed)
     win.tb_deadline, win.tb_header = deadline, pending
     lo = np.concatenate([plain - CONTEXT_BEFORE, np.array(tb_lo, dtype=plain.dtype)])

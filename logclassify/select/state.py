@@ -16,10 +16,9 @@ from typing import Any
 from logclassify.read.logline import LogLine
 from logclassify.read.normalize import normalize_line
 from logclassify.read.sources import LONG_KEEP, MAX_LINE, ReadStats, decode
-from logclassify.select import budget, repeats
+from logclassify.select import budget
 from logclassify.select.budget import Dropped, Seen
 from logclassify.select.plan import Finder
-from logclassify.select.repeats import ShapeTable
 from logclassify.select.triggers import ANCHOR, TRACEBACK
 from logclassify.select.window import (  # re-exported: parallel and the tests read them here
     CONTEXT_AFTER,
@@ -91,7 +90,7 @@ class ScanState:
         self.marker_last: dict[int, deque[tuple[int, bytes]]] = {}
         self.first_hit: int | None = None  # the first line that opened a window
         self.counted = 0  # the last line counted as a repeat
-        self.shapes = ShapeTable()  # the line shapes of a crash loop, judged once each (`repeats`)
+        self.shapes: Any = None  # `repeats.ShapeTable`: a crash loop's line shapes, made on first use
 
     def feed(self, chunk: bytes) -> None:
         if not chunk:
@@ -104,8 +103,11 @@ class ScanState:
         if not chunk.endswith(b"\n"):
             chunk += b"\n"  # only the last chunk of an input can lack it
         self.bytes_read += len(chunk)
-        if self.full and repeats.feed(self, chunk):  # a crash loop's repeats, in bulk
-            return
+        if self.full:  # a crash loop's repeats, in bulk (imported only then: most inputs never get here)
+            from logclassify.select import repeats
+
+            if repeats.feed(self, chunk):
+                return
         finder = self.finder
         plan = finder.plan
         anchor_hits, marker_first = finder.candidates(chunk)
@@ -281,6 +283,8 @@ class ScanState:
             cut = s
         self.recent.extend(reversed(before))
         self.line_no = n - 1
+        from logclassify.select import repeats
+
         if repeats.feed(self, chunk[start:]):
             return True
         self.line_no, recent, self.marker_count = saved
