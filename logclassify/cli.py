@@ -34,6 +34,7 @@ Examples:
   logclassify --rules my-rules/ a.log    your own rules on top of the built-in ones
   logclassify --probe server.log         confirm the diagnosis with a live probe (needs torch)
   journalctl -f -u vllm | logclassify --follow -    watch a live server
+  logclassify --follow '/var/log/containers/vllm-*.log' --metrics-port 9400   every vLLM pod of a node
   logclassify --follow server.log --hang-after compile=1800   allow a slow first torch.compile
 \b
 More:
@@ -159,10 +160,17 @@ class _Out:
                    "confirmed, refuted or unchecked; needs torch. Example: logclassify --probe server.log")
 @click.option("--probe-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
               help="With --probe: seconds per probe before it counts as hung and is killed.")
-@click.option("--follow", "follow_path", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Follow FILE as it grows, like tail -F (survives rotation and truncation); '-' reads a stream "
-                   "(journalctl -f -u vllm | logclassify --follow -). Prints each diagnosis once, as soon as it is "
-                   "certain. Ctrl-C stops.")
+@click.option("--follow", "follow_args", multiple=True, metavar="FILE|FOLDER|GLOB|-",
+              help="Follow logs as they grow, like tail -F (survives rotation, truncation and deletion); with it, the "
+                   "FILE arguments are followed too. A folder or a quoted glob is listed again every second: new "
+                   "files are followed from their start, deleted ones forgotten ('/var/log/containers/vllm-*.log'). "
+                   "'-' reads a stream: plain lines (journalctl -f -u vllm | logclassify --follow -) or Fluent "
+                   "Bit / Vector JSON records, one source per pod. Prints each diagnosis once per source, as soon "
+                   "as it is certain. Ctrl-C stops.")
+@click.option("--metrics-port", metavar="[HOST:]PORT",
+              help="With --follow: serve Prometheus metrics on this port (all interfaces unless HOST is given): "
+                   "diagnoses, startup phases, lines and bytes read per source. Needs the metrics extra: pip install "
+                   "'logclassify[metrics]'. Example: --metrics-port 9400")
 @click.option("--hang-after", multiple=True, metavar="SECS|PHASE=SECS",
               help="With --follow: report a startup hang once a phase is silent this long (default per phase: "
                    "download 900, load_weights 600, compile 900, profile 300, cuda_graphs 300, api_server 180). "
@@ -185,7 +193,8 @@ def scan(
     show_all: bool,
     run_probes: bool,
     probe_timeout: float,
-    follow_path: str | None = None,
+    follow_args: tuple[str, ...] = (),
+    metrics_port: str | None = None,
     hang_after: tuple[str, ...] = (),
     repeat_every: str | None = None,
     no_redact: bool = False,
@@ -196,16 +205,17 @@ def scan(
 ) -> None:
     """Classify log files (plain or .gz), folders of them (recursively: .log, .out, .err, .txt, .jsonl, rotated
     .1 and .2.gz too), or stdin when no file or `-` is given."""
-    if hang_after and follow_path is None:
-        raise click.UsageError("--hang-after applies to --follow only (when a silent startup phase counts as hung); "
-                               "add --follow FILE, or leave it out")
-    if repeat_every is not None and follow_path is None:
-        raise click.UsageError("--repeat-every applies to --follow only; add --follow FILE, or leave it out")
-    if follow_path is not None:
-        if inputs:
-            _fail("--follow takes one input: logclassify --follow FILE (or -)")
-        _follow(follow_path, _classifier(rule_dirs, builtin=not no_builtin), fmt, hang_after,
-                redact=not no_redact, hosts=redact_hosts, exit_code=exit_code, repeat_every=repeat_every)
+    for name, given in (("--hang-after", bool(hang_after)), ("--repeat-every", repeat_every is not None),
+                        ("--metrics-port", metrics_port is not None)):
+        if given and not follow_args:
+            raise click.UsageError(f"{name} applies to --follow only; add --follow FILE, or leave it out")
+    if follow_args:
+        follow_all = [*follow_args, *inputs]
+        if "-" in follow_all and len(follow_all) > 1:
+            _fail("--follow - (stdin) is followed alone: it cannot be mixed with files")
+        _follow(follow_all, _classifier(rule_dirs, builtin=not no_builtin), fmt, hang_after,
+                redact=not no_redact, hosts=redact_hosts, exit_code=exit_code, repeat_every=repeat_every,
+                metrics_port=metrics_port)
         return
     if not inputs:
         if sys.stdin.isatty():
@@ -293,17 +303,21 @@ def _redact(report: Report, hosts: bool) -> Report:
     return redact_report(report, hosts=hosts)
 
 
-def _follow(path: str, classifier: Classifier, fmt: str, hang_after: Sequence[str], *, redact: bool, hosts: bool,
-            exit_code: bool, repeat_every: str | None = None) -> None:
+def _follow(paths: Sequence[str], classifier: Classifier, fmt: str, hang_after: Sequence[str], *, redact: bool,
+            hosts: bool, exit_code: bool, repeat_every: str | None = None, metrics_port: str | None = None) -> None:
     """--follow: print events until the stream ends or Ctrl-C / SIGTERM; exit 1 with --exit-code if one alarmed."""
     from logclassify import follow as live
 
+    def notice(message: str) -> None:
+        click.echo(f"logclassify: {message}", err=True)
+
     try:
         options = live.options(classifier, hang_after, repeat_every, redact=redact or hosts, redact_hosts=hosts)
+        on_hub = live.metrics_server(metrics_port, notice) if metrics_port is not None else None
     except ValueError as exc:
         _fail(str(exc))
-    alarmed = live.run(path, classifier, options, fmt=fmt, write=_Out().write,
-                       notice=lambda message: click.echo(f"logclassify: {message}", err=True))
+    alarmed = live.run(paths, classifier, options, fmt=fmt, write=_Out().write,
+                       notice=notice, on_hub=on_hub)
     sys.exit(1 if exit_code and alarmed else 0)
 
 

@@ -106,6 +106,63 @@ class Evidence(PublicModel):
 
 
 @dataclass(kw_only=True)
+class Value(PublicModel):
+    """A number read or computed from the log (a memory size, a length, a parallel size), with its input lines."""
+
+    name: str
+    value: str
+    """as shown in the answer, e.g. `49344`, `0.95`, `2.00 GiB`"""
+    about: str
+    """what it is and how it was obtained (read as printed, or the arithmetic)"""
+    lines: list[int] = field(default_factory=list)
+    """the input lines it comes from"""
+
+
+@dataclass(kw_only=True)
+class ArgChange(PublicModel):
+    """One change a fix makes to the user's command."""
+
+    action: Literal["set", "add", "remove"]
+    """set: a new value for an argument given before; add: an argument it did not have; remove: drop it"""
+    name: str
+    """vLLM's argument name, e.g. `max_model_len`"""
+    flag: str
+    """the command-line flag, e.g. `--max-model-len`"""
+    value: Any = None
+    old: Any = None
+    """the value logged before the change (set, remove)"""
+
+
+@dataclass(kw_only=True)
+class FixCommand(PublicModel):
+    """A fix step's change applied to the command the log shows: the corrected command to run."""
+
+    step: int
+    """the fix step it belongs to, numbered from 1"""
+    changes: list[ArgChange] = field(default_factory=list)
+    command: str
+    """the corrected command on one line: `vllm serve ...`, or `LLM(...)` for offline use"""
+
+
+@dataclass(kw_only=True)
+class Command(PublicModel):
+    """The command the user ran, read from the arguments vLLM logs at start-up (secrets removed)."""
+
+    kind: Literal["serve", "offline"]
+    """serve: `vllm serve` (the OpenAI API server); offline: the `LLM(...)` class in a script"""
+    source: str
+    """which logged line it was read from: `non-default args`, `Namespace`, or `engine config`"""
+    line: int
+    args: dict[str, Any] = field(default_factory=dict)
+    """the arguments as logged (non-default ones; from a Namespace or engine config, those that differ from
+    vLLM's defaults)"""
+    text: str
+    """the command as it would be typed"""
+    complete: bool = True
+    """False when rebuilt from a line that may not show every argument the user gave (the engine config)"""
+
+
+@dataclass(kw_only=True)
 class Diagnosis(PublicModel):
     """A known cause found in the log, with the lines that prove it and what to do about it."""
 
@@ -126,6 +183,10 @@ class Diagnosis(PublicModel):
     """Diagnoses this one explains (errors it triggered), folded under it."""
     probe_result: dict[str, Any] | None = None
     """Set by --probe: the live check's verdict (confirmed, refuted, unchecked)."""
+    values: list[Value] = field(default_factory=list)
+    """Numbers from the log that the cause and fix use, each with its lines (e.g. the longest context that fits)."""
+    commands: list[FixCommand] = field(default_factory=list)
+    """The user's command corrected by a fix step, when the log shows the command."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence <= 1.0:
@@ -186,6 +247,8 @@ class Report(PublicModel):
     report then covers the lines before the damage)."""
     warnings: list[str] = field(default_factory=list)
     """What was not examined, and why (a memory or time limit, docs/limits.md): the report may be incomplete."""
+    command: Command | None = None
+    """The command the log shows the user ran, when vLLM logged its arguments."""
 
     @property
     def headline(self) -> Diagnosis | None:

@@ -115,7 +115,8 @@ def redact_model(model: _T, *, hosts: bool = False, keep: frozenset[str] = froze
 def _diagnosis(d: Diagnosis, hosts: bool) -> Diagnosis:
     """Rule-authored text (title, cause, fix) is kept, except for the captured input values filled into it."""
     clean = redact_model(d, hosts=hosts, keep=_RULE_TEXT)
-    changed = {v: redact_text(v, hosts=hosts) for v in d.captures.values() if v}
+    filled = [*d.captures.values(), *(v.value for v in d.values)]  # input values filled into the rule's text
+    changed = {v: redact_text(v, hosts=hosts) for v in filled if v}
     changed = {v: r for v, r in changed.items() if r != v}
 
     def fill(text: str) -> str:

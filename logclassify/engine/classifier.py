@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from logclassify.engine import values
+from logclassify.engine.answer import Filler, compose
 from logclassify.engine.clip import finish_report
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
 from logclassify.engine.match import RULE_BUDGET_S, All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
 from logclassify.engine.rank import rank
 from logclassify.engine.unknown import find_unrecognized
-from logclassify.models import Diagnosis, Evidence, Report, Severity
-from logclassify.parse import environment, phases
+from logclassify.models import Command, Diagnosis, Evidence, Report, Severity
+from logclassify.parse import command, environment, phases
 from logclassify.parse.facts import extract_facts, guard_literals, index_facts, summarize_facts
 from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
@@ -78,7 +81,8 @@ def scan_triggers(rules: Sequence[CompiledRule]) -> list[Trigger]:
             walk(r.confirm)
     # As anchors these kept 100 lines around every line of a busy server's access log (`confirm: none:` of the
     # request rules names access lines): the whole log went through the line-by-line walk, ~30x grep's time.
-    markers = (*fact_literals(), *phases.LITERALS, *environment.LITERALS, *absent)
+    markers = (*fact_literals(), *phases.LITERALS, *environment.LITERALS, *command.LITERALS, *values.LITERALS,
+               *absent)
     out[Trigger(tuple(dict.fromkeys(markers)), kind=MARKER)] = None
     return list(out)
 
@@ -94,7 +98,8 @@ def literal_index(rules: Sequence[CompiledRule]) -> LiteralIndex:
         for lit in m.literals() or ()
     ] + [lit for r in rules for lit in r.required or ()]
     readers = (
-        *fact_literals(), *guard_literals(), *environment.KEY_LITERALS, *environment.PACKAGE_LITERALS, *phases.LITERALS
+        *fact_literals(), *guard_literals(), *environment.KEY_LITERALS, *environment.PACKAGE_LITERALS, *phases.LITERALS,
+        *command.LITERALS, *command.SERVER_MARKERS, *values.LITERALS,
     )
     return LiteralIndex(
         itertools.chain((a for lit in lits if not lit.ignore_case for a in lit.alternatives or ()), readers),
@@ -246,6 +251,8 @@ class Classifier:
             text_by_line={ln.number: ln.text for ln in reversed(lines)},
             presence=presence,
         )
+        user_command = _Once(lambda: command.find_command(lines, index))
+        inputs = values.Inputs(lines, index, ctx.facts, timeline, user_command)
         found: list[tuple[Diagnosis, int, Sequence[str]]] = []
         # Rules about where the log ends go last: a known cause that fired after the phase began is the error
         # that followed it, so the log did not stop in that phase.
@@ -261,7 +268,7 @@ class Classifier:
             confirm = rule.confirm.evaluate(ctx) if rule.confirm is not None else None
             confirmed = confirm is None or confirm.ok
             hits = result.hits + (confirm.hits if confirm is not None and confirm.ok else [])
-            found.append((_diagnosis(rule, hits, confirmed), rule.rule.priority, rule.rule.folds))
+            found.append((_diagnosis(rule, hits, confirmed, inputs), rule.rule.priority, rule.rule.folds))
         diagnoses = rank(found)
         report = Report(
             source=source,
@@ -271,6 +278,7 @@ class Classifier:
             timeline=timeline,
             lines=selection.total_lines,
             warnings=selection.warnings() + _out_of_time(ctx),
+            command=user_command(),
         )
         return finish_report(report, redact=redact, redact_hosts=redact_hosts)  # redacted before lines are cut
 
@@ -287,7 +295,20 @@ def _failure_after(found: Sequence[tuple[Diagnosis, int, Sequence[str]]], line: 
     return any(d.severity is not Severity.info and any(e.line >= line for e in d.evidence) for d, _, _ in found)
 
 
-def _diagnosis(rule: CompiledRule, hits: list[Hit], confirmed: bool) -> Diagnosis:
+class _Once:
+    """The user's command, read from the log the first time something asks for it."""
+
+    def __init__(self, read: Callable[[], Command | None]) -> None:
+        self._read: Callable[[], Command | None] | None = read
+        self._value: Command | None = None
+
+    def __call__(self) -> Command | None:
+        if self._read is not None:
+            self._value, self._read = self._read(), None
+        return self._value
+
+
+def _diagnosis(rule: CompiledRule, hits: list[Hit], confirmed: bool, inputs: values.Inputs) -> Diagnosis:
     r = rule.rule
     captures: dict[str, str] = {}
     best: dict[int, Hit] = {}
@@ -298,19 +319,24 @@ def _diagnosis(rule: CompiledRule, hits: list[Hit], confirmed: bool) -> Diagnosi
     evidence = [_evidence(h) for h in _pick_evidence(list(best.values()))]
     severity = r.severity if confirmed else Severity.info
     confidence = r.confidence if confirmed else min(r.confidence, NOTE_CONFIDENCE)
+    lines = tuple(dict.fromkeys([e.line for e in evidence] + sorted(h.line for h in hits)))
+    inputs = dataclasses.replace(inputs, hit_lines=lines, captures=captures)
+    answer = compose(r, Filler(captures, inputs), inputs.command)
     return Diagnosis(
         id=r.id,
-        title=_fill(r.title, captures),
+        title=answer.title,
         severity=severity,
         confidence=round(confidence, 2),
         evidence=evidence,
         captures=captures,
-        cause=_fill(r.cause.strip(), captures),
-        fix=[_fill(f.strip(), captures) for f in r.fix],
+        cause=answer.cause,
+        fix=answer.fix,
         docs=list(r.docs),
         probe=r.probe,
         tags=list(r.tags),
         role=r.role,
+        values=answer.values,
+        commands=answer.commands,
     )
 
 
@@ -329,15 +355,6 @@ def _pick_evidence(hits: list[Hit]) -> list[Hit]:
     chosen = primary + rest[: max(0, MIN_EVIDENCE - len(primary))]
     return sorted(chosen, key=lambda h: h.line)
 
-
-def _fill(text: str, captures: dict[str, str]) -> str:
-    """Put captured values into `{name}` placeholders; unknown placeholders stay as written."""
-    if "{" not in text:
-        return text
-    out = text
-    for k, v in captures.items():
-        out = out.replace("{" + k + "}", v)
-    return out
 
 
 def _sniff_markdown(chunks: Iterator[bytes]) -> tuple[Iterator[bytes], bool]:

@@ -15,6 +15,7 @@ from logclassify.vocab.located import display
 MAX_RULE_FILE_BYTES = 1 << 20  # a rule file larger than this is refused unread (docs/limits.md)
 
 if TYPE_CHECKING:  # pydantic validates rule files; compiled (and cached) rules do not need it
+    from logclassify.engine import schema
     from logclassify.engine.schema import Rule
     from logclassify.engine.validators import Finding, ParsedRule
 
@@ -25,6 +26,45 @@ class RuleError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A change a fix step makes to the user's command: set / add / remove an argument (value as the rule wrote it)."""
+
+    action: str
+    name: str
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class When:
+    """A condition of a fix step: the named value is one of these."""
+
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    """A fix step: its text, the generic text used when a value in it is unknown, its conditions and edits."""
+
+    text: str
+    otherwise: str | None = None
+    when: tuple[When, ...] = ()
+    edits: tuple[Edit, ...] = ()
+
+    @classmethod
+    def of(cls, step: str | schema.FixStep) -> Step:
+        if isinstance(step, str):
+            return cls(step)
+        edits = (
+            *(Edit("set", k, str(v)) for k, v in step.set.items()),
+            *(Edit("add", k, str(v)) for k, v in step.add.items()),
+            *(Edit("remove", k) for k in step.remove),
+        )
+        when = tuple(When(k, tuple(v)) for k, v in step.when.items())
+        return cls(step.text, step.otherwise, when, edits)
 
 
 @dataclass(frozen=True)
@@ -40,7 +80,7 @@ class RuleInfo:
     priority: int
     folds: tuple[str, ...]
     cause: str
-    fix: tuple[str, ...]
+    fix: tuple[Step, ...]
     docs: tuple[str, ...]
     probe: str | None
     silent_for: float | None = None  # a hang rule (`live:`): seconds of silence before --follow reports it
@@ -49,7 +89,8 @@ class RuleInfo:
     def of(cls, rule: Rule) -> RuleInfo:
         return cls(
             id=rule.id, title=rule.title, severity=rule.severity, confidence=rule.confidence, tags=tuple(rule.tags),
-            role=rule.role, priority=rule.priority, folds=tuple(rule.folds), cause=rule.cause, fix=tuple(rule.fix),
+            role=rule.role, priority=rule.priority, folds=tuple(rule.folds), cause=rule.cause,
+            fix=tuple(Step.of(f) for f in rule.fix),
             docs=tuple(rule.docs), probe=rule.probe, silent_for=float(rule.live.silent_for) if rule.live else None,
         )
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from logclassify.engine.loader import CompiledRule, RuleInfo
+from logclassify.engine.loader import CompiledRule, Edit, RuleInfo, Step, When
 from logclassify.engine.match import (
     All,
     AnyOf,
@@ -33,7 +33,7 @@ from logclassify.engine.match import (
 from logclassify.lazyre import LazyPattern
 from logclassify.models import Severity
 
-FORMAT = 1  # bump when the encoding changes
+FORMAT = 2  # bump when the encoding changes
 TRANSIENT = type(None)  # an attribute filled on first use (FactMatch._spec): stored as None
 _Pat = LazyPattern | None
 _Lits = list[Literals] | None
@@ -53,7 +53,7 @@ MATCHERS: dict[type[Matcher], dict[str, Any]] = {
     NoneOf: {"children": list[Matcher]},
 }
 _ORDER = list(MATCHERS)  # a matcher is stored as [its class's index here, attributes...]
-_RECORDS = (CompiledRule, RuleInfo)  # dataclasses stored as [fields...]
+_RECORDS = (CompiledRule, RuleInfo, Step, When, Edit)  # dataclasses stored as [fields...]
 
 
 class CacheShapeError(ValueError):

@@ -210,6 +210,35 @@ class Live(_Strict):
     silent_for: int = Field(gt=0, description="seconds the input must stay silent before the hang is reported")
 
 
+ArgValue = str | int | float | bool
+
+
+class FixStep(_Strict):
+    """A fix step that uses values from the log: `text` when every placeholder in it (and in its command changes)
+    has a value, else `else` (the generic wording; without it the step is left out). `when` adds conditions on
+    values: each name must have one of the listed values. `set` / `add` / `remove` change the user's command."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    text: str = Field(min_length=3)
+    otherwise: str | None = Field(default=None, alias="else", min_length=3,
+                                  description="the generic step, used when a value of `text` is unknown")
+    when: dict[str, list[str]] = Field(default_factory=dict,
+                                       description="value name -> the values for which `text` applies")
+    set: dict[str, ArgValue] = Field(default_factory=dict,
+                                     description="arguments of the user's command to set (vLLM names, e.g. max_model_len)")
+    add: dict[str, ArgValue] = Field(default_factory=dict, description="arguments to add (`true` for a bare flag)")
+    remove: list[str] = Field(default_factory=list, description="arguments to drop from the user's command")
+
+    @field_validator("set", "add", "remove")
+    @classmethod
+    def _names(cls, v: Any) -> Any:
+        for name in v:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"argument name {name!r}: use vLLM's name in snake_case (max_model_len)")
+        return v
+
+
 class Rule(_Strict):
     """One known cause: how to recognise it in a log, and what to tell the user."""
 
@@ -227,7 +256,9 @@ class Rule(_Strict):
         default_factory=list, description="rule ids that this one explains: when both fire they fold under it"
     )
     cause: str = Field(min_length=10)
-    fix: list[str] = Field(min_length=1)
+    fix: list[str | FixStep] = Field(
+        min_length=1, description="steps; a step may use values from the log ({name}) with a generic fallback"
+    )
     docs: list[str] = Field(default_factory=list)
     probe: str | None = Field(default=None, description="name of a live probe that can confirm it")
     live: Live | None = Field(
@@ -245,8 +276,8 @@ class Rule(_Strict):
 CONDITION_KEYS: tuple[str, ...] = tuple(_KEYS)
 """The keys that make a mapping a condition."""
 
-_MODELS: tuple[type[BaseModel], ...] = (Rule, Live, *_KEYS.values(), ExceptionSpec, FrameSpec, FactSpec)
-FIELD_NAMES: frozenset[str] = frozenset(name for model in _MODELS for name in model.model_fields)
+_MODELS: tuple[type[BaseModel], ...] = (Rule, Live, FixStep, *_KEYS.values(), ExceptionSpec, FrameSpec, FactSpec)
+FIELD_NAMES: frozenset[str] = frozenset(name for model in _MODELS for name in model.model_fields) | {"else"}
 """Every field a rule file may hold at some level: a misspelt one is matched against these."""
 
 

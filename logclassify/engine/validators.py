@@ -167,8 +167,78 @@ def short_literal(p: ParsedRule, known: Known) -> Iterator[Finding]:
                            "seen near other matches (anchor it on distinctive text)")
 
 
+def captures_of(p: ParsedRule) -> set[str]:
+    """Every capture a condition of the rule can provide: named groups, fact values, the ending phase."""
+    import regex
+
+    from logclassify.engine.schema import ExceptionCond
+
+    names: set[str] = set()
+    for _, cond, negated in _rule_conditions(p):
+        if negated:
+            continue
+        if isinstance(cond, RegexCond):
+            names.update(regex.compile(cond.regex, regex.V0).groupindex)
+        elif isinstance(cond, ExceptionCond) and cond.exception.message is not None:
+            names.update(regex.compile(cond.exception.message, regex.V0).groupindex)
+        elif isinstance(cond, FactCond):
+            names.add(cond.fact.name.replace(".", "_"))
+        elif isinstance(cond, LogEndsInCond):
+            names.update(("phase", "elapsed"))
+    return names
+
+
+def _texts(p: ParsedRule) -> Iterator[tuple[Loc, str, bool]]:
+    """Every text of the rule that may hold placeholders, where it is, and whether it may use a value that can be
+    missing (a conditional step's `text`, its edits and conditions: it has a fallback)."""
+    from logclassify.engine.schema import FixStep
+
+    yield ("title",), p.rule.title, False
+    yield ("cause",), p.rule.cause, False
+    for i, step in enumerate(p.rule.fix):
+        if not isinstance(step, FixStep):
+            yield ("fix", i), step, False
+            continue
+        yield ("fix", i, "text"), step.text, True
+        if step.otherwise is not None:
+            yield ("fix", i, "else"), step.otherwise, False
+        for key in ("set", "add"):
+            for name, value in getattr(step, key).items():
+                yield ("fix", i, key, name), str(value), True
+        for name in step.when:
+            yield ("fix", i, "when", name), "{" + name + "}", True
+
+
+def unknown_placeholder(p: ParsedRule, known: Known) -> Iterator[Finding]:
+    """`{name}` must be a capture of the rule's conditions, `{facts.NAME}` a fact, `{values.NAME}` a derived value;
+    a fact or value can be missing from a log, so it belongs in a conditional step (`text` with an `else`)."""
+    from logclassify.engine.placeholders import placeholders
+    from logclassify.engine.values import NAMES
+
+    caps = captures_of(p)
+    for loc, text, conditional in _texts(p):
+        for name in placeholders(text):
+            kind, _, rest = name.partition(".")
+            if kind == "values" and rest not in NAMES:
+                msg = f"no derived value {rest!r}{did_you_mean(rest, NAMES)}; values: {', '.join(sorted(NAMES))}"
+            elif kind == "facts" and not known.fact(rest):
+                msg = f"no fact {rest!r}{did_you_mean(rest, known.fact_names)}; see rules/_vocab/facts.yaml"
+            elif not rest and name not in caps:
+                choices = ", ".join(sorted(caps)) or "none"
+                msg = (f"{{{name}}} is no capture of this rule's conditions{did_you_mean(name, caps)} (captures: "
+                       f"{choices}); a fact is {{facts.NAME}}, a derived value {{values.NAME}}")
+            elif rest and not conditional:
+                msg = (f"{{{name}}} may be missing from a log: use it in a conditional step (`text:` with the "
+                       "generic wording in `else:`)")
+            else:
+                continue
+            line = p.line(loc) or p.line(loc[:2]) or p.line(loc[:1])
+            yield Finding("error", "unknown-placeholder", p.path, p.rule.id, loc, msg, line)
+
+
 RULE_CHECKS: tuple[Callable[[ParsedRule, Known], Iterator[Finding]], ...] = (
     unknown_fact, unknown_phase, unknown_probe, confirm_repeats_match, anchored_on_prefix, short_literal,
+    unknown_placeholder,
 )
 
 

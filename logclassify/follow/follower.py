@@ -117,7 +117,9 @@ class Follower:
         options: FollowOptions | None = None,
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], float] = time.time,
+        repeats: Repeats | None = None,
     ) -> None:
+        """`repeats`: shared by the files of one source (a restarted container's new log continues its crash loop)."""
         self.classifier = classifier
         self.source = source
         self.opt = options or FollowOptions()
@@ -126,7 +128,7 @@ class Follower:
         self.hangs = hang_rules(classifier.rules)
         self.provisional = provisional_rules(classifier.rules) - set(self.hangs)
         self.hang_after = self.opt.hang_after if self.opt.hang_after is not None else hang_limits(classifier.rules)
-        self.repeats = Repeats(self.opt.repeat_every_s)
+        self.repeats = repeats if repeats is not None else Repeats(self.opt.repeat_every_s)
         self.count = 0  # lines of the current file so far: the number of the last line read
         self.last_line_at = clock()
         self._begin(0)
@@ -213,13 +215,22 @@ class Follower:
                 return events + self.check(quiet=True)
         return events
 
-    def finish(self, eof: bool = True) -> list[Event]:
+    def finish(self, eof: bool = True, flush: bool = True) -> list[Event]:
         """The input ended (`eof`: the stream closed, so the log really ends here, as a file does; otherwise the
-        user stopped following): whatever is left to say, held repeats included."""
+        user stopped following): whatever is left to say, and the held repeats unless `flush` is false (another
+        file of the same source still counts them)."""
         events = []
         if self.dirty_since is not None or (eof and self.report is not None):
             events = self.check(quiet=True, eof=eof)
-        return events + self.repeats.flush(self._stamp())
+        return events + (self.repeats.flush(self._stamp()) if flush else [])
+
+    def phase(self) -> tuple[str, str] | None:
+        """The startup phase the input is in as of the last check (`serving` once up) and its status (running,
+        done, or failed: an error came in it), or None before any phase line."""
+        if self.report is None or not self.report.timeline:
+            return None
+        last = self.report.timeline[-1]
+        return last.name, last.status
 
     def _settle(self) -> list[Event]:
         """The window is complete (its run or file ended): classify it if lines came since the last check."""

@@ -1,11 +1,11 @@
-"""Driving a follower from a live source, and `logclassify --follow` itself (the command's entry point)."""
+"""Driving followers from live sources, and `logclassify --follow` itself (the command's entry point)."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Generator, Iterable, Sequence
 
 from logclassify.engine.classifier import Classifier
 from logclassify.follow.follower import (
@@ -16,8 +16,11 @@ from logclassify.follow.follower import (
     parse_hang_after,
     parse_seconds,
 )
+from logclassify.follow.hub import Hub
+from logclassify.follow.records import record_items
+from logclassify.follow.watch import Item, TailSet
 from logclassify.models import Event
-from logclassify.read.live import TICK, FileFollower, LiveItem, NewFile, stream_lines
+from logclassify.read.live import TICK, LiveItem, NewFile
 from logclassify.render.events import render_event
 
 
@@ -27,7 +30,8 @@ def follow(
     emit: Callable[[Event], None],
     on_caught_up: Callable[[], float | None] = lambda: None,
 ) -> None:
-    """Drive a follower from a line source until it ends (a stream's EOF) or Ctrl-C (KeyboardInterrupt propagates).
+    """Drive one follower from one line source until it ends (a stream's EOF) or Ctrl-C (KeyboardInterrupt
+    propagates): the library's form of following one input.
 
     `on_caught_up` is asked once, at the first idle tick, how long the input had already been silent.
     """
@@ -70,16 +74,31 @@ def options(
     return opt
 
 
+def inputs(args: Sequence[str], opt: FollowOptions, notice: Callable[[str], None]) -> Generator[tuple[str | None, Item]]:
+    """The (source, item) pairs of what `--follow` was given: `-` alone is stdin (plain lines or collector
+    records); anything else is files, folders and globs, followed until stopped."""
+    if list(args) == ["-"]:
+        yield from record_items(sys.stdin.buffer, opt.poll_s)
+        return
+    tails = TailSet(args, opt.poll_s, notice=notice)
+    try:
+        yield from tails.items()
+    finally:
+        tails.close()
+
+
 def run(
-    path: str,
+    args: Sequence[str],
     classifier: Classifier,
     opt: FollowOptions,
     *,
     fmt: str,
     write: Callable[[str], None],
     notice: Callable[[str], None],
+    on_hub: Callable[[Hub], None] | None = None,
 ) -> bool:
-    """`logclassify --follow PATH` (`-`: stdin): print events until the stream ends, Ctrl-C or SIGTERM.
+    """`logclassify --follow PATH...` (`-`: stdin): print events until the stream ends, Ctrl-C or SIGTERM.
+    `on_hub` is given the hub before the first line (the metrics server reads its counts).
 
     Returns whether an alarm was printed (for --exit-code).
     """
@@ -94,18 +113,18 @@ def run(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    follower = Follower(classifier, "<stdin>" if path == "-" else path, opt)
+    hub = Hub(classifier, opt, emit)
+    if on_hub is not None:
+        on_hub(hub)
+    source = inputs(args, opt, notice)
     try:
-        if path == "-":
-            follow(follower, stream_lines(sys.stdin.buffer, opt.poll_s), emit)
-        else:
-            tail = FileFollower(Path(path), opt.poll_s, notice)
-            follow(follower, tail.lines(), emit, on_caught_up=lambda: tail.mtime_age)
+        for name, item in source:
+            hub.handle(name, item)
+        hub.finish(eof=True)
     except KeyboardInterrupt:
-        try:  # say what was still pending, then stop; a second Ctrl-C skips that
-            for ev in follower.finish(eof=False):
-                emit(ev)
-        except KeyboardInterrupt:
-            pass
+        with contextlib.suppress(KeyboardInterrupt):  # say what was still pending, then stop; a 2nd Ctrl-C skips it
+            hub.finish(eof=False)
+    finally:
+        source.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late Ctrl-C must not turn a clean exit into a traceback
     return alarmed

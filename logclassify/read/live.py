@@ -2,7 +2,8 @@
 
 A source yields input lines (bytes, newline included), `None` (`TICK`) after each poll interval without one, an
 int once for a big file (how many lines in its middle were counted, not read), and a `NewFile` when the path was
-rotated or truncated: what follows is another generation of the log and starts again at line 1.
+rotated or truncated: what follows is another generation of the log and starts again at line 1. `FileTail` is the
+polled form of one file, for a loop that follows many.
 """
 
 from __future__ import annotations
@@ -57,72 +58,81 @@ def stream_lines(stream: IO[bytes], poll_s: float) -> Iterator[bytes | None]:
 
 
 @dataclass
-class FileFollower:
-    """`tail -F` for one path: waits for it to exist, reopens it when rotated, rereads it when truncated."""
+class FileTail:
+    """`tail -F` for one path, polled: `poll()` returns what is new since the last call and never waits.
+
+    It waits for the path to exist, reopens it when rotated, rereads it when truncated. Many tails are polled in
+    turn by one loop (`--follow` of a folder or glob); `FileFollower` drives one alone.
+    """
 
     path: Path
-    poll_s: float = 0.25
     notice: Callable[[str], None] = lambda _msg: None
-    mtime_age: float | None = None  # seconds since the file last changed, when first caught up
     big: int = 16 << 20  # a file already this large is read at its start and end only; the middle is counted
+    budget: int = 4 << 20  # bytes read per poll at most, so that one busy file cannot starve the others
+    mtime_age: float | None = None  # seconds since the file last changed, when first caught up
+    _fh: IO[bytes] | None = field(default=None, init=False, repr=False)
+    _pending: bytes = field(default=b"", init=False, repr=False)
     _prefix: bytes = field(default=b"", init=False, repr=False)  # the current file's first bytes, as read
+    _first: bool = field(default=True, init=False, repr=False)
 
-    def lines(self) -> Iterator[LiveItem]:
-        """Lines, None when idle, once for a big file an int (lines skipped unread), a NewFile at each new file."""
-        fh: IO[bytes] | None = None
-        pending = b""
-        caught_up = False
-        first = True
-        while True:
+    def poll(self) -> list[LiveItem]:
+        """Lines read now (at most `budget` bytes), once for a big file an int (lines skipped unread), a NewFile at
+        each new file; empty when nothing is new."""
+        out: list[LiveItem] = []
+        fh = self._fh
+        if fh is None:
+            fh = self._fh = self._open()
             if fh is None:
-                fh = self._open()
-                if fh is None:
-                    yield TICK
-                    time.sleep(self.poll_s)
-                    continue
-                self._prefix = b""
-                if first:
-                    first = False
-                    yield from self._head_and_skip(fh)
+                return out
+            self._prefix = b""
+            if self._first:
+                self._first = False
+                out += self._head_and_skip(fh)
+        read = 0
+        while True:
             pos = fh.tell()
-            chunk = fh.read(1 << 20)
+            chunk = fh.read(min(1 << 20, self.budget))
             state = self._changed(fh, bool(chunk))
             if chunk and state is None:
                 self._prefix += chunk[: max(0, _PREFIX - pos)]
-                *complete, pending = (pending + chunk).split(b"\n")
-                for raw in complete:
-                    yield raw + b"\n"
+                *complete, self._pending = (self._pending + chunk).split(b"\n")
+                out += [raw + b"\n" for raw in complete]
+                read += len(chunk)
+                if read >= self.budget:
+                    return out
                 continue
-            if not caught_up:
-                caught_up = True
+            if self.mtime_age is None:
                 self.mtime_age = max(0.0, time.time() - os.fstat(fh.fileno()).st_mtime)
             if state is None:
-                yield TICK
-                time.sleep(self.poll_s)
-                continue
-            if pending:  # the old file's last line, without its newline: still the old file's
-                yield pending + b"\n"
-                pending = b""
+                return out
+            if self._pending:  # the old file's last line, without its newline: still the old file's
+                out.append(self._pending + b"\n")
+                self._pending = b""
             if state == "rotated":
-                fh.close()
-                fh = None
+                self.close()
                 self.notice(f"{self.path} was replaced; following the new file")
             else:
                 fh.seek(0)
                 self._prefix = b""
                 self.notice(f"{self.path} was truncated; reading it from the start")
-            yield NewFile(state)
+            out.append(NewFile(state))
+            return out
 
-    def _head_and_skip(self, fh: IO[bytes]) -> Iterator[bytes | int]:
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def _head_and_skip(self, fh: IO[bytes]) -> list[bytes | int]:
         """A long-running server's log can be gigabytes: read its first and last MiBs, count the lines between."""
         size = os.fstat(fh.fileno()).st_size
         if size <= self.big:
-            return
+            return []
         part = self.big // 4
         head = fh.read(part)
         head = head[: head.rfind(b"\n") + 1]
         self._prefix = head[:_PREFIX]
-        yield from (raw + b"\n" for raw in head.split(b"\n")[:-1])
+        out: list[bytes | int] = [raw + b"\n" for raw in head.split(b"\n")[:-1]]
         fh.seek(size - part)
         tail_start = size - part + fh.read(1 << 20).find(b"\n") + 1
         fh.seek(len(head))
@@ -131,12 +141,13 @@ class FileFollower:
             block = fh.read(min(4 << 20, tail_start - pos))
             skipped += block.count(b"\n")
             pos += len(block)
-        yield skipped
+        out.append(skipped)
+        return out
 
     def _open(self) -> IO[bytes] | None:
         try:
             return self.path.open("rb")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
 
     def _changed(self, fh: IO[bytes], read: bool) -> Literal["rotated", "truncated"] | None:
@@ -159,3 +170,31 @@ class FileFollower:
         if own.st_size < fh.tell():
             return "truncated"
         return None
+
+
+@dataclass
+class FileFollower:
+    """`tail -F` for one path, as an endless iterator of lines and idle ticks (`FileTail` polled every `poll_s`)."""
+
+    path: Path
+    poll_s: float = 0.25
+    notice: Callable[[str], None] = lambda _msg: None
+    big: int = 16 << 20
+
+    def __post_init__(self) -> None:
+        self.tail = FileTail(self.path, self.notice, self.big)
+
+    @property
+    def mtime_age(self) -> float | None:
+        """Seconds since the file last changed, when first caught up."""
+        return self.tail.mtime_age
+
+    def lines(self) -> Iterator[LiveItem]:
+        """Lines, None when idle, once for a big file an int (lines skipped unread), a NewFile at each new file."""
+        while True:
+            items = self.tail.poll()
+            if items:
+                yield from items
+            else:
+                yield TICK
+                time.sleep(self.poll_s)

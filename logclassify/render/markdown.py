@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from logclassify.models import Diagnosis, Report, Severity, Unrecognized
+from logclassify.render.commands import change_summary, value_line
 from logclassify.render.text import header
 
 
 def _fence(lines: list[str]) -> list[str]:
+    return _fence_as("text", lines)
+
+
+def _fence_as(lang: str, lines: list[str]) -> list[str]:
     body = "\n".join(lines)
     ticks = "```"
     while ticks in body:
         ticks += "`"
-    return [ticks + "text", body, ticks]
+    return [ticks + lang, *body.split("\n"), ticks]
 
 
 def _diagnosis(d: Diagnosis, level: str) -> list[str]:
@@ -20,10 +25,22 @@ def _diagnosis(d: Diagnosis, level: str) -> list[str]:
     if d.captures:
         out.append("**Found:** " + ", ".join(f"`{k}` = `{v}`" for k, v in d.captures.items()))
     out += ["", " ".join(d.cause.split()), ""]
+    if d.values:
+        out.append("**From your log:**")
+        out.append("")
+        out.extend(f"- `{v.name}` = {value_line(v)}" for v in d.values)
+        out.append("")
     if d.fix:
         out.append("**How to fix it**")
         out.append("")
-        out.extend(f"{i}. {step}" for i, step in enumerate(d.fix, 1))
+        commands = {c.step: c for c in d.commands}
+        for i, step in enumerate(d.fix, 1):
+            out.append(f"{i}. {step}")
+            if i in commands:
+                fc = commands[i]
+                out.append("")
+                out.extend("   " + ln for ln in _fence_as("sh", [fc.command, f"# {change_summary(fc.changes)}"]))
+                out.append("")
         out.append("")
     if d.evidence:
         out.append(f"<details><summary>Evidence ({len(d.evidence)} line{'s' if len(d.evidence) != 1 else ''})</summary>")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import click
 
 from logclassify.models import Diagnosis, Phase, Report, Severity
+from logclassify.render.commands import change_summary, command_lines, value_line
 
 _MARK = {Severity.critical: "✖", Severity.error: "✖", Severity.warning: "▲", Severity.info: "·"}
 _COLOUR = {Severity.critical: "red", Severity.error: "red", Severity.warning: "yellow", Severity.info: None}
@@ -94,12 +95,19 @@ def _diagnosis(d: Diagnosis, s: _Style, width: int, show_all: bool) -> list[str]
     if d.captures:
         caps = ", ".join(f"{k}={v}" for k, v in d.captures.items())
         out.extend(_wrap("found", caps, width))
+    for i, v in enumerate(d.values):
+        out.extend(_wrap("data" if i == 0 else "", value_line(v), width))
     out.extend(_wrap("why", d.cause, width))
+    commands = {c.step: c for c in d.commands}
     for i, step in enumerate(d.fix, 1):
         label = "fix" if i == 1 else ""
         lines = textwrap.wrap(" ".join(step.split()), width=width - 11, break_on_hyphens=False) or [""]
         out.append(f"  {label:<6}{i}. {s(lines[0], bold=True) if _is_command(lines[0]) else lines[0]}")
         out.extend(" " * 11 + ln for ln in lines[1:])
+        if i in commands:
+            fc = commands[i]
+            out.extend(" " * 11 + s(ln, bold=True) for ln in command_lines(fc, width - 11))
+            out.append(" " * 11 + s(f"({change_summary(fc.changes)})", dim=True))
     for i, url in enumerate(d.docs):
         out.append(f"  {'docs' if i == 0 else '':<6}{s(url, underline=True)}")
     if d.probe:

@@ -1,0 +1,383 @@
+"""Values a fix can name, read or computed from the log's own lines, each with the lines it comes from.
+
+A rule names them in its text as `{values.NAME}`. Each is worked out only for a diagnosis whose text asks for it, so
+a log no rule asks about costs nothing. A value whose inputs the log does not give is not derived (the rule then
+shows its generic step): no default is assumed except vLLM's documented default of an argument that a complete
+command line (`non-default args`, a Namespace) shows was not set.
+
+The arithmetic, per value (GiB as printed; all per GPU, as vLLM prints them):
+- `max_len_fits`: vLLM's own figure, "the estimated maximum model length is N" (V1) or "the maximum number of tokens
+  that can be stored in KV cache (N)" (V0). Never scaled by hand: the KV cache of sliding-window and hybrid models is
+  not linear in the length.
+- `util_for_len`: vLLM gives the KV cache `total x utilization - (weights + activations + other)`, so the cache
+  grows by `total x d` when the utilization grows by d: `util + (needed - available) / total`, rounded up to the
+  hundredth; not offered above 0.98.
+- `util_fits`: the start-up check needs `utilization x total <= free`: `free / total - 0.01` rounded down to the
+  hundredth (free memory moves a little between runs); not offered below 0.3 (then other processes hold the GPU).
+- `tp_fits`: the largest power of two below the asked size that divides the head count (hidden and intermediate
+  sizes are multiples of large powers of two; other divisors often fail on them); `pp_with_tp`: asked / tp_fits
+  when that is whole, to keep using the same GPUs.
+- `oom_short`: the size asked for minus the free memory the allocator reported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from logclassify.models import Command, Phase, Value
+from logclassify.parse.facts import Fact
+from logclassify.parse.quantities import SIZE, ceil2, floor2, human, integer, size_bytes
+from logclassify.read.lineindex import LineIndex
+from logclassify.read.logline import LogLine
+
+LITERALS = ("total_gpu_memory", "/dev/shm")  # lines derivers read that no rule keeps: kept by the scan as markers
+MAX_UTILIZATION = 0.98  # a higher --gpu-memory-utilization leaves nothing for CUDA itself: not suggested
+HEADROOM = 0.01  # free memory moves a little between runs: the suggested fraction stays this far below it
+MIN_UTILIZATION = 0.3  # below this the weights alone rarely fit: the other processes are the problem, not the fraction
+DEFAULT_UTILIZATION = 0.9  # vLLM's default --gpu-memory-utilization
+
+
+@dataclass
+class Inputs:
+    """What a deriver may read: the parsed input, the diagnosis's own lines and captures, the user's command."""
+
+    lines: Sequence[LogLine]
+    index: LineIndex
+    facts: dict[str, list[Fact]]
+    timeline: Sequence[Phase]
+    command: Callable[[], Command | None]
+    hit_lines: tuple[int, ...] = ()
+    captures: dict[str, str] = field(default_factory=dict)
+
+
+Found = tuple[re.Match[str], LogLine]
+Deriver = Callable[[Inputs], dict[str, Value]]
+
+
+def find(inp: Inputs, literal: str, pattern: str) -> Found | None:
+    """The match of `pattern` on a line holding `literal`: on the diagnosis's own lines first, else the last one."""
+    rx = re.compile(pattern)
+    best: Found | None = None
+    for i in inp.index.lines_with(literal):
+        line = inp.lines[i]
+        m = rx.search(line.message)
+        if m is None:
+            continue
+        if line.number in inp.hit_lines:
+            return m, line
+        best = (m, line)
+    return best
+
+
+def _v(name: str, value: Any, about: str, *lines: int) -> Value:
+    return Value(name=name, value=str(value), about=about, lines=sorted(set(lines)))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.2f}"
+
+
+# -- the KV cache -----------------------------------------------------------------------------------------------
+
+
+V1_KV = (r"max seq len \((?P<want>\d+)\), \(?(?P<need>[\d.]+) GiB KV cache is needed, which is larger than the "
+         r"available KV cache memory \((?P<have>-?[\d.]+) GiB\)")
+V1_ESTIMATE = r"the estimated maximum model length is (?P<fits>\d+)"
+V0_KV = (r"max seq len \((?P<want>\d+)\) is larger than the maximum number of tokens that can be stored in KV "
+         r"cache \((?P<fits>\d+)\)")
+V0_BUDGET = r"total_gpu_memory \((?P<total>[\d.]+) ?GiB\) x gpu_memory_utilization \((?P<util>[\d.]+)\)"
+FREE_CHECK = (r"Free memory on device(?: \S+)? \((?P<free>[\d.]+)/(?P<total>[\d.]+) GiB\) on startup is less than "
+              r"desired GPU memory utilization \((?P<util>[\d.]+), (?P<asked>[\d.]+) GiB\)")
+
+
+def kv_cache(inp: Inputs) -> dict[str, Value]:
+    out: dict[str, Value] = {}
+    v1 = find(inp, "KV cache is needed", V1_KV)
+    if v1 is not None:
+        m, line = v1
+        out["wanted_len"] = _v("wanted_len", m["want"], "the max_model_len vLLM tried to fit", line.number)
+        out["kv_needed"] = _v("kv_needed", f"{m['need']} GiB", "KV cache one sequence of that length needs",
+                              line.number)
+        out["kv_available"] = _v("kv_available", f"{m['have']} GiB", "KV cache memory left after the profiling run",
+                                 line.number)
+        est = re.search(V1_ESTIMATE, line.message)
+        if est is not None and int(est["fits"]) > 0:
+            out["max_len_fits"] = _v("max_len_fits", est["fits"], "the longest max_model_len the KV cache holds, "
+                                     "as vLLM estimated it", line.number)
+        util = _utilization_for(inp, float(m["need"]), float(m["have"]), line.number)
+        if util is not None:
+            out["util_for_len"] = util
+        return out
+    v0 = find(inp, "can be stored in KV cache", V0_KV)
+    if v0 is not None:
+        m, line = v0
+        out["wanted_len"] = _v("wanted_len", m["want"], "the max_model_len vLLM tried to fit", line.number)
+        out["max_len_fits"] = _v("max_len_fits", m["fits"], "the most tokens the KV cache holds, as vLLM computed "
+                                 "it", line.number)
+    return out
+
+
+def _utilization_for(inp: Inputs, need: float, have: float, line: int) -> Value | None:
+    """The --gpu-memory-utilization that gives the KV cache `need` GiB instead of `have`."""
+    budget = find(inp, "total_gpu_memory", V0_BUDGET)
+    total: float | None = None
+    util: float | None = None
+    lines = [line]
+    if budget is not None:
+        total, util = float(budget[0]["total"]), float(budget[0]["util"])
+        lines.append(budget[1].number)
+    else:
+        free = find(inp, "on startup is less than", FREE_CHECK)
+        if free is not None:
+            total = float(free[0]["total"])
+            lines.append(free[1].number)
+        asked = current_utilization(inp)
+        if asked is not None:
+            util = asked[0]
+            lines.extend(asked[1])
+    if total is None or util is None or total <= 0:
+        return None
+    wanted = ceil2(util + (need - have) / total)
+    if wanted > MAX_UTILIZATION or wanted <= util:
+        return None
+    about = (f"{util:g} + ({need:g} - {have:g} GiB of KV cache) / {total:g} GiB of GPU memory, rounded up: the "
+             "utilization that leaves room for one sequence of the wanted length")
+    return _v("util_for_len", _fmt(wanted), about, *lines)
+
+
+def current_utilization(inp: Inputs) -> tuple[float, list[int]] | None:
+    """--gpu-memory-utilization of this run: as logged, or vLLM's default when a complete command shows it unset."""
+    command = inp.command()
+    if command is None:
+        return None
+    value = command.args.get("gpu_memory_utilization")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value), [command.line]
+    if value is None and command.complete:
+        return DEFAULT_UTILIZATION, [command.line]
+    return None
+
+
+# -- GPU memory at start-up -------------------------------------------------------------------------------------
+
+
+def free_memory(inp: Inputs) -> dict[str, Value]:
+    found = find(inp, "on startup is less than", FREE_CHECK)
+    if found is None:
+        return {}
+    m, line = found
+    free, total = float(m["free"]), float(m["total"])
+    out = {
+        "free_gib": _v("free_gib", f"{m['free']} GiB", "free GPU memory when vLLM started", line.number),
+        "total_gib": _v("total_gib", f"{m['total']} GiB", "the GPU's total memory", line.number),
+        "util_asked": _v("util_asked", m["util"], "the --gpu-memory-utilization asked for", line.number),
+    }
+    fits = floor2(free / total - HEADROOM) if total > 0 else 0.0
+    if fits >= MIN_UTILIZATION:
+        out["util_fits"] = _v("util_fits", _fmt(fits), f"{m['free']} / {m['total']} GiB free, less 0.01 of "
+                              "headroom, rounded down: a utilization the start-up check accepts", line.number)
+    return out
+
+
+# -- context length ---------------------------------------------------------------------------------------------
+
+
+DERIVED_LEN = (r"User-specified max_model_len \((?P<user>\d+)\) is greater than the derived max_model_len "
+               r"\((?P<key>\w+)=(?P<derived>[\d.]+)")
+
+
+def derived_length(inp: Inputs) -> dict[str, Value]:
+    found = find(inp, "User-specified max_model_len", DERIVED_LEN)
+    if found is None:
+        return {}
+    m, line = found
+    derived = integer(m["derived"])
+    if derived is None or derived <= 0:
+        return {}
+    return {
+        "user_len": _v("user_len", m["user"], "the max_model_len asked for", line.number),
+        "model_len": _v("model_len", derived, f"the model's own limit ({m['key']} in its config.json)", line.number),
+    }
+
+
+# -- parallel sizes ---------------------------------------------------------------------------------------------
+
+
+HEADS = (r"Total number of (?P<what>attention heads|key[_ ]value heads|hidden layers) \((?P<n>\d+)\) must be "
+         r"divisible by (?P<kind>tensor|pipeline) parallel size \((?P<size>\d+)\)")
+
+
+def parallel_sizes(inp: Inputs) -> dict[str, Value]:
+    found = find(inp, "must be divisible by", HEADS)
+    if found is None:
+        return {}
+    m, line = found
+    n, asked = int(m["n"]), int(m["size"])
+    what = m["what"].replace("_", " ")
+    if n <= 0 or asked <= 1:
+        return {}
+    divisors = [d for d in range(1, n + 1) if n % d == 0]
+    power = max(d for d in divisors if d & (d - 1) == 0 and d < asked) if asked > 1 else 1
+    kind = m["kind"]
+    size_name = "tp" if kind == "tensor" else "pp"
+    out = {
+        "heads": _v("heads", n, f"the model's {what}", line.number),
+        f"{size_name}_asked": _v(f"{size_name}_asked", asked, f"the {kind} parallel size asked for", line.number),
+        f"{size_name}_divisors": _v(f"{size_name}_divisors", ", ".join(str(d) for d in divisors if d < asked),
+                                    f"the sizes below {asked} that divide {n} {what}", line.number),
+    }
+    if kind == "tensor":
+        out["tp_fits"] = _v("tp_fits", power, f"the largest power of two below {asked} that divides {n} {what}",
+                            line.number)
+        if asked % power == 0:
+            out["pp_with_tp"] = _v("pp_with_tp", asked // power, f"{asked} GPUs / tensor parallel {power}",
+                                   line.number)
+    else:
+        below = [d for d in divisors if d < asked]
+        out["pp_fits"] = _v("pp_fits", max(below), f"the largest size below {asked} that divides {n} {what}",
+                            line.number)
+    return out
+
+
+# -- CUDA out of memory -----------------------------------------------------------------------------------------
+
+
+OOM_NEW = (rf"Tried to allocate (?P<asked>{SIZE})\. GPU (?P<gpu>\d+) has a total capacit(?:y|ty) of "
+           rf"(?P<total>{SIZE}) of which (?P<free>{SIZE}) is free")
+OOM_OLD = (rf"Tried to allocate (?P<asked>{SIZE}) \(GPU (?P<gpu>\d+); (?P<total>{SIZE}) total capacit(?:y|ty); "
+           rf"[^;]*; (?P<free>{SIZE}) free")
+
+
+def out_of_memory(inp: Inputs) -> dict[str, Value]:
+    found = find(inp, "Tried to allocate", OOM_NEW) or find(inp, "Tried to allocate", OOM_OLD)
+    out: dict[str, Value] = {}
+    if found is not None:
+        m, line = found
+        asked, free, total = (size_bytes(m[k]) for k in ("asked", "free", "total"))
+        if asked is not None and free is not None and total is not None:
+            n = line.number
+            out["oom_gpu"] = _v("oom_gpu", m["gpu"], "the GPU (index in this process) that ran out", n)
+            out["oom_asked"] = _v("oom_asked", human(asked), "the allocation that failed", n)
+            out["oom_free"] = _v("oom_free", human(free), "free memory on that GPU at that moment", n)
+            out["oom_total"] = _v("oom_total", human(total), "that GPU's total memory", n)
+            if asked > free:
+                out["oom_short"] = _v("oom_short", human(asked - free), f"{human(asked)} asked - {human(free)} free", n)
+    phase = _phase_at(inp, inp.hit_lines[0] if inp.hit_lines else None)
+    if phase is not None:
+        out["oom_phase"] = _v("oom_phase", phase.name, f"the start-up phase the log was in ({phase.label})",
+                              phase.start_line, *inp.hit_lines[:1])
+    return out
+
+
+def _phase_at(inp: Inputs, line: int | None) -> Phase | None:
+    if line is None:
+        return None
+    inside = [p for p in inp.timeline if p.start_line <= line and (p.end_line is None or line <= p.end_line)]
+    return inside[-1] if inside else None
+
+
+# -- shared memory, ports, addresses ----------------------------------------------------------------------------
+
+
+SHM_SEGMENT = r"shared memory segment (?P<path>/dev/shm/\S+) \(size (?P<size>\d+)\)"
+SHM_RAY = r"/dev/shm has only (?P<bytes>\d+) bytes available"
+SHM_DF = r"^\S+\s+(?P<size>\d+(?:\.\d+)?[KMGT])\s+\S+\s+(?P<avail>\d+(?:\.\d+)?[KMGT]?)\s+\d+%\s+/dev/shm\s*$"
+
+
+def shared_memory(inp: Inputs) -> dict[str, Value]:
+    out: dict[str, Value] = {}
+    seg = find(inp, "shared memory segment", SHM_SEGMENT)
+    if seg is not None:
+        m, line = seg
+        out["shm_asked"] = _v("shm_asked", human(int(m["size"])), f"the segment NCCL tried to create ({m['path']})",
+                              line.number)
+    ray = find(inp, "/dev/shm has only", SHM_RAY)
+    df = find(inp, "/dev/shm", SHM_DF)
+    if ray is not None:
+        out["shm_free"] = _v("shm_free", human(int(ray[0]["bytes"])), "free space in /dev/shm (Ray's check)",
+                             ray[1].number)
+    elif df is not None:
+        size = size_bytes(df[0]["size"])
+        avail = size_bytes(df[0]["avail"])
+        if size is not None:
+            out["shm_size"] = _v("shm_size", human(size), "the size of /dev/shm (df)", df[1].number)
+        if avail is not None:
+            out["shm_free"] = _v("shm_free", human(avail), "free space in /dev/shm (df)", df[1].number)
+    return out
+
+
+PORT = (r"(?:bind on address \(\s*'[^']*',\s*(?P<a>\d+)\)|port: (?P<b>\d+), useIpv6|"
+        r"tcp://[^\s:]+:(?P<c>\d+)[^\n]*[Aa]ddress already in use|[Aa]ddress already in use[^\n]*port (?P<d>\d+))")
+
+
+def port(inp: Inputs) -> dict[str, Value]:
+    for literal in ("bind on address", "useIpv6", "tcp://", "already in use"):
+        found = find(inp, literal, PORT)
+        if found is not None and found[1].number in inp.hit_lines:
+            m, line = found
+            value = next(v for v in m.groups() if v)
+            return {"port": _v("port", value, "the port that was taken", line.number)}
+    return {}
+
+
+ADDRESS = (r"(?:trying to connect to \((?P<a>[\w.:-]+), (?P<ap>\d+)\)|'node:(?P<b>\d+\.\d+\.\d+\.\d+)'|"
+           r"This node has an IP address of (?P<c>\d+\.\d+\.\d+\.\d+)|tcp://(?P<d>\d+\.\d+\.\d+\.\d+):\d+)")
+
+
+def address(inp: Inputs) -> dict[str, Value]:
+    for literal in ("trying to connect to (", "'node:", "This node has an IP address of", "tcp://"):
+        found = find(inp, literal, ADDRESS)
+        if found is not None and found[1].number in inp.hit_lines:
+            m, line = found
+            ip = m["a"] or m["b"] or m["c"] or m["d"]
+            return {"host_ip": _v("host_ip", ip, "the address the processes tried to use", line.number)}
+    return {}
+
+
+# -- GPU compute capability -------------------------------------------------------------------------------------
+
+
+CAPABILITY = (r"(?:The quantization method (?P<method>[\w-]+) is not supported for the current GPU\. )?"
+              r"Min(?:imum)? capability: (?P<min>\d+)\.? ?(?:', ')?Current capability: (?P<cur>\d+)")
+
+
+def capability(inp: Inputs) -> dict[str, Value]:
+    found = find(inp, "Current capability", CAPABILITY)
+    if found is None:
+        return {}
+    m, line = found
+    cur, low = int(m["cur"]), int(m["min"])
+    out = {
+        "gpu_capability": _v("gpu_capability", f"{cur // 10}.{cur % 10}", "this GPU's compute capability",
+                             line.number),
+        "min_capability": _v("min_capability", f"{low // 10}.{low % 10}", "the compute capability the method needs",
+                             line.number),
+    }
+    if m["method"]:
+        out["quant_method"] = _v("quant_method", m["method"], "the quantization method", line.number)
+    return out
+
+
+DERIVERS: tuple[Deriver, ...] = (
+    kv_cache, free_memory, derived_length, parallel_sizes, out_of_memory, shared_memory, port, address, capability,
+)
+NAMES: dict[str, Deriver] = {
+    name: d
+    for d, names in (
+        (kv_cache, ("wanted_len", "kv_needed", "kv_available", "max_len_fits", "util_for_len")),
+        (free_memory, ("free_gib", "total_gib", "util_asked", "util_fits")),
+        (derived_length, ("user_len", "model_len")),
+        (parallel_sizes, ("heads", "tp_asked", "tp_divisors", "tp_fits", "pp_with_tp", "pp_asked", "pp_divisors",
+                          "pp_fits")),
+        (out_of_memory, ("oom_gpu", "oom_asked", "oom_free", "oom_total", "oom_short", "oom_phase")),
+        (shared_memory, ("shm_asked", "shm_free", "shm_size")),
+        (port, ("port",)),
+        (address, ("host_ip",)),
+        (capability, ("gpu_capability", "min_capability", "quant_method")),
+    )
+    for name in names
+}
+"""Every value a rule may name as `{values.NAME}`, and the deriver that works it out."""

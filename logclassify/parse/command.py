@@ -1,0 +1,223 @@
+"""The command the user ran, read back from the arguments vLLM logs at start-up.
+
+Three shapes, newest first: `non-default args: {'model': 'x', 'max_model_len': 8192}` (exactly what the user set),
+`args: Namespace(host=None, port=8000, ...)` (every argument, defaults included: those equal to vLLM's default are
+left out) and the engine's `with config: model='x', ..., tensor_parallel_size=4, ...` line (a part of the
+arguments only: the command rebuilt from it is marked incomplete). Values are read as Python literals; one that is
+not a literal (`PosixPath(...)`, `torch.bfloat16`) is kept as its text. Secret-named arguments (`api_key`, tokens)
+are never kept: their value becomes `<redacted>` whatever the report's redaction setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from logclassify.models import Command
+from logclassify.read.lineindex import LineIndex
+from logclassify.read.logline import LogLine
+
+NON_DEFAULT = "non-default args: {"
+NAMESPACE = "args: Namespace("
+ENGINE_CONFIG = "with config: "
+LITERALS = (NON_DEFAULT, NAMESPACE, ENGINE_CONFIG)
+SERVER_MARKERS = ("vLLM API server version", "api_server.py", "vllm serve", "Starting vLLM API server", "model_tag")
+REDACTED = "<redacted>"
+
+# vLLM's defaults for the arguments a Namespace prints (stable across the V0 releases that print one; a key not
+# listed here is kept when it is set to anything but None, False, '' or an empty list).
+DEFAULTS: dict[str, Any] = {
+    "subparser": "serve", "config": "", "host": None, "port": 8000, "uvicorn_log_level": "info",
+    "allow_credentials": False, "allowed_origins": ["*"], "allowed_methods": ["*"], "allowed_headers": ["*"],
+    "response_role": "assistant", "ssl_cert_reqs": 0, "root_path": None, "middleware": [], "model": "facebook/opt-125m",
+    "tokenizer_mode": "auto", "load_format": "auto", "config_format": "auto", "dtype": "auto",
+    "kv_cache_dtype": "auto", "seed": 0, "block_size": 16, "swap_space": 4, "cpu_offload_gb": 0,
+    "gpu_memory_utilization": 0.9, "max_num_seqs": 256, "max_logprobs": 20, "tensor_parallel_size": 1,
+    "pipeline_parallel_size": 1, "data_parallel_size": 1, "max_parallel_loading_workers": None,
+    "max_seq_len_to_capture": 8192, "tokenizer_pool_size": 0, "tokenizer_pool_type": "ray", "max_lora_rank": 16,
+    "max_loras": 1, "lora_dtype": "auto", "max_cpu_loras": None, "device": "auto", "num_scheduler_steps": 1,
+    "scheduler_delay_factor": 0.0, "qlora_adapter_name_or_path": None, "otlp_traces_endpoint": None,
+    "chat_template_content_format": "auto", "guided_decoding_backend": "outlines", "preemption_mode": None,
+    "scheduling_policy": "fcfs", "worker_cls": "auto", "generation_config": None, "override_generation_config": None,
+    "task": "auto", "hf_overrides": None, "max_prompt_adapters": 1, "max_prompt_adapter_token": 0,
+    "long_lora_scaling_factors": None, "lora_extra_vocab_size": 256, "fully_sharded_loras": False,
+    "num_lookahead_slots": 0, "multi_step_stream_outputs": True, "disable_log_stats": False,
+    "disable_log_requests": False, "max_log_len": None, "model_loader_extra_config": None,
+    "ignore_patterns": [], "mm_processor_kwargs": None, "limit_mm_per_prompt": None,
+    "enable_chunked_prefill": None, "speculative_model": None, "num_speculative_tokens": None,
+    "ngram_prompt_lookup_max": None, "ngram_prompt_lookup_min": None, "spec_decoding_acceptance_method":
+    "rejection_sampler", "typical_acceptance_sampler_posterior_threshold": None,
+    "typical_acceptance_sampler_posterior_alpha": None, "disable_logprobs_during_spec_decoding": None,
+    "override_neuron_config": None, "override_pooler_config": None, "compilation_config": None,
+    "kv_transfer_config": None, "calculate_kv_scales": False, "logits_processor_pattern": None,
+    "tool_call_parser": None, "tool_parser_plugin": "", "reasoning_parser": None, "return_tokens_as_token_ids": False,
+    "disable_frontend_multiprocessing": False, "enable_request_id_headers": False, "enable_auto_tool_choice": False,
+    "ray_workers_use_nsight": False, "code_revision": None, "tokenizer_revision": None, "revision": None,
+    "download_dir": None, "distributed_executor_backend": None, "quantization": None, "rope_scaling": None,
+    "rope_theta": None, "max_model_len": None, "max_num_batched_tokens": None, "served_model_name": None,
+}
+# What the engine config line calls an argument, when it differs from the argument's name.
+CONFIG_NAMES = {"max_seq_len": "max_model_len"}
+# Engine-config keys that are arguments a user sets (the line also prints derived settings: those are left out).
+CONFIG_ARGS = frozenset({
+    "model", "tokenizer", "trust_remote_code", "dtype", "max_model_len", "download_dir", "load_format",
+    "tensor_parallel_size", "pipeline_parallel_size", "quantization", "enforce_eager", "kv_cache_dtype", "seed",
+    "served_model_name", "enable_prefix_caching", "revision", "tokenizer_mode",
+})
+CONFIG_DEFAULTS: dict[str, Any] = {
+    "dtype": "auto", "load_format": "auto", "tensor_parallel_size": 1, "pipeline_parallel_size": 1,
+    "kv_cache_dtype": "auto", "seed": 0, "enforce_eager": False, "trust_remote_code": False, "tokenizer_mode": "auto",
+}
+_SECRET_WORDS = ("api_key", "token", "secret", "password", "passwd", "credential")
+
+
+@dataclass(frozen=True)
+class LoggedArgs:
+    """The arguments of one logged line, before they become a `Command`."""
+
+    source: str
+    line: int
+    args: dict[str, Any]
+    complete: bool
+
+
+def split_top(text: str, sep: str = ",") -> Iterator[str]:
+    """`text` cut at `sep` outside brackets and quotes."""
+    depth = 0
+    quote = ""
+    start = 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            yield text[start:i]
+            start = i + 1
+        i += 1
+    yield text[start:]
+
+
+def _closing(text: str, start: int) -> int | None:
+    """The index of the bracket that closes the one at `start`, or None when the line is cut before it."""
+    depth = 0
+    quote = ""
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
+def literal(text: str) -> Any:
+    """A logged value: the Python literal it spells, or its text when it is none (`torch.bfloat16`)."""
+    import ast
+
+    text = text.strip()
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return text
+
+
+def _pairs(body: str, sep: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for part in split_top(body):
+        key, found, value = part.partition(sep)
+        key = key.strip().strip("'\"")
+        if not found or not key.isidentifier():
+            continue
+        value = value.strip()
+        while value.endswith(")") and value.count(")") > value.count("("):  # the end of the enclosing call
+            value = value[:-1]
+        out[key] = literal(value)
+    return out
+
+
+def is_secret(name: str) -> bool:
+    low = name.lower()
+    return any(w in low for w in _SECRET_WORDS)
+
+
+def _clean(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: (REDACTED if is_secret(k) and v not in (None, "", [], False) else v) for k, v in args.items()}
+
+
+def read_line(message: str, number: int) -> LoggedArgs | None:
+    """The arguments on one logged line (any of the three shapes), or None when it holds none or is cut."""
+    for marker, source in ((NON_DEFAULT, "non-default args"), (NAMESPACE, "Namespace")):
+        at = message.find(marker)
+        if at >= 0:
+            open_at = at + len(marker) - 1
+            close = _closing(message, open_at)
+            if close is None:
+                return None
+            body = message[open_at + 1 : close]
+            args = _pairs(body, ":" if source == "non-default args" else "=")
+            if source == "Namespace":
+                args = {k: v for k, v in args.items() if not _default(k, v, DEFAULTS)}
+            return LoggedArgs(source, number, _clean(args), complete=True)
+    at = message.find(ENGINE_CONFIG)
+    if at >= 0 and "LLM engine" in message[:at]:
+        raw = _pairs(message[at + len(ENGINE_CONFIG) :], "=")
+        args = {}
+        for key, value in raw.items():
+            name = CONFIG_NAMES.get(key, key)
+            if name in CONFIG_ARGS and not _default(name, value, CONFIG_DEFAULTS):
+                args[name] = value
+        if args.get("tokenizer") == args.get("model"):
+            args.pop("tokenizer", None)
+        if args.get("served_model_name") == args.get("model"):
+            args.pop("served_model_name", None)
+        return LoggedArgs("engine config", number, _clean(args), complete=False) if "model" in args else None
+    return None
+
+
+def _default(name: str, value: Any, defaults: dict[str, Any]) -> bool:
+    if name in defaults:
+        return bool(value == defaults[name])
+    return value in (None, False, "", []) or value == {}
+
+
+def find_command(lines: Sequence[LogLine], index: LineIndex) -> Command | None:
+    """The user's command: the last complete logged arguments (non-default args, then a Namespace), else the last
+    engine config line; None when the log shows neither."""
+    best: LoggedArgs | None = None
+    rank = {"non-default args": 2, "Namespace": 2, "engine config": 1}
+    for i in index.lines_with_any(LITERALS):
+        found = read_line(lines[i].message, lines[i].number)
+        if found is not None and (best is None or rank[found.source] >= rank[best.source]):
+            best = found
+    if best is None:
+        return None
+    serve = "model_tag" in best.args or best.source == "Namespace" or bool(index.lines_with_any(SERVER_MARKERS))
+    args = dict(best.args)
+    from logclassify.parse.cmdline import render
+
+    command = Command(kind="serve" if serve else "offline", source=best.source, line=best.line, args=args,
+                      text="", complete=best.complete)
+    command.text = render(command, args)
+    return command

@@ -1,0 +1,72 @@
+"""How the values from the log and the corrected command are shown, shared by the text and Markdown answers."""
+
+from __future__ import annotations
+
+from logclassify.models import ArgChange, FixCommand, Value
+from logclassify.parse.cmdline import flag, quote
+
+
+def change_words(c: ArgChange) -> str:
+    """`--max-model-len 8192` as it appears in the command (`--enforce-eager` for a bare flag)."""
+    if c.value is True:
+        return c.flag
+    if c.value is False:
+        return "--no-" + c.name.replace("_", "-")
+    return f"{c.flag} {quote(str(c.value))}" if c.value is not None else c.flag
+
+
+def change_summary(changes: list[ArgChange]) -> str:
+    """`set --max-model-len 131072 -> 8192; added --enforce-eager; removed --swap-space 16`."""
+    parts = []
+    for c in changes:
+        if c.action == "set":
+            parts.append(f"set {flag(c.name)} {c.old} -> {c.value}")
+        elif c.action == "add":
+            parts.append(f"added {change_words(c)}")
+        else:
+            parts.append(f"removed {flag(c.name)}" + (f" {c.old}" if c.old not in (None, True) else ""))
+    return "; ".join(parts)
+
+
+def command_lines(fc: FixCommand, width: int) -> list[str]:
+    """The corrected command, one line when it fits, else one argument per line joined with `\\`."""
+    if len(fc.command) <= width or fc.command.startswith("LLM("):
+        return [fc.command]
+    words = _split(fc.command)
+    return [w + " \\" for w in words[:-1]] + [words[-1]]
+
+
+def _split(command: str) -> list[str]:
+    """`vllm serve MODEL` then each `--flag value` group (quoted words kept whole)."""
+    tokens: list[str] = []
+    quote_char = ""
+    current = ""
+    for ch in command:
+        if quote_char:
+            current += ch
+            if ch == quote_char:
+                quote_char = ""
+            continue
+        if ch in "'\"":
+            quote_char = ch
+        if ch == " ":
+            tokens.append(current)
+            current = ""
+            continue
+        current += ch
+    tokens.append(current)
+    head = 3 if len(tokens) > 2 and not tokens[2].startswith("--") else 2
+    groups = [" ".join(tokens[:head])]
+    for tok in tokens[head:]:
+        if tok.startswith("--"):
+            groups.append("  " + tok)
+        else:
+            groups[-1] += " " + tok
+    return groups
+
+
+def value_line(v: Value) -> str:
+    """`22576  the longest max_model_len the KV cache holds (line 3)`."""
+    lines = ", ".join(str(n) for n in v.lines)
+    where = f" (line{'s' if len(v.lines) > 1 else ''} {lines})" if v.lines else ""
+    return f"{v.value}  {v.about}{where}"

@@ -1,0 +1,184 @@
+"""Answers in the user's own numbers: placeholders checked at load, values derived from the log with their lines,
+a generic step when an input is missing, the user's command read back and corrected (issue 14)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import logclassify
+from logclassify import RuleError, load_rules
+from logclassify.models import Command, Report
+from logclassify.parse.cmdline import apply, render
+from logclassify.parse.command import read_line
+from logclassify.render.markdown import render_markdown
+from logclassify.render.text import render_text
+
+HEAD = "title: A test rule\nseverity: error\ncause: Something failed in a test.\n"
+KV_V1 = (
+    "(EngineCore_0 pid=1) ERROR 08-20 10:01:00 [core.py:700] ValueError: To serve at least one request with the "
+    "models's max seq len (40960), (5.62 GiB KV cache is needed, which is larger than the available KV cache memory "
+    "(3.10 GiB). Based on the available memory, the estimated maximum model length is 22576. Try increasing "
+    "`gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine."
+)
+ARGS = ("INFO 08-20 10:00:00 [utils.py:326] non-default args: {'model_tag': 'Qwen/Qwen3-8B', 'model': "
+        "'Qwen/Qwen3-8B', 'api_key': 'sk-abc123', 'max_model_len': 40960}")
+
+
+def problems(d: Path) -> list[str]:
+    with pytest.raises(RuleError) as err:
+        load_rules(d, builtin=False)
+    return err.value.problems
+
+
+def write_rule(d: Path, body: str) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / "test-rule.yaml"
+    path.write_text(f"id: test-rule\n{HEAD}{body}")
+    return path
+
+
+# -- placeholders are checked at load -----------------------------------------------------------------------------
+
+
+def test_an_unknown_capture_names_file_line_and_field(tmp_path: Path) -> None:
+    path = write_rule(tmp_path, "fix:\n  - Use {max_lenn} tokens.\nmatch:\n  regex: 'len (?P<max_len>\\d+) too big'\n")
+    (p,) = problems(tmp_path)
+    assert p.startswith(f"{path}:6: rule test-rule: fix[0]: {{max_lenn}} is no capture")
+    assert "did you mean `max_len`" in p and p.endswith("[unknown-placeholder]")
+
+
+def test_unknown_value_and_fact_names_are_errors(tmp_path: Path) -> None:
+    write_rule(tmp_path, "fix:\n  - text: 'Run with {values.max_len_fit} and {facts.tensor_paralel_size}'\n"
+               "    else: Lower the length.\nmatch:\n  contains: boom here\n")
+    found = problems(tmp_path)
+    assert any(":6: rule test-rule: fix[0].text: no derived value 'max_len_fit'" in p and "`max_len_fits`" in p
+               for p in found)
+    assert any("no fact 'tensor_paralel_size'" in p for p in found)
+
+
+def test_a_value_outside_a_conditional_step_is_an_error(tmp_path: Path) -> None:
+    write_rule(tmp_path, "fix:\n  - Run with --max-model-len {values.max_len_fits}.\nmatch:\n  contains: boom here\n")
+    (p,) = problems(tmp_path)
+    assert ":6: rule test-rule: fix[0]: {values.max_len_fits} may be missing" in p and "`else:`" in p
+
+
+def test_command_changes_and_conditions_are_checked_too(tmp_path: Path) -> None:
+    write_rule(tmp_path, "fix:\n  - text: Lower it.\n    set: {max_model_len: '{values.nope}'}\n"
+               "    when: {values.oom_phse: [profile]}\nmatch:\n  contains: boom here\n")
+    found = problems(tmp_path)
+    assert any("fix[0].set.max_model_len: no derived value 'nope'" in p for p in found)
+    assert any(":8: rule test-rule: fix[0].when.values.oom_phse: no derived value 'oom_phse'" in p for p in found)
+
+
+def test_braces_that_are_no_placeholder_are_text(tmp_path: Path) -> None:
+    write_rule(tmp_path, "fix:\n  - 'Pass --hf-overrides ''{\"rope_scaling\": {\"type\": \"yarn\"}}'''\n"
+               "match:\n  contains: boom here\n")
+    assert [r.id for r in load_rules(tmp_path, builtin=False)] == ["test-rule"]
+
+
+# -- values in the answer, or the generic step --------------------------------------------------------------------
+
+
+def kv(report: Report) -> logclassify.Diagnosis:
+    (d,) = [d for d in report.diagnoses if d.id == "kv-cache-insufficient"]
+    return d
+
+
+def test_kv_cache_values_and_the_corrected_command() -> None:
+    d = kv(logclassify.classify(ARGS + "\n" + KV_V1 + "\n"))
+    values = {v.name: (v.value, v.lines) for v in d.values}
+    assert values["max_len_fits"] == ("22576", [2]) and values["wanted_len"] == ("40960", [2])
+    assert d.fix[0].startswith("Lower the context length to what fits: `--max-model-len 22576`")
+    (cmd,) = d.commands
+    assert cmd.step == 1 and cmd.command == "vllm serve Qwen/Qwen3-8B --api-key '<redacted>' --max-model-len 22576"
+    assert [(c.action, c.name, c.old, c.value) for c in cmd.changes] == [("set", "max_model_len", 40960, 22576)]
+
+
+def test_without_the_inputs_the_generic_step_and_no_command() -> None:
+    cut = KV_V1.split(" Based on")[0]  # an older vLLM: no estimate
+    d = kv(logclassify.classify(ARGS + "\n" + cut + "\n"))
+    assert d.fix[0].startswith("Lower the context length to what you need, e.g. `--max-model-len 8192`")
+    assert d.commands == [] and "max_len_fits" not in {v.name for v in d.values}
+
+
+def test_utilization_for_the_wanted_length_needs_the_total_and_the_current_fraction() -> None:
+    budget = ("INFO 08-20 10:00:50 [worker.py:1] the current vLLM instance can use total_gpu_memory (23.58GiB) x "
+              "gpu_memory_utilization (0.90) = 21.22GiB")
+    d = kv(logclassify.classify("\n".join([ARGS, budget, KV_V1]) + "\n"))
+    values = {v.name: v for v in d.values}
+    # 0.90 + (5.62 - 3.10) / 23.58 = 1.0069: above 0.98, so not offered
+    assert "util_for_len" not in values and d.fix[1].startswith("Give vLLM a larger share of the GPU, e.g.")
+    big = budget.replace("23.58GiB", "79.15GiB")
+    d = kv(logclassify.classify("\n".join([ARGS, big, KV_V1]) + "\n"))
+    values = {v.name: v for v in d.values}
+    assert values["util_for_len"].value == "0.94" and values["util_for_len"].lines == [2, 3]  # 0.9 + 2.52/79.15
+    assert "`--gpu-memory-utilization 0.94`" in d.fix[1]
+    assert [c.command for c in d.commands][1].endswith("--max-model-len 40960 --gpu-memory-utilization 0.94")
+
+
+def test_redaction_covers_values_filled_into_the_text() -> None:
+    line = ("[W socket.cpp:1] The client socket has timed out after 600s while trying to connect to (10.1.2.3, "
+            "29500).\nWARNING 01-01 00:00:00 utils.py:1] Failed to get the IP address, using 0.0.0.0 by default.")
+    report = logclassify.classify(line + "\n", redact_hosts=True)
+    assert "10.1.2.3" not in report.model_dump_json()
+
+
+# -- the user's command -------------------------------------------------------------------------------------------
+
+
+def test_non_default_args_are_the_command_and_secrets_never_kept() -> None:
+    found = read_line(ARGS.split("] ", 1)[1], 3)
+    assert found is not None and found.source == "non-default args" and found.complete
+    assert found.args["api_key"] == "<redacted>" and found.args["max_model_len"] == 40960
+
+
+def test_a_namespace_drops_vllm_defaults() -> None:
+    line = ("args: Namespace(host=None, port=8000, model='meta-llama/Llama-2-7b-chat-hf', tensor_parallel_size=2, "
+            "gpu_memory_utilization=0.9, enforce_eager=True, allowed_origins=['*'], hf_token='hf_abc', "
+            "dtype=torch.float16)")
+    found = read_line(line, 1)
+    assert found is not None
+    assert found.args == {"model": "meta-llama/Llama-2-7b-chat-hf", "tensor_parallel_size": 2, "enforce_eager": True,
+                          "hf_token": "<redacted>", "dtype": "torch.float16"}
+
+
+def test_an_engine_config_line_is_a_partial_command() -> None:
+    line = ("Initializing an LLM engine (v0.5.4) with config: model='m/x', speculative_config=None, tokenizer='m/x', "
+            "dtype=torch.bfloat16, max_seq_len=4096, tensor_parallel_size=2, enforce_eager=False, seed=0)")
+    found = read_line(line, 7)
+    assert found is not None and not found.complete
+    assert found.args == {"model": "m/x", "dtype": "torch.bfloat16", "max_model_len": 4096, "tensor_parallel_size": 2}
+
+
+def test_a_line_cut_inside_its_arguments_is_no_command() -> None:
+    assert read_line("non-default args: {'model': 'x', 'max_model_len'", 1) is None
+
+
+def test_set_add_remove_and_the_offline_form() -> None:
+    args = {"model": "m/x", "max_model_len": 32768, "swap_space": 16}
+    new, changes = apply(args, [("set", "max_model_len", 8192), ("add", "enforce_eager", True),
+                                ("remove", "swap_space", None), ("set", "model", "m/x")])
+    assert [c.action for c in changes] == ["set", "add", "remove"]
+    serve = Command(kind="serve", source="non-default args", line=1, text="")
+    assert render(serve, new) == "vllm serve m/x --max-model-len 8192 --enforce-eager"
+    offline = Command(kind="offline", source="non-default args", line=1, text="")
+    assert render(offline, new) == "LLM(model='m/x', max_model_len=8192, enforce_eager=True)"
+
+
+# -- every output shows them --------------------------------------------------------------------------------------
+
+
+def test_text_markdown_and_json_show_the_values_and_command() -> None:
+    report = logclassify.classify(ARGS + "\n" + KV_V1 + "\n")
+    text = render_text(report)
+    assert "22576 the longest max_model_len" in text and "--max-model-len 22576" in text
+    assert "(set --max-model-len 40960 -> 22576)" in text
+    md = render_markdown(report)
+    assert "```sh\n   vllm serve Qwen/Qwen3-8B --api-key '<redacted>' --max-model-len 22576\n" in md
+    data = json.loads(report.model_dump_json())
+    assert data["command"]["args"]["max_model_len"] == 40960
+    assert data["diagnoses"][0]["commands"][0]["command"].endswith("--max-model-len 22576")
+    assert Report.model_validate(data) == report
