@@ -67,15 +67,34 @@ def scan_triggers(rules: Sequence[CompiledRule]) -> list[Trigger]:
         source = m.source if isinstance(m, LineRegex) and m.literal is None else None
         out[Trigger(alts, source, lit.ignore_case)] = None
 
-    absent: list[str] = []  # literals of `confirm: none:` lines: whether one is anywhere, not their context
+    absent: list[str] = []  # literals of lines whose presence matters, not their context (kept as markers)
+
+    def as_marker(c: Matcher) -> bool:
+        lits = c.literals() if isinstance(c, LineRegex) else None
+        if not lits or not all(lit.alternatives and not lit.ignore_case for lit in lits):
+            return False
+        absent.extend(a for lit in lits for a in lit.alternatives or ())
+        return True
+
+    def selectivity(c: Matcher) -> int:
+        if isinstance(c, (All, AnyOf, NoneOf)):
+            return 0
+        return max((min(len(a) for a in lit.alternatives) for lit in c.literals() or () if lit.alternatives),
+                   default=0)
+
     for r in rules:
-        walk(r.matcher)
+        if isinstance(r.matcher, All) and len(r.matcher.children) > 1:
+            # `all:` of a rare line and a common one (shm-broadcast-stall: the stall line, and any access line as
+            # "while serving"): the rarest child is the anchor, the other plain lines only need to be somewhere
+            best = max(r.matcher.children, key=selectivity)
+            for c in r.matcher.children:
+                if c is best or not as_marker(c):
+                    walk(c)
+        else:
+            walk(r.matcher)
         if isinstance(r.confirm, NoneOf):
             for c in r.confirm.children:
-                lits = c.literals() if isinstance(c, LineRegex) else None
-                if lits and all(lit.alternatives and not lit.ignore_case for lit in lits):
-                    absent.extend(a for lit in lits for a in lit.alternatives or ())
-                else:
+                if not as_marker(c):
                     walk(c)
         elif r.confirm is not None:
             walk(r.confirm)
