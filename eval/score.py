@@ -101,6 +101,8 @@ def load_cases(root: pathlib.Path) -> list[dict[str, object]]:
         for key in ("file", "labels"):
             if key not in case:
                 raise SystemExit(f"{root / 'cases.jsonl'}:{n}: field {key!r} missing")
+        if case.get("moved_to_rule_side"):  # its thread was used to write rules: no longer held out (eval/README.md)
+            continue
         cases.append(case)
     return cases
 

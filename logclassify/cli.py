@@ -61,6 +61,7 @@ _LAZY_COMMANDS = {
     "probe": ("logclassify.probes.cli", "probe_command"),
     "doctor": ("logclassify.probes.cli", "doctor_command"),
     "mine": ("logclassify.mine.cli", "mine_command"),
+    "serve": ("logclassify.serve.cli", "serve_command"),
 }
 
 

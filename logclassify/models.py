@@ -151,7 +151,7 @@ class Command(PublicModel):
     kind: Literal["serve", "offline"]
     """serve: `vllm serve` (the OpenAI API server); offline: the `LLM(...)` class in a script"""
     source: str
-    """which logged line it was read from: `non-default args`, `Namespace`, or `engine config`"""
+    """which line it was read from: `non-default args`, `Namespace`, `command line` (typed), or `engine config`"""
     line: int
     args: dict[str, Any] = field(default_factory=dict)
     """the arguments as logged (non-default ones; from a Namespace or engine config, those that differ from
@@ -159,7 +159,11 @@ class Command(PublicModel):
     text: str
     """the command as it would be typed"""
     complete: bool = True
-    """False when rebuilt from a line that may not show every argument the user gave (the engine config)"""
+    """False when rebuilt from a line that may not show every argument the user gave (the engine config, a typed
+    command continued on lines not shown)"""
+    program: str = "vllm serve"
+    """how the server was started: `vllm serve` (the model as its first word) or a typed
+    `python -m vllm.entrypoints.openai.api_server` (the model as `--model`)"""
 
 
 @dataclass(kw_only=True)

@@ -150,7 +150,8 @@ def test_an_engine_config_line_is_a_partial_command() -> None:
             "dtype=torch.bfloat16, max_seq_len=4096, tensor_parallel_size=2, enforce_eager=False, seed=0)")
     found = read_line(line, 7)
     assert found is not None and not found.complete
-    assert found.args == {"model": "m/x", "dtype": "torch.bfloat16", "max_model_len": 4096, "tensor_parallel_size": 2}
+    # dtype and max_seq_len are resolved from the model's config when not given: not taken as the user's
+    assert found.args == {"model": "m/x", "tensor_parallel_size": 2}
 
 
 def test_a_line_cut_inside_its_arguments_is_no_command() -> None:
@@ -182,3 +183,28 @@ def test_text_markdown_and_json_show_the_values_and_command() -> None:
     assert data["command"]["args"]["max_model_len"] == 40960
     assert data["diagnoses"][0]["commands"][0]["command"].endswith("--max-model-len 22576")
     assert Report.model_validate(data) == report
+
+
+# -- fixtures pin the values and commands -------------------------------------------------------------------------
+
+
+def test_a_fixture_pins_values_and_a_wrong_one_fails(tmp_path: Path) -> None:
+    from logclassify.engine.fixtures import check_fixture
+
+    log = tmp_path / "kv.log"
+    log.write_text(ARGS + "\n" + KV_V1 + "\n")
+    expect = tmp_path / "kv.expect.yaml"
+    pinned = ("expect:\n  - id: kv-cache-insufficient\n    evidence:\n      - {line: 2, text: 'ERROR 08-20 10:01:00'}\n"
+              "    values:\n      - {name: max_len_fits, value: '22576', lines: [2]}\n"
+              "      - {name: wanted_len, value: '40960', lines: [2]}\n    commands:\n"
+              "      - {step: 1, command: 'vllm serve Qwen/Qwen3-8B --api-key ''<redacted>'' --max-model-len 22576'}\n")
+    expect.write_text(pinned)
+    clf = logclassify.Classifier()
+    assert check_fixture(clf, expect, log).ok
+    expect.write_text(pinned.replace("'22576', lines", "'22577', lines"))
+    result = check_fixture(clf, expect, log)
+    assert not result.ok and "- kv-cache-insufficient value max_len_fits = 22577 (lines [2])" in result.diff
+    # pinned without `values`: the generic answer is expected, so a value found is a difference
+    expect.write_text(pinned.split("    values:")[0])
+    assert any(d.startswith("+ kv-cache-insufficient value max_len_fits = 22576") for d in
+               check_fixture(clf, expect, log).diff)

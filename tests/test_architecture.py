@@ -32,7 +32,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("render", ("logclassify.render",)),
     ("front", (
         "logclassify.cli", "logclassify.batch", "logclassify.follow", "logclassify.probes",
-        "logclassify.doctor", "logclassify.mine", "logclassify.__main__", "logclassify",
+        "logclassify.doctor", "logclassify.mine", "logclassify.serve", "logclassify.__main__", "logclassify",
     )),
 )
 

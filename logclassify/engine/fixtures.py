@@ -1,12 +1,17 @@
 """Rule fixtures: labelled logs next to the rules, and the check that each yields exactly its expected diagnoses.
 
 An expect file (`NAME.expect.yaml` beside `NAME.log`) names each id a log must yield, exactly (variants included),
-and the evidence lines that prove it (line number, and the start of the line's text for the reader):
+and the evidence lines that prove it (line number, and the start of the line's text for the reader), with the
+values from the log its answer uses and the corrected commands (none listed: none expected, the generic answer):
 
     expect:
       - id: cuda-oom
         evidence:
           - {line: 12, text: 'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB'}
+        values:
+          - {name: oom_asked, value: '2.00 GiB', lines: [12]}
+        commands:
+          - {step: 3, command: 'vllm serve m --enforce-eager'}
 
 The older form, `expect: [cuda-oom]`, still loads: such an id also accepts its variants (`cuda-oom.x`) and pins no
 line. `logclassify rules test --update` rewrites every expect file in the new form from what the rules yield now, for
@@ -38,6 +43,8 @@ class Expected:
     id: str
     exact: bool = True
     evidence: tuple[tuple[int, str], ...] | None = None  # None: lines not pinned
+    values: tuple[tuple[str, str, tuple[int, ...]], ...] = ()  # (name, value, lines): pinned with the evidence
+    commands: tuple[tuple[int, str], ...] = ()  # (fix step, corrected command)
 
     def covers(self, got: str) -> bool:
         return got == self.id or (not self.exact and got.startswith(self.id + "."))
@@ -88,14 +95,32 @@ def find_fixtures(root: Path) -> list[tuple[Path, Path | None]]:
 def _expected(item: Any, where: str) -> Expected:
     if isinstance(item, str):
         return Expected(item, exact=False)
-    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or set(item) - {"id", "evidence"}:
-        raise ValueError(f"{where}: an entry is an id, or a mapping with `id` and `evidence`")
+    keys = {"id", "evidence", "values", "commands"}
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or set(item) - keys:
+        raise ValueError(f"{where}: an entry is an id, or a mapping with `id`, `evidence`, `values`, `commands`")
     pinned = item.get("evidence")
     if pinned is None:
+        if "values" in item or "commands" in item:
+            raise ValueError(f"{where}: `values` and `commands` are pinned with `evidence`")
         return Expected(item["id"])
     if not isinstance(pinned, list) or not all(isinstance(e, dict) and isinstance(e.get("line"), int) for e in pinned):
         raise ValueError(f"{where}: `evidence` is a list of {{line: N, text: '...'}}")
-    return Expected(item["id"], evidence=tuple((e["line"], str(e.get("text", ""))) for e in pinned))
+    values = item.get("values") or []
+    if not isinstance(values, list) or not all(
+        isinstance(v, dict) and isinstance(v.get("name"), str) and isinstance(v.get("lines"), list) for v in values
+    ):
+        raise ValueError(f"{where}: `values` is a list of {{name: N, value: '...', lines: [N, ...]}}")
+    commands = item.get("commands") or []
+    if not isinstance(commands, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("step"), int) and isinstance(c.get("command"), str) for c in commands
+    ):
+        raise ValueError(f"{where}: `commands` is a list of {{step: N, command: '...'}}")
+    return Expected(
+        item["id"],
+        evidence=tuple((e["line"], str(e.get("text", ""))) for e in pinned),
+        values=tuple((v["name"], str(v.get("value", "")), tuple(v["lines"])) for v in values),
+        commands=tuple((c["step"], c["command"]) for c in commands),
+    )
 
 
 def load_expectations(path: Path) -> list[Expected]:
@@ -122,11 +147,31 @@ def _evidence_diff(exp: Expected, d: Diagnosis) -> list[str]:
     same = len(got) == len(exp.evidence) and all(
         gl == el and gt.startswith(" ".join(et.split())) for (gl, gt), (el, et) in zip(got, exp.evidence, strict=True)
     )
-    if same:
-        return []
-    return [f"- {exp.id} line {line}: {text}" for line, text in exp.evidence] + [
+    out = [] if same else [f"- {exp.id} line {line}: {text}" for line, text in exp.evidence] + [
         f"+ {d.id} line {line}: {text}" for line, text in got
     ]
+    return out + _answer_diff(exp, d)
+
+
+def _values(d: Diagnosis) -> tuple[tuple[str, str, tuple[int, ...]], ...]:
+    return tuple((v.name, v.value, tuple(v.lines)) for v in d.values)
+
+
+def _commands(d: Diagnosis) -> tuple[tuple[int, str], ...]:
+    return tuple((c.step, c.command) for c in d.commands)
+
+
+def _answer_diff(exp: Expected, d: Diagnosis) -> list[str]:
+    """`-`/`+` lines where the values from the log or the corrected commands differ from the pinned ones (a pinned
+    fixture without `values` expects none: the generic answer)."""
+    out: list[str] = []
+    if sorted(_values(d)) != sorted(exp.values):
+        out += [f"- {exp.id} value {n} = {v} (lines {list(ls)})" for n, v, ls in exp.values]
+        out += [f"+ {d.id} value {n} = {v} (lines {list(ls)})" for n, v, ls in _values(d)]
+    if _commands(d) != exp.commands:
+        out += [f"- {exp.id} step {s}: {c}" for s, c in exp.commands]
+        out += [f"+ {d.id} step {s}: {c}" for s, c in _commands(d)]
+    return out
 
 
 def check_fixture(classifier: Classifier, expect_path: Path, log_path: Path | None) -> FixtureResult:
@@ -161,6 +206,14 @@ def bless(expect_path: Path, report: Report) -> bool:
         out.append("    evidence:")
         for line, text in _pinned(d):
             out.append(f"      - {{line: {line}, text: {_quote(text)}}}")
+        if d.values:
+            out.append("    values:")
+            for name, value, lines in _values(d):
+                out.append(f"      - {{name: {name}, value: {_quote(value)}, lines: {list(lines)}}}")
+        if d.commands:
+            out.append("    commands:")
+            for step, command in _commands(d):
+                out.append(f"      - {{step: {step}, command: {_quote(command)}}}")
     body = "\n".join(out) + "\n"
     if rest:
         body += yaml.safe_dump(rest, sort_keys=False, allow_unicode=True, width=10**6)

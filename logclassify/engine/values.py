@@ -11,7 +11,8 @@ The arithmetic, per value (GiB as printed; all per GPU, as vLLM prints them):
   not linear in the length.
 - `util_for_len`: vLLM gives the KV cache `total x utilization - (weights + activations + other)`, so the cache
   grows by `total x d` when the utilization grows by d: `util + (needed - available) / total`, rounded up to the
-  hundredth; not offered above 0.98.
+  hundredth; not offered above 0.98. V0 prints no GiB needed, but stores every token alike, so the cache for the
+  wanted length is at most `kv_cache_size x wanted / fits` (its profiling line gives kv_cache_size, total, util).
 - `util_fits`: the start-up check needs `utilization x total <= free`: `free / total - 0.01` rounded down to the
   hundredth (free memory moves a little between runs); not offered below 0.3 (then other processes hold the GPU).
 - `tp_fits`: the largest power of two below the asked size that divides the head count (hidden and intermediate
@@ -117,7 +118,32 @@ def kv_cache(inp: Inputs) -> dict[str, Value]:
         out["wanted_len"] = _v("wanted_len", m["want"], "the max_model_len vLLM tried to fit", line.number)
         out["max_len_fits"] = _v("max_len_fits", m["fits"], "the most tokens the KV cache holds, as vLLM computed "
                                  "it", line.number)
+        util = _v0_utilization_for(inp, int(m["want"]), int(m["fits"]), line.number)
+        if util is not None:
+            out["util_for_len"] = util
     return out
+
+
+V0_KV_SIZE = r"(?:kv_cache_size=|reserved for KV Cache is )(?P<kv>[\d.]+) ?GiB"
+V0_PROFILE = r"total_gpu_memory=(?P<total>[\d.]+) ?GiB.*gpu_memory_utilization=(?P<util>[\d.]+)"
+
+
+def _v0_utilization_for(inp: Inputs, want: int, fits: int, line: int) -> Value | None:
+    """V0 stores every token alike (blocks of one size for all layers): the cache for `want` tokens is at most
+    `kv x want / fits` (kv holds `fits` tokens and less than a block more); the rest as in V1."""
+    size = find(inp, "KV Cache is", V0_KV_SIZE) or find(inp, "kv_cache_size=", V0_KV_SIZE)
+    budget = find(inp, "total_gpu_memory=", V0_PROFILE) or find(inp, "total_gpu_memory", V0_BUDGET)
+    if size is None or budget is None or fits <= 0 or want <= fits:
+        return None
+    kv = float(size[0]["kv"]) + 0.005  # printed to the hundredth: its largest value
+    total, util = float(budget[0]["total"]), float(budget[0]["util"])
+    need = kv * want / fits
+    wanted = ceil2(util + (need - kv) / total)
+    if total <= 0 or wanted > MAX_UTILIZATION or wanted <= util:
+        return None
+    about = (f"{util:g} + ({kv:g} GiB x {want} / {fits} tokens - {kv:g} GiB) / {total:g} GiB of GPU memory, rounded "
+             "up: the utilization whose KV cache holds the wanted length")
+    return _v("util_for_len", _fmt(wanted), about, line, size[1].number, budget[1].number)
 
 
 def _utilization_for(inp: Inputs, need: float, have: float, line: int) -> Value | None:
@@ -282,14 +308,15 @@ def _phase_at(inp: Inputs, line: int | None) -> Phase | None:
 # -- shared memory, ports, addresses ----------------------------------------------------------------------------
 
 
-SHM_SEGMENT = r"shared memory segment (?P<path>/dev/shm/\S+) \(size (?P<size>\d+)\)"
+SHM_SEGMENT = r"creating shared memory segment (?P<path>/dev/shm/\S+) \(size (?P<size>\d+)\)"
+SHM_EXTEND = r"failed to extend (?P<path>/dev/shm/\S+) to (?P<size>\d+) bytes"
 SHM_RAY = r"/dev/shm has only (?P<bytes>\d+) bytes available"
 SHM_DF = r"^\S+\s+(?P<size>\d+(?:\.\d+)?[KMGT])\s+\S+\s+(?P<avail>\d+(?:\.\d+)?[KMGT]?)\s+\d+%\s+/dev/shm\s*$"
 
 
 def shared_memory(inp: Inputs) -> dict[str, Value]:
     out: dict[str, Value] = {}
-    seg = find(inp, "shared memory segment", SHM_SEGMENT)
+    seg = find(inp, "shared memory segment", SHM_SEGMENT) or find(inp, "failed to extend /dev/shm", SHM_EXTEND)
     if seg is not None:
         m, line = seg
         out["shm_asked"] = _v("shm_asked", human(int(m["size"])), f"the segment NCCL tried to create ({m['path']})",

@@ -53,10 +53,14 @@ def model_of(args: dict[str, Any]) -> str | None:
     return None
 
 
-def serve_words(args: dict[str, Any]) -> list[str]:
-    """`vllm serve MODEL` and one group of words per other argument, in the logged order."""
+def serve_words(args: dict[str, Any], program: str = "vllm serve") -> list[str]:
+    """`vllm serve MODEL` (or `python -m ...api_server --model MODEL`) and one group of words per other argument, in
+    the logged order."""
     model = model_of(args)
-    out = ["vllm serve" + (f" {quote(model)}" if model else "")]
+    if program == "vllm serve":
+        out = ["vllm serve" + (f" {quote(model)}" if model else "")]
+    else:
+        out = [program + (f" --model {quote(model)}" if model else "")]
     for name, value in args.items():
         if name in _POSITIONAL and (value == model or name == "model_tag"):
             continue
@@ -77,7 +81,7 @@ def render(command: Command, args: dict[str, Any]) -> str:
     if command.kind == "offline":
         words = offline_words(args)
         return words[0] + " ".join(words[1:-1]).rstrip(",") + words[-1]
-    return " ".join(serve_words(args))
+    return " ".join(serve_words(args, command.program))
 
 
 def apply(args: dict[str, Any], edits: Sequence[tuple[str, str, Any]]) -> tuple[dict[str, Any], list[ArgChange]]:

@@ -1,27 +1,32 @@
-"""The command the user ran, read back from the arguments vLLM logs at start-up.
+"""The command the user ran, read back from the arguments vLLM logs at start-up, or from the command line typed.
 
-Three shapes, newest first: `non-default args: {'model': 'x', 'max_model_len': 8192}` (exactly what the user set),
+Four shapes, best first: `non-default args: {'model': 'x', 'max_model_len': 8192}` (exactly what the user set),
 `args: Namespace(host=None, port=8000, ...)` (every argument, defaults included: those equal to vLLM's default are
-left out) and the engine's `with config: model='x', ..., tensor_parallel_size=4, ...` line (a part of the
-arguments only: the command rebuilt from it is marked incomplete). Values are read as Python literals; one that is
-not a literal (`PosixPath(...)`, `torch.bfloat16`) is kept as its text. Secret-named arguments (`api_key`, tokens)
-are never kept: their value becomes `<redacted>` whatever the report's redaction setting.
+left out), a typed `vllm serve MODEL --flag v` or `python -m vllm.entrypoints.openai.api_server --model M ...` at the
+start of a line (an issue's paste), and the engine's `with config: model='x', ..., tensor_parallel_size=4, ...` line
+(a part of the arguments only, those it shows as given rather than resolved: the command rebuilt from it is marked
+incomplete). Values are read as Python literals; one that is not a literal (`PosixPath(...)`, `torch.bfloat16`) is
+kept as its text. Secret-named arguments (`api_key`, tokens) are never kept: their value becomes `<redacted>`
+whatever the report's redaction setting.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from logclassify.models import Command
+from logclassify.parse.cmdline import render, typed
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.logline import LogLine
 
 NON_DEFAULT = "non-default args: {"
 NAMESPACE = "args: Namespace("
 ENGINE_CONFIG = "with config: "
-LITERALS = (NON_DEFAULT, NAMESPACE, ENGINE_CONFIG)
+TYPED = ("vllm serve ", "vllm.entrypoints.openai.api_server")
+LITERALS = (NON_DEFAULT, NAMESPACE, ENGINE_CONFIG, *TYPED)
 SERVER_MARKERS = ("vLLM API server version", "api_server.py", "vllm serve", "Starting vLLM API server", "model_tag")
 REDACTED = "<redacted>"
 
@@ -58,16 +63,16 @@ DEFAULTS: dict[str, Any] = {
     "rope_theta": None, "max_model_len": None, "max_num_batched_tokens": None, "served_model_name": None,
 }
 # What the engine config line calls an argument, when it differs from the argument's name.
-CONFIG_NAMES = {"max_seq_len": "max_model_len"}
-# Engine-config keys that are arguments a user sets (the line also prints derived settings: those are left out).
+CONFIG_NAMES: dict[str, str] = {}
+# Engine-config keys that show what the user passed. The line also prints resolved settings (dtype, max_seq_len,
+# quantization are filled in from the model's config when not given): those are left out.
 CONFIG_ARGS = frozenset({
-    "model", "tokenizer", "trust_remote_code", "dtype", "max_model_len", "download_dir", "load_format",
-    "tensor_parallel_size", "pipeline_parallel_size", "quantization", "enforce_eager", "kv_cache_dtype", "seed",
-    "served_model_name", "enable_prefix_caching", "revision", "tokenizer_mode",
+    "model", "tokenizer", "trust_remote_code", "download_dir", "tensor_parallel_size", "pipeline_parallel_size",
+    "enforce_eager", "kv_cache_dtype", "served_model_name", "revision", "tokenizer_mode",
 })
 CONFIG_DEFAULTS: dict[str, Any] = {
-    "dtype": "auto", "load_format": "auto", "tensor_parallel_size": 1, "pipeline_parallel_size": 1,
-    "kv_cache_dtype": "auto", "seed": 0, "enforce_eager": False, "trust_remote_code": False, "tokenizer_mode": "auto",
+    "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "kv_cache_dtype": "auto", "enforce_eager": False,
+    "trust_remote_code": False, "tokenizer_mode": "auto",
 }
 _SECRET_WORDS = ("api_key", "token", "secret", "password", "passwd", "credential")
 
@@ -80,6 +85,7 @@ class LoggedArgs:
     line: int
     args: dict[str, Any]
     complete: bool
+    program: str = "vllm serve"
 
 
 def split_top(text: str, sep: str = ",") -> Iterator[str]:
@@ -166,8 +172,60 @@ def _clean(args: dict[str, Any]) -> dict[str, Any]:
     return {k: (REDACTED if is_secret(k) and v not in (None, "", [], False) else v) for k, v in args.items()}
 
 
+_PROMPT = re.compile(
+    r"^\s*(?:[$#>+]\s*)?(?:\S+=\S+\s+)*(?P<cmd>vllm serve\s|python3? -m vllm\.entrypoints\.openai\.api_server\b)"
+)
+
+
+def read_typed(message: str, number: int) -> LoggedArgs | None:
+    """A command line as typed (`vllm serve MODEL --flag v`, `python -m vllm.entrypoints.openai.api_server --model
+    M ...`), at the start of a line (after a `$` prompt and `NAME=value` settings); None for prose that mentions one."""
+    m = _PROMPT.match(message)
+    if m is None:
+        return None
+    import shlex
+
+    rest = message[m.end("cmd"):]
+    complete = not rest.rstrip().endswith("\\")
+    try:
+        words = shlex.split(rest.rstrip().rstrip("\\"))
+    except ValueError:
+        return None
+    serve = m["cmd"].startswith("vllm")
+    args: dict[str, Any] = {}
+    if serve:
+        if not words or words[0].startswith("-"):
+            return None
+        args["model"] = words.pop(0)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if not word.startswith("--") or len(word) < 3:
+            return None  # not a command line after all
+        name, eq, value = word[2:].partition("=")
+        name = name.replace("-", "_")
+        if eq:
+            args[name] = typed(value)
+        elif i + 1 < len(words) and not words[i + 1].startswith("--"):
+            args[name] = typed(words[i + 1])
+            i += 1
+        elif name.startswith("no_"):
+            args[name[3:]] = False
+        else:
+            args[name] = True
+        i += 1
+    if "model" not in args:
+        return None
+    program = "vllm serve" if serve else m["cmd"].strip()
+    return LoggedArgs("command line", number, _clean(args), complete, program)
+
+
 def read_line(message: str, number: int) -> LoggedArgs | None:
-    """The arguments on one logged line (any of the three shapes), or None when it holds none or is cut."""
+    """The arguments on one logged line (any of the shapes), or None when it holds none or is cut."""
+    if "vllm serve " in message or "vllm.entrypoints.openai.api_server" in message:
+        typed_command = read_typed(message, number)
+        if typed_command is not None:
+            return typed_command
     for marker, source in ((NON_DEFAULT, "non-default args"), (NAMESPACE, "Namespace")):
         at = message.find(marker)
         if at >= 0:
@@ -206,18 +264,17 @@ def find_command(lines: Sequence[LogLine], index: LineIndex) -> Command | None:
     """The user's command: the last complete logged arguments (non-default args, then a Namespace), else the last
     engine config line; None when the log shows neither."""
     best: LoggedArgs | None = None
-    rank = {"non-default args": 2, "Namespace": 2, "engine config": 1}
+    rank = {"non-default args": 3, "Namespace": 3, "command line": 2, "engine config": 1}
     for i in index.lines_with_any(LITERALS):
         found = read_line(lines[i].message, lines[i].number)
         if found is not None and (best is None or rank[found.source] >= rank[best.source]):
             best = found
     if best is None:
         return None
-    serve = "model_tag" in best.args or best.source == "Namespace" or bool(index.lines_with_any(SERVER_MARKERS))
+    serve = best.source in ("Namespace", "command line") or "model_tag" in best.args or bool(
+        index.lines_with_any(SERVER_MARKERS))
     args = dict(best.args)
-    from logclassify.parse.cmdline import render
-
     command = Command(kind="serve" if serve else "offline", source=best.source, line=best.line, args=args,
-                      text="", complete=best.complete)
+                      text="", complete=best.complete, program=best.program)
     command.text = render(command, args)
     return command
