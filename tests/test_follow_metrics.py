@@ -286,3 +286,21 @@ def test_the_collector_exports_phases_and_counts_of_live_sources_only() -> None:
     now[0] += 61
     hub.handle(None, None)
     assert samples()["logclassify_lines_read"] == []  # the counters too, keep_s later
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus is not available")
+def test_the_command_reads_fluent_bit_records_on_stdin() -> None:
+    """`fluent-bit ... | logclassify --follow - --format jsonl`: each pod's diagnosis, with the pod as its source."""
+    records = []
+    for pod, name in (("vllm-0", "seed-cuda-oom-4.log"), ("vllm-1", "beyond-port-in-use-1.log")):
+        for line in (CORPUS / name).read_text(encoding="utf-8").splitlines():
+            records.append({"date": 1718055137.1, "log": line + "\n", "stream": "stderr",
+                            "kubernetes": {"pod_name": pod, "namespace_name": "prod", "container_name": "vllm"}})
+    records.sort(key=lambda r: str(r["log"]))  # interleaved
+    stdin = b"".join(json.dumps(r).encode() + b"\n" for r in records)
+    proc = subprocess.run([sys.executable, "-m", "logclassify", "--follow", "-", "--format", "jsonl"], input=stdin,
+                          capture_output=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr.decode()
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert sorted((e["source"], e["diagnosis"]["id"]) for e in events if "diagnosis" in e) == [
+        ("prod/vllm-0/vllm", "cuda-oom"), ("prod/vllm-1/vllm", "port-in-use")]
