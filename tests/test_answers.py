@@ -208,3 +208,41 @@ def test_a_fixture_pins_values_and_a_wrong_one_fails(tmp_path: Path) -> None:
     expect.write_text(pinned.split("    values:")[0])
     assert any(d.startswith("+ kv-cache-insufficient value max_len_fits = 22576") for d in
                check_fixture(clf, expect, log).diff)
+
+
+def test_oom_phase_picks_the_step_and_adds_a_flag() -> None:
+    log = "\n".join([
+        ARGS,
+        "INFO 08-20 10:02:00 [gpu_model_runner.py:2000] Capturing CUDA graphs (mixed prefill-decode, PIECEWISE)",
+        "(EngineCore_0 pid=1) ERROR 08-20 10:02:05 [core.py:700] torch.OutOfMemoryError: CUDA out of memory. Tried to "
+        "allocate 224.00 MiB. GPU 0 has a total capacity of 23.64 GiB of which 98.81 MiB is free.",
+    ]) + "\n"
+    (d,) = [d for d in logclassify.classify(log).diagnoses if d.id == "cuda-oom"]
+    values = {v.name: v.value for v in d.values}
+    assert values["oom_phase"] == "cuda_graphs" and values["oom_short"] == "125.19 MiB"
+    assert d.fix[0].startswith("GPU 0 had 98.81 MiB free of 23.64 GiB when 224.00 MiB more was asked")
+    step = next(i for i, f in enumerate(d.fix, 1) if f.startswith("It ran out while capturing CUDA graphs"))
+    (cmd,) = d.commands
+    assert cmd.step == step and cmd.command.endswith("--max-model-len 40960 --enforce-eager")
+    assert [(c.action, c.name) for c in cmd.changes] == [("add", "enforce_eager")]
+    md = render_markdown(logclassify.classify(log))
+    assert "# added --enforce-eager" in md
+
+
+def test_markdown_gives_offline_commands_as_python() -> None:
+    log = ("INFO 01-11 15:51:02 llm_engine.py:70] Initializing an LLM engine with config: model='m/x', "
+           "tokenizer='m/x', dtype=torch.float16, max_seq_len=4096, tensor_parallel_size=1, seed=0)\n"
+           "ValueError: The model's max seq len (4096) is larger than the maximum number of tokens that can be "
+           "stored in KV cache (3664). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
+           "initializing the engine.\n")
+    md = render_markdown(logclassify.classify(log))
+    assert "```python\n   LLM(model='m/x', max_model_len=3664)\n   # added max_model_len=3664\n" in md
+
+
+def test_a_capture_fills_a_step_and_sets_an_argument() -> None:
+    log = ARGS + "\nValueError: max_num_batched_tokens (2048) is smaller than max_model_len (40960). This effectively " \
+        "limits the maximum sequence length to max_num_batched_tokens and makes vLLM reject longer sequences.\n"
+    (d,) = [d for d in logclassify.classify(log).diagnoses if d.id == "batched-tokens-below-max-model-len"]
+    assert "`--max-num-batched-tokens 40960` (it is 2048)" in d.fix[1]
+    (cmd,) = d.commands
+    assert cmd.step == 2 and cmd.command.endswith("--max-model-len 40960 --max-num-batched-tokens 40960")

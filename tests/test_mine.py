@@ -106,3 +106,38 @@ def test_cli_lists_groups_and_drafts(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "--group" in bad.output
     text = runner.invoke(main, ["mine", str(logs)])
     assert text.exit_code == 0 and "template:" in text.stdout and "sources:" in text.stdout
+
+
+_TOKEN = "hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ012345"
+_LEAKY = (
+    "INFO 05-01 10:00:00 [api_server.py:1] vLLM API server version 0.9.0\n"
+    "Traceback (most recent call last):\n"
+    '  File "/app/serve.py", line 3, in <module>\n'
+    "    login()\n"
+    f"ZorkError: the hub refused token {_TOKEN} for user admin@example.com\n"
+)
+
+
+def test_mined_excerpts_and_drafted_fixtures_carry_no_secret(bare: Classifier, tmp_path: Path) -> None:
+    """A backlog of issue bodies is public text: groups and drafted fixtures are redacted unless asked not to."""
+    for name in ("a.log", "b.log"):
+        (tmp_path / name).write_text(_LEAKY)
+    (grp,) = mine([tmp_path], bare)
+    shown = json.dumps(grp.to_json())
+    assert "ZorkError" in shown and _TOKEN not in shown and "admin@example.com" not in shown
+    written, _ = draft_rule(grp, tmp_path / "draft", "zork-token", area="hub")
+    for path in written:
+        assert _TOKEN not in path.read_text() and "admin@example.com" not in path.read_text(), path
+    log = next(p for p in written if p.suffix == ".log")
+    assert log.read_text().count("\n") == _LEAKY.count("\n")  # every line kept: evidence line numbers hold
+    (kept,) = mine([tmp_path], bare, redact=False)
+    assert _TOKEN in json.dumps(kept.to_json())
+
+
+def test_cli_mine_redacts_unless_told_not_to(tmp_path: Path) -> None:
+    (tmp_path / "a.log").write_text(_LEAKY)
+    runner = CliRunner()
+    out = runner.invoke(main, ["mine", str(tmp_path)])
+    assert out.exit_code == 0 and "ZorkError" in out.stdout and _TOKEN not in out.stdout
+    raw = runner.invoke(main, ["mine", str(tmp_path), "--no-redact"])
+    assert raw.exit_code == 0 and _TOKEN in raw.stdout

@@ -172,6 +172,22 @@ def test_dropped_gz_is_unpacked_and_classified(page: WebDriver, tmp_path: Path) 
     full_screenshot(page, tmp_path / "page-dropped-gz.png")
 
 
+def test_corrected_commands_and_values_appear_under_their_steps(page: WebDriver) -> None:
+    """When the log shows the user's command, the report gives it corrected per fix step: the page puts each one
+    under its step, with the numbers read from the log."""
+    log = must_exist(FIXTURES / "memory" / "kv-cache-insufficient-v0-typed-api-server.log")
+    head = cli_report(log)["diagnoses"][0]
+    assert head.get("commands"), "this fixture should give a corrected command"
+    paste(page, log.read_text(encoding="utf-8"))
+    page.find_element(By.ID, "go").click()
+    card = answered(page).find_element(By.CSS_SELECTOR, "article.cause-card")
+    steps = card.find_elements(By.CSS_SELECTOR, "ol.fix > li")
+    for fixed in head["commands"]:
+        assert steps[fixed["step"] - 1].find_element(By.CSS_SELECTOR, ".cmd pre").text == fixed["command"]
+    for value in head.get("values", []):
+        assert str(value["value"]) in card.text
+
+
 def test_log_text_is_shown_as_text_never_as_html(page: WebDriver) -> None:
     paste(page, 'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\n'
                 'RuntimeError: <img id="pwn" src="x" onerror="document.title=\'pwned\'"> went wrong\n')
@@ -179,6 +195,21 @@ def test_log_text_is_shown_as_text_never_as_html(page: WebDriver) -> None:
     answer = answered(page)
     assert '<img id="pwn"' in answer.text
     assert page.find_elements(By.ID, "pwn") == [] and page.title != "pwned"
+
+
+def test_a_large_file_shows_what_it_is_doing(page: WebDriver, tmp_path: Path) -> None:
+    """Upload, then classification, are said in the live status region while they happen."""
+    big = tmp_path / "big.log"
+    filler = "INFO 04-17 23:05:00 [loader.py:1] loading shard\n" * 160_000  # ~7 MiB before the real failure
+    big.write_text(filler + NCCL_LOG.read_text(encoding="utf-8"))
+    page.execute_script(
+        "window.seen = []; const s = document.getElementById('status-text');"
+        "new MutationObserver(() => window.seen.push(s.textContent)).observe(s, {childList: true, subtree: true});")
+    drop_file(page, big)
+    assert "NCCL" in answered(page, timeout=120).text
+    seen = page.execute_script("return window.seen")
+    assert any(text.startswith("Classifying") for text in seen), seen
+    assert page.find_element(By.ID, "status").get_attribute("role") == "status"
 
 
 def test_phone_size_dark_mode_and_labels(server: Served, tmp_path: Path) -> None:

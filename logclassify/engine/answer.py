@@ -9,9 +9,10 @@ every placeholder in it, and in its command changes, has a value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+import regex
 
 from logclassify.engine.loader import RuleInfo, Step
 from logclassify.engine.placeholders import PLACEHOLDER, placeholders
@@ -64,12 +65,12 @@ class Filler:
             return text
         missing = False
 
-        def sub(m: re.Match[str]) -> str:
+        def sub(m: regex.Match[str]) -> str:
             nonlocal missing
-            value = self.lookup(m.group(1))
+            value = self.lookup(str(m.group(1)))
             if value is None:
                 missing = True
-                return m.group(0)
+                return str(m.group(0))
             return value
 
         out = PLACEHOLDER.sub(sub, text)

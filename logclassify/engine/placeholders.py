@@ -6,9 +6,9 @@ are left alone. Shared by the validator, which checks the names at load, and `en
 
 from __future__ import annotations
 
-import re
+from logclassify.lazyre import lazy
 
-PLACEHOLDER = re.compile(r"\{((?:facts|values)\.[A-Za-z_][\w.]*|[A-Za-z_]\w*)\}")
+PLACEHOLDER = lazy(r"\{((?:facts|values)\.[A-Za-z_][\w.]*|[A-Za-z_]\w*)\}")
 
 
 def placeholders(text: str) -> list[str]:

@@ -385,7 +385,18 @@ def capability(inp: Inputs) -> dict[str, Value]:
     }
     if m["method"]:
         out["quant_method"] = _v("quant_method", m["method"], "the quantization method", line.number)
+    arch = ARCHITECTURES.get(cur)
+    if arch is not None:
+        out["gpu_arch"] = _v("gpu_arch", arch, f"NVIDIA's name for compute capability {cur // 10}.{cur % 10}",
+                             line.number)
     return out
+
+
+# NVIDIA's architecture names by compute capability (as vLLM prints it: 75 is 7.5)
+ARCHITECTURES = {
+    60: "Pascal", 61: "Pascal", 70: "Volta", 72: "Volta", 75: "Turing", 80: "Ampere", 86: "Ampere", 87: "Ampere",
+    89: "Ada Lovelace", 90: "Hopper", 100: "Blackwell", 103: "Blackwell", 120: "Blackwell", 121: "Blackwell",
+}
 
 
 DERIVERS: tuple[Deriver, ...] = (
@@ -403,7 +414,7 @@ NAMES: dict[str, Deriver] = {
         (shared_memory, ("shm_asked", "shm_free", "shm_size")),
         (port, ("port",)),
         (address, ("host_ip",)),
-        (capability, ("gpu_capability", "min_capability", "quant_method")),
+        (capability, ("gpu_capability", "min_capability", "quant_method", "gpu_arch")),
     )
     for name in names
 }

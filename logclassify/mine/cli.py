@@ -58,9 +58,11 @@ def _print_groups(groups: list[Group], top: int) -> None:
 @click.option("--group", "group_no", type=click.IntRange(min=1), help="Which group to draft (its number, 1 = biggest).")
 @click.option("--id", "rule_id", help="Id of the drafted rule (default: unknown-<fingerprint>).")
 @click.option("--area", default="drafts", show_default=True, help="rules/<area>/ and fixtures/<area>/ of the draft.")
+@click.option("--no-redact", is_flag=True,
+              help="Keep tokens, keys, passwords and e-mails in excerpts and drafted fixtures (redacted by default).")
 def mine_command(
     paths: tuple[str, ...], rule_dirs: tuple[str, ...], min_size: int, top: int, threshold: float, fmt: str,
-    draft_dir: Path | None, group_no: int | None, rule_id: str | None, area: str,
+    draft_dir: Path | None, group_no: int | None, rule_id: str | None, area: str, no_redact: bool,
 ) -> None:
     """Group the failures no rule explains across many logs (files, folders, .jsonl of texts), biggest first.
 
@@ -75,7 +77,8 @@ def mine_command(
         click.echo("logclassify: invalid rules:\n  " + "\n  ".join(exc.problems), err=True)
         sys.exit(2)
     problems: list[str] = []
-    groups = [g for g in mine(paths, classifier, threshold=threshold, problems=problems) if g.size >= min_size]
+    found = mine(paths, classifier, threshold=threshold, problems=problems, redact=not no_redact)
+    groups = [g for g in found if g.size >= min_size]
     for p in problems:
         click.echo(f"logclassify mine: {p}", err=True)
     if draft_dir is not None and group_no is not None:
@@ -83,7 +86,8 @@ def mine_command(
             raise click.UsageError(f"--group {group_no}: there are only {len(groups)} group(s)")
         chosen = groups[group_no - 1]
         try:
-            written, missed = draft_rule(chosen, draft_dir, rule_id or f"unknown-{chosen.fingerprints[0][:8]}", area=area)
+            written, missed = draft_rule(chosen, draft_dir, rule_id or f"unknown-{chosen.fingerprints[0][:8]}", area=area,
+                                         redact=not no_redact)
         except DraftError as exc:
             click.echo(f"logclassify mine: {exc}", err=True)
             sys.exit(2)

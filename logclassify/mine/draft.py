@@ -76,8 +76,9 @@ def rule_skeleton(rule_id: str, group: Group) -> dict[str, Any]:
     }
 
 
-def _fixture_text(occ: Occurrence) -> tuple[str, bytes]:
-    """The fixture's file suffix and content: the member's whole input, as read."""
+def _fixture_text(occ: Occurrence, redact: bool) -> tuple[str, bytes]:
+    """The fixture's file suffix and content: the member's whole input, with secrets redacted line by line (a
+    fixture is committed to a repository; redaction keeps every line, so the evidence line numbers hold)."""
     if occ.input.path is not None:
         suffix = ".md" if occ.input.path.suffix in (".md", ".markdown") else ".log"
         raw = occ.input.path.read_bytes()
@@ -85,13 +86,19 @@ def _fixture_text(occ: Occurrence) -> tuple[str, bytes]:
             import gzip
 
             raw = gzip.decompress(raw)
+    else:
+        text = occ.input.text or ""
+        suffix, raw = (".md" if "```" in text else ".log"), text.encode("utf-8")
+    if not redact:
         return suffix, raw
-    text = occ.input.text or ""
-    return (".md" if "```" in text else ".log"), text.encode("utf-8")
+    from logclassify.redact import redact_text
+
+    lines = raw.decode("utf-8", "surrogateescape").split("\n")
+    return suffix, "\n".join(redact_text(line) for line in lines).encode("utf-8", "surrogateescape")
 
 
 def draft_rule(
-    group: Group, out_dir: Path, rule_id: str, *, area: str = "drafts", max_fixtures: int = 5
+    group: Group, out_dir: Path, rule_id: str, *, area: str = "drafts", max_fixtures: int = 5, redact: bool = True
 ) -> tuple[list[Path], list[str]]:
     """Write `rules/<area>/<id>.yaml` and up to `max_fixtures` fixtures under `out_dir`.
 
@@ -111,7 +118,7 @@ def draft_rule(
     logs: list[Path] = []
     members = list({o.source: o for o in group.occurrences}.values())[:max_fixtures]
     for n, occ in enumerate(members, 1):
-        suffix, content = _fixture_text(occ)
+        suffix, content = _fixture_text(occ, redact)
         log = fixture_dir / f"{rule_id}-{n}{suffix}"
         log.write_bytes(content)
         expect = {"expect": [rule_id], "source": occ.source, "note": f"mined: {occ.error[:160]}"}

@@ -59,17 +59,21 @@ class Group:
         }
 
 
-def _report(classifier: Classifier, item: InputText) -> Any:
+def _report(classifier: Classifier, item: InputText, redact: bool) -> Any:
     if item.path is not None:
-        return classifier.classify_path(item.path, input_format=item.input_format)
-    return classifier.classify(item.text or "", source=item.source, input_format=item.input_format)
+        return classifier.classify_path(item.path, input_format=item.input_format, redact=redact)
+    return classifier.classify(item.text or "", source=item.source, input_format=item.input_format, redact=redact)
 
 
-def occurrences(inputs: Iterable[InputText], classifier: Classifier, problems: list[str]) -> Iterator[Occurrence]:
-    """The unrecognised failures of every input; inputs that cannot be read are named in `problems`."""
+def occurrences(
+    inputs: Iterable[InputText], classifier: Classifier, problems: list[str], redact: bool = True
+) -> Iterator[Occurrence]:
+    """The unrecognised failures of every input; inputs that cannot be read are named in `problems`.
+    `redact`: excerpts and messages without tokens, keys, passwords or e-mails (a backlog of issue bodies is public
+    text, and the groups are pasted into issues and rules)."""
     for item in inputs:
         try:
-            report = _report(classifier, item)
+            report = _report(classifier, item, redact)
         except InputError as exc:
             problems.append(f"{item.source}: {exc}")
             continue
@@ -109,8 +113,10 @@ def mine(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     problems: list[str] | None = None,
+    redact: bool = True,
 ) -> list[Group]:
-    """Read every log under `paths` and group the failures no rule explains, biggest group first."""
+    """Read every log under `paths` and group the failures no rule explains, biggest group first (secrets redacted
+    unless `redact=False`)."""
     problems = [] if problems is None else problems
     clf = classifier or Classifier()
-    return group(occurrences(iter_inputs(paths, problems), clf, problems), threshold)
+    return group(occurrences(iter_inputs(paths, problems), clf, problems, redact), threshold)

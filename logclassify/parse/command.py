@@ -12,11 +12,11 @@ whatever the report's redaction setting.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from logclassify.lazyre import lazy
 from logclassify.models import Command
 from logclassify.parse.cmdline import render, typed
 from logclassify.read.lineindex import LineIndex
@@ -172,7 +172,7 @@ def _clean(args: dict[str, Any]) -> dict[str, Any]:
     return {k: (REDACTED if is_secret(k) and v not in (None, "", [], False) else v) for k, v in args.items()}
 
 
-_PROMPT = re.compile(
+_PROMPT = lazy(
     r"^\s*(?:[$#>+]\s*)?(?:\S+=\S+\s+)*(?P<cmd>vllm serve\s|python3? -m vllm\.entrypoints\.openai\.api_server\b)"
 )
 

@@ -138,7 +138,8 @@ class _Parser:
         elif st.mode == "frames" and st.frames:
             # A traceback pasted without its exception line: keep its frames, under an unnamed exception.
             last = st.frames[-1]
-            cut = ExceptionInfo("", "", last.line, "", st.frames, process=None)
+            where = f'File "{last.file}", line {last.lineno}, in {last.function}'  # its line, as evidence can quote it
+            cut = ExceptionInfo("", "", last.line, where, st.frames, process=None)
             st.pending_chain = None
             self.tracebacks.append(Traceback([cut], None))
         st.mode = "idle"

@@ -15,16 +15,19 @@ def change_words(c: ArgChange) -> str:
     return f"{c.flag} {quote(str(c.value))}" if c.value is not None else c.flag
 
 
-def change_summary(changes: list[ArgChange]) -> str:
-    """`set --max-model-len 131072 -> 8192; added --enforce-eager; removed --swap-space 16`."""
+def change_summary(changes: list[ArgChange], offline: bool = False) -> str:
+    """`set --max-model-len 131072 -> 8192; added --enforce-eager; removed --swap-space 16`; for offline use the
+    keyword arguments: `set max_model_len 131072 -> 8192; added enforce_eager=True`."""
     parts = []
     for c in changes:
+        name = c.name if offline else flag(c.name)
         if c.action == "set":
-            parts.append(f"set {flag(c.name)} {c.old} -> {c.value}")
+            old, new = (repr(c.old), repr(c.value)) if offline else (c.old, c.value)
+            parts.append(f"set {name} {old} -> {new}")
         elif c.action == "add":
-            parts.append(f"added {change_words(c)}")
+            parts.append(f"added {c.name}={c.value!r}" if offline else f"added {change_words(c)}")
         else:
-            parts.append(f"removed {flag(c.name)}" + (f" {c.old}" if c.old not in (None, True) else ""))
+            parts.append(f"removed {name}" + (f" {c.old}" if c.old not in (None, True) and not offline else ""))
     return "; ".join(parts)
 
 

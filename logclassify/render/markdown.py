@@ -39,7 +39,9 @@ def _diagnosis(d: Diagnosis, level: str) -> list[str]:
             if i in commands:
                 fc = commands[i]
                 out.append("")
-                out.extend("   " + ln for ln in _fence_as("sh", [fc.command, f"# {change_summary(fc.changes)}"]))
+                offline = fc.command.startswith("LLM(")
+                summary = f"# {change_summary(fc.changes, offline)}"
+                out.extend("   " + ln for ln in _fence_as("python" if offline else "sh", [fc.command, summary]))
                 out.append("")
         out.append("")
     if d.evidence:

@@ -107,7 +107,8 @@ def _diagnosis(d: Diagnosis, s: _Style, width: int, show_all: bool) -> list[str]
         if i in commands:
             fc = commands[i]
             out.extend(" " * 11 + s(ln, bold=True) for ln in command_lines(fc, width - 11))
-            out.append(" " * 11 + s(f"({change_summary(fc.changes)})", dim=True))
+            summary = change_summary(fc.changes, fc.command.startswith("LLM("))
+            out.append(" " * 11 + s(f"({summary})", dim=True))
     for i, url in enumerate(d.docs):
         out.append(f"  {'docs' if i == 0 else '':<6}{s(url, underline=True)}")
     if d.probe:

@@ -70,6 +70,11 @@ def document(app: FastAPI) -> dict[str, Any]:
 
     doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     components = doc.setdefault("components", {}).setdefault("schemas", {})
+    for operations in doc.get("paths", {}).values():  # invalid parameters are answered 400 (ErrorReply), not 422
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
     _add_schema(components, "Report", TypeAdapter(Report).json_schema(ref_template=_REF))
     for model in (ClassifyRequest, IssueRequest):
         _add_schema(components, model.__name__, model.model_json_schema(ref_template=_REF))
