@@ -5,7 +5,8 @@
     python eval/answers.py --show DIR...           # other folders
 
 Counts the diagnoses (consequences included) whose answer carries at least one derived value (`values` with a
-name that is not a fact) or a corrected command, out of all diagnoses, and the logs whose command was read back.
+name that is not a fact), a corrected command, or a fix step filled with the log's own numbers (a capture), out of
+all diagnoses, and the logs whose command was read back.
 `--show` prints, for each such diagnosis, each value with the text of the lines it comes from, and each corrected
 command with its changes: the way to check by reading that no number is wrong. It never reads eval/random.
 """
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from logclassify import Classifier  # noqa: E402
+from logclassify.engine.placeholders import placeholders  # noqa: E402
 from logclassify.models import Diagnosis, Report  # noqa: E402
 
 DEFAULT = (ROOT.parent / "shared" / "corpus", ROOT / "eval" / "heldout")
@@ -38,8 +40,21 @@ def every(diagnoses: list[Diagnosis]) -> Iterator[Diagnosis]:
         yield from every(d.consequences)
 
 
-def derived(d: Diagnosis) -> bool:
-    return any(not v.name.startswith("facts.") for v in d.values) or bool(d.commands)
+def generic_steps(clf: Classifier) -> dict[str, set[str]]:
+    """Per rule, the fix steps as written without values: plain steps and the `else` of conditional ones."""
+    out: dict[str, set[str]] = {}
+    for r in clf.rules:
+        out[r.id] = {s.text.strip() for s in r.rule.fix if not placeholders(s.text)} | {
+            s.otherwise.strip() for s in r.rule.fix if s.otherwise}
+    return out
+
+
+def derived(d: Diagnosis, generic: dict[str, set[str]]) -> bool:
+    """A value derived from the log, a corrected command, or a step whose text was filled from the log."""
+    if any(not v.name.startswith("facts.") for v in d.values) or d.commands:
+        return True
+    plain = generic.get(d.id)
+    return plain is not None and any(step not in plain for step in d.fix)
 
 
 def show(path: Path, report: Report, d: Diagnosis, lines: list[str]) -> None:
@@ -61,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", action="store_true", help="print every value and command with its input lines")
     args = ap.parse_args(argv)
     clf = Classifier()
+    generic = generic_steps(clf)
     for folder in args.folders:
         if "random" in folder.parts:
             print(f"{folder}: eval/random is never read", file=sys.stderr)
@@ -77,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             text = path.read_bytes().decode("utf-8", "replace").splitlines() if args.show else []
             for d in every(report.diagnoses):
                 total += 1
-                if derived(d):
+                if derived(d, generic):
                     with_values += 1
                     per_rule[d.id] += 1
                     if args.show:

@@ -237,3 +237,12 @@ def test_markdown_gives_offline_commands_as_python() -> None:
            "initializing the engine.\n")
     md = render_markdown(logclassify.classify(log))
     assert "```python\n   LLM(model='m/x', max_model_len=3664)\n   # added max_model_len=3664\n" in md
+
+
+def test_a_capture_fills_a_step_and_sets_an_argument() -> None:
+    log = ARGS + "\nValueError: max_num_batched_tokens (2048) is smaller than max_model_len (40960). This effectively " \
+        "limits the maximum sequence length to max_num_batched_tokens and makes vLLM reject longer sequences.\n"
+    (d,) = [d for d in logclassify.classify(log).diagnoses if d.id == "batched-tokens-below-max-model-len"]
+    assert "`--max-num-batched-tokens 40960` (it is 2048)" in d.fix[1]
+    (cmd,) = d.commands
+    assert cmd.step == 2 and cmd.command.endswith("--max-model-len 40960 --max-num-batched-tokens 40960")

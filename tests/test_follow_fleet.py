@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from logclassify import default_classifier
-from logclassify.follow import FollowOptions, Hub
+from logclassify.follow import Follower, FollowOptions, Hub
 from logclassify.follow.records import STDIN, record_items, record_source, split_record
 from logclassify.follow.watch import CaughtUp, Gone, Item, TailSet, listing, source_key
 from logclassify.models import Event
@@ -41,10 +41,15 @@ class Clock:
 
 
 def names(pairs: list[tuple[str, Item]]) -> dict[str, list[Item]]:
+    """Each file's items (by file name), its batches of lines flattened."""
     out: dict[str, list[Item]] = {}
     for name, item in pairs:
-        out.setdefault(Path(name).name, []).append(item)
+        out.setdefault(Path(name).name, []).extend(item if isinstance(item, list) else [item])
     return out
+
+
+def items(pairs: list[tuple[str, Item]]) -> list[Item]:
+    return [i for batch in names(pairs).values() for i in batch]
 
 
 def test_new_files_are_picked_up_and_deleted_ones_forgotten(tmp_path: Path) -> None:
@@ -111,21 +116,20 @@ def test_kubelet_rotation_and_truncation_behind_a_symlink(tmp_path: Path) -> Non
     (containers / f"vllm-0_default_vllm-{ID_A}.log").symlink_to(real)
     clock = Clock()
     tails = TailSet([str(containers / "vllm-*.log")], clock=clock)
-    assert next(i for _, i in tails.poll() if not isinstance(i, CaughtUp)) == b"first\n"
+    assert next(i for i in items(tails.poll()) if not isinstance(i, CaughtUp)) == b"first\n"
     real.rename(pods / "0.log.20240610-213217")
     real.write_bytes(b"second\n")
     clock.now += 1
-    items = [i for _, i in tails.poll() if not isinstance(i, CaughtUp)]
-    items += [i for _, i in tails.poll()]
-    assert items == [NewFile("rotated"), b"second\n"]
+    got = [i for i in items(tails.poll()) if not isinstance(i, CaughtUp)] + items(tails.poll())
+    assert got == [NewFile("rotated"), b"second\n"]
     real.write_bytes(b"3\n")  # shorter than what was read: truncated
     clock.now += 1
-    assert [i for _, i in tails.poll()] + [i for _, i in tails.poll()] == [NewFile("truncated"), b"3\n"]
+    assert items(tails.poll()) + items(tails.poll()) == [NewFile("truncated"), b"3\n"]
     real.unlink()  # the pod is deleted: the link dangles, then goes
     clock.now += 1
-    assert Gone() not in [i for _, i in tails.poll()]
+    assert Gone() not in items(tails.poll())
     clock.now += 10
-    assert [i for _, i in tails.poll()] == [Gone()] and tails.tails == {}
+    assert items(tails.poll()) == [Gone()] and tails.tails == {}
     tails.close()
 
 
@@ -274,3 +278,55 @@ def test_collector_stream_interleaving_two_pods_reports_each_with_its_pod() -> N
     assert sorted((e.source, e.diagnosis.id) for e in events if e.diagnosis) == [
         ("prod/vllm-0/vllm", "cuda-oom"), ("prod/vllm-1/vllm", "port-in-use")]
     assert h.stats["prod/vllm-0/vllm"].lines == len(oom)
+
+
+# -- the per-line cost ---------------------------------------------------------------------------------------------
+
+
+@needs_corpus
+@pytest.mark.parametrize("backend", ["auto", "python"])
+def test_a_batch_scan_finds_the_lines_that_a_line_by_line_scan_finds(backend: str) -> None:
+    from logclassify.follow.relevance import relevant_lines
+    from logclassify.select.scanner import Scanner
+
+    scanner = Scanner(default_classifier().scanner.plan, backend=backend)
+    lines = [raw if raw.endswith(b"\n") else raw + b"\n"
+             for path in sorted(CORPUS.glob("*.log")) for raw in path.read_bytes().splitlines(keepends=True)]
+    expected = [scanner.hit(line) for line in lines]
+    assert 100 < sum(expected) < len(lines)  # some lines are kept, not all
+    for size in (1, 7, 500, len(lines)):
+        got = [r for i in range(0, len(lines), size) for r in relevant_lines(scanner, lines[i:i + size])]
+        assert got == expected, f"batches of {size}"
+
+
+def test_request_ids_do_not_make_every_line_new(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A busy server's access lines hold request ids: they are one shape, not a reason to classify again."""
+    import random
+
+    rng = random.Random(5)
+    clock = Clock()
+    f = Follower(default_classifier(), "x", FollowOptions(max_delay_s=1.0), clock=clock)
+    checks = []
+    real = f.check
+    monkeypatch.setattr(f, "check", lambda *a, **k: checks.append(1) or real(*a, **k))
+    lines = [b'INFO:     10.0.%d.%d:%d - "GET /v1/requests/cmpl-%032x HTTP/1.1" 200 OK\n'
+             % (rng.randrange(256), rng.randrange(256), rng.randrange(65536), rng.getrandbits(128)) for _ in range(3000)]
+    assert all(default_classifier().scanner.hit(line) for line in lines[:10])  # lines a rule looks for
+    for i in range(0, len(lines), 100):
+        clock.now += 1
+        f.feed_many(lines[i:i + 100])
+    assert len(checks) <= 1 and len(f.shapes) <= 2
+
+
+@needs_corpus
+def test_the_counters_see_occurrences_that_repeat_every_holds_back() -> None:
+    clock = Clock()
+    events: list[Event] = []
+    h = Hub(default_classifier(), FollowOptions(repeat_every_s=3600.0), events.append, clock=clock, wallclock=clock)
+    oom = corpus("seed-cuda-oom-4.log", cri=True)
+    for restart in range(3):  # three containers of one pod crash within the hour
+        feed(h, f"vllm-0_default_vllm-{restart:064x}.log", oom, clock)
+    assert found(events) == [(f"vllm-0_default_vllm-{0:064x}.log", "cuda-oom", 1)]  # the repeats are held
+    assert h.stats["default/vllm-0/vllm"].diagnoses == {("cuda-oom", "error"): 3}
+    h.finish(eof=False)
+    assert [e.occurrence for e in events] == [1, 3]  # the held repeat, with its count, when following ends

@@ -247,3 +247,60 @@ def test_the_sidecar_command_follows_its_file(tmp_path: Path) -> None:
             f'logclassify_diagnoses_total{{id="nccl-timeout",severity="error",source="{log}"}}'))
     finally:
         assert cmd.stop() == 0, cmd.notices
+
+
+def test_the_collector_exports_phases_and_counts_of_live_sources_only() -> None:
+    pytest.importorskip("prometheus_client", reason="the metrics extra is not installed (CI installs it)")
+    from logclassify import default_classifier
+    from logclassify.follow import FollowOptions, Hub
+    from logclassify.follow.metrics import HubCollector
+    from logclassify.follow.watch import Gone
+
+    now = [1000.0]
+    hub = Hub(default_classifier(), FollowOptions(), lambda _ev: None, keep_s=60, clock=lambda: now[0],
+              wallclock=lambda: now[0])
+    startup = (ROOT / "fixtures/startup/model-load-hang-nfs-30s-per-shard.log").read_bytes().splitlines(keepends=True)
+    pod = f"vllm-0_prod_vllm-{'e' * 64}.log"
+    hub.handle(pod, startup)
+    for _ in range(5):
+        now[0] += 1
+        hub.handle(None, None)
+    collector = HubCollector(wallclock=lambda: now[0])
+    collector.hub = hub
+
+    def samples() -> dict[str, list[tuple[dict[str, str], float]]]:
+        return {m.name: [(s.labels, s.value) for s in m.samples if not s.name.endswith("_created")]
+                for m in collector.collect()}
+
+    got = samples()
+    ((labels, value),) = got["logclassify_startup_phase"]
+    assert (labels, value) == ({"source": "prod/vllm-0/vllm", "phase": "load_weights", "status": "running"}, 1)
+    ((_, seconds),) = got["logclassify_startup_phase_seconds"]
+    assert 0 < seconds <= 5
+    assert got["logclassify_lines_read"] == [({"source": "prod/vllm-0/vllm"}, float(len(startup)))]
+    assert got["logclassify_sources"] == [({}, 1.0)]
+    hub.handle(pod, Gone())
+    got = samples()
+    assert got["logclassify_startup_phase"] == [] and got["logclassify_silent_seconds"] == []  # forgotten at once
+    assert got["logclassify_lines_read"] and got["logclassify_sources_forgotten"] == [({}, 1.0)]
+    now[0] += 61
+    hub.handle(None, None)
+    assert samples()["logclassify_lines_read"] == []  # the counters too, keep_s later
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus is not available")
+def test_the_command_reads_fluent_bit_records_on_stdin() -> None:
+    """`fluent-bit ... | logclassify --follow - --format jsonl`: each pod's diagnosis, with the pod as its source."""
+    records = []
+    for pod, name in (("vllm-0", "seed-cuda-oom-4.log"), ("vllm-1", "beyond-port-in-use-1.log")):
+        for line in (CORPUS / name).read_text(encoding="utf-8").splitlines():
+            records.append({"date": 1718055137.1, "log": line + "\n", "stream": "stderr",
+                            "kubernetes": {"pod_name": pod, "namespace_name": "prod", "container_name": "vllm"}})
+    records.sort(key=lambda r: str(r["log"]))  # interleaved
+    stdin = b"".join(json.dumps(r).encode() + b"\n" for r in records)
+    proc = subprocess.run([sys.executable, "-m", "logclassify", "--follow", "-", "--format", "jsonl"], input=stdin,
+                          capture_output=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr.decode()
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert sorted((e["source"], e["diagnosis"]["id"]) for e in events if "diagnosis" in e) == [
+        ("prod/vllm-0/vllm", "cuda-oom"), ("prod/vllm-1/vllm", "port-in-use")]

@@ -21,7 +21,7 @@ import math
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -29,6 +29,7 @@ from logclassify.engine.classifier import Classifier, load_rules
 from logclassify.engine.loader import CompiledRule
 from logclassify.engine.loader import hang_limits as rule_hang_limits
 from logclassify.engine.match import All, AnyOf, Matcher, NoneOf
+from logclassify.follow.relevance import relevant_lines
 from logclassify.follow.repeats import Repeats
 from logclassify.models import Diagnosis, Event, Report
 from logclassify.parse.phases import LABELS
@@ -103,7 +104,7 @@ def provisional_rules(rules: Iterable[CompiledRule]) -> set[str]:
     return {r.id for r in rules if _has_none(r.matcher)}
 
 
-_DIGITS = re.compile(rb"\d+")
+_VARYING = re.compile(rb"[0-9a-fA-F]*\d[0-9a-fA-F]*")  # numbers, and hex ids (request ids, hashes) with a digit
 _MAX_SHAPES = 50_000
 
 
@@ -118,8 +119,10 @@ class Follower:
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], float] = time.time,
         repeats: Repeats | None = None,
+        on_found: Callable[[Event], None] = lambda _ev: None,
     ) -> None:
-        """`repeats`: shared by the files of one source (a restarted container's new log continues its crash loop)."""
+        """`repeats`: shared by the files of one source (a restarted container's new log continues its crash loop);
+        `on_found`: told of every occurrence of a cause, also those `repeats` holds back (metrics count them)."""
         self.classifier = classifier
         self.source = source
         self.opt = options or FollowOptions()
@@ -129,6 +132,7 @@ class Follower:
         self.provisional = provisional_rules(classifier.rules) - set(self.hangs)
         self.hang_after = self.opt.hang_after if self.opt.hang_after is not None else hang_limits(classifier.rules)
         self.repeats = repeats if repeats is not None else Repeats(self.opt.repeat_every_s)
+        self.on_found = on_found
         self.count = 0  # lines of the current file so far: the number of the last line read
         self.last_line_at = clock()
         self._begin(0)
@@ -150,9 +154,19 @@ class Follower:
     # -- input ----------------------------------------------------------------------------------------------
     def feed(self, raw: bytes) -> list[Event]:
         """One input line (with or without its newline)."""
-        self.count += 1
         line = raw if raw.endswith(b"\n") else raw + b"\n"
-        relevant = self.classifier.scanner.pattern.search(line) is not None
+        return self._feed(line, self.classifier.scanner.hit(line))
+
+    def feed_many(self, raws: Sequence[bytes]) -> list[Event]:
+        """Lines that arrived together, as `feed` of each; what rules look for is found in one scan of them all."""
+        lines = [raw if raw.endswith(b"\n") else raw + b"\n" for raw in raws]
+        events: list[Event] = []
+        for line, relevant in zip(lines, relevant_lines(self.classifier.scanner, lines), strict=True):
+            events += self._feed(line, relevant)
+        return events
+
+    def _feed(self, line: bytes, relevant: bool) -> list[Event]:
+        self.count += 1
         parsed = normalize_line(self.count, decode(line).rstrip("\r\n"))
         events: list[Event] = []
         if self.alarmed and relevant and any(RESTART.search(ln.message) for ln in parsed):
@@ -175,9 +189,9 @@ class Follower:
         return events
 
     def _new_shape(self, line: bytes) -> bool:
-        """Whether a line that holds a literal some rule, fact or phase looks for has a new shape (digits aside).
-        A serving log repeats a few shapes forever; a failure brings new ones."""
-        shape = _DIGITS.sub(b"0", line)
+        """Whether a line that holds a literal some rule, fact or phase looks for has a new shape (numbers and hex
+        ids aside). A serving log repeats a few shapes forever; a failure brings new ones."""
+        shape = _VARYING.sub(b"0", line)
         if shape in self.shapes:
             return False
         if len(self.shapes) >= _MAX_SHAPES:
@@ -288,6 +302,7 @@ class Follower:
             new_in_run = not printed
             printed.add(severity)
             self.alarmed = self.alarmed or alarming(ev)
+            self.on_found(ev)
             out = self.repeats.occurred(key, ev, now) if new_in_run else ev
             if out is not None:
                 events.append(out)

@@ -29,13 +29,12 @@ class SourceStats:
 
     lines: int = 0
     bytes: int = 0
-    diagnoses: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule id, severity) -> occurrences
+    diagnoses: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule id, severity) -> times found
     unrecognized: int = 0
     phase: tuple[str, str] | None = None  # (name, status) as `Follower.phase` gives it
     phase_since: float = 0.0
     last_line_at: float = 0.0
     forgotten_at: float | None = None  # no file of it is followed any more
-    _seen: dict[str, int] = field(default_factory=dict)  # cause key -> highest occurrence counted
 
 
 class Hub:
@@ -67,11 +66,13 @@ class Hub:
         if f is None:
             key = source_key(name)
             repeats = self.repeats.setdefault(key, Repeats(self.opt.repeat_every_s))
-            f = Follower(self.classifier, name, self.opt, clock=self.clock, wallclock=self.wallclock, repeats=repeats)
             with self.lock:
-                self.followers[name], self.keys[name] = f, key
                 stats = self.stats.setdefault(key, SourceStats())
                 stats.forgotten_at = None
+            f = Follower(self.classifier, name, self.opt, clock=self.clock, wallclock=self.wallclock, repeats=repeats,
+                         on_found=lambda ev: self._count(stats, ev))
+            with self.lock:
+                self.followers[name], self.keys[name] = f, key
         return f
 
     def handle(self, name: str | None, item: Item) -> None:
@@ -82,12 +83,13 @@ class Hub:
             else:
                 f = self.follower(name)
                 events: list[Event] = []
-                if isinstance(item, bytes):
+                if isinstance(item, (bytes, list)):
+                    lines = [item] if isinstance(item, bytes) else item
                     stats = self.stats[self.keys[name]]
-                    stats.lines += 1
-                    stats.bytes += len(item)
+                    stats.lines += len(lines)
+                    stats.bytes += sum(map(len, lines))
                     stats.last_line_at = self.wallclock()
-                    events = f.feed(item)
+                    events = f.feed_many(lines) if len(lines) > 1 else f.feed(lines[0])
                 elif isinstance(item, NewFile):
                     events = f.new_file()
                 elif isinstance(item, CaughtUp):
@@ -132,11 +134,9 @@ class Hub:
             self._send(name, f.finish(eof=eof))
 
     def _send(self, name: str, events: list[Event]) -> None:
-        stats = self.stats.get(self.keys.get(name, ""))
         for ev in events:
-            if stats is not None:
-                self._count(stats, ev)
             self.emit(ev)
+        stats = self.stats.get(self.keys.get(name, ""))
         f = self.followers.get(name)
         if stats is not None and f is not None:
             phase = f.phase()
@@ -144,15 +144,11 @@ class Hub:
                 stats.phase, stats.phase_since = phase, self.wallclock()
 
     def _count(self, stats: SourceStats, ev: Event) -> None:
-        """Occurrences, not printed events: a repeat held back by --repeat-every counts when it is printed, with
-        the occurrences it stands for."""
-        cause = ev.diagnosis.id if ev.diagnosis is not None else f"?{ev.unrecognized.fingerprint if ev.unrecognized else ''}"
-        seen = stats._seen.get(cause, 0)
-        n = ev.occurrence - seen if ev.occurrence > seen else 1
-        stats._seen[cause] = max(seen, ev.occurrence)
+        """A cause was found (once per run of the server; again if its severity changes), printed or held back by
+        --repeat-every: the counters see every occurrence when it happens."""
         if ev.diagnosis is None:
-            stats.unrecognized += n
+            stats.unrecognized += 1
             return
         label = (ev.diagnosis.id, ev.diagnosis.severity.value)
         with self.lock:
-            stats.diagnoses[label] = stats.diagnoses.get(label, 0) + n
+            stats.diagnoses[label] = stats.diagnoses.get(label, 0) + 1

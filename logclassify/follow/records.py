@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from logclassify.follow.watch import Item, source_key
-from logclassify.read.live import TICK, stream_lines
+from logclassify.read.live import TICK, stream_batches
 
 STDIN = "<stdin>"
 _TEXT = ("log", "message")  # Fluent Bit's field, Vector's
@@ -68,11 +68,14 @@ def split_record(raw: bytes) -> tuple[str, list[bytes]]:
 
 
 def record_items(stream: IO[bytes], poll_s: float) -> Iterator[tuple[str | None, Item]]:
-    """(source, line) pairs of a collector's stream, and (None, TICK) after each `poll_s` without input."""
-    for raw in stream_lines(stream, poll_s):
-        if raw is TICK:
+    """(source, lines) pairs of a collector's stream, the lines of each read grouped by source, and (None, TICK)
+    after each `poll_s` without input."""
+    for batch in stream_batches(stream, poll_s):
+        if batch is TICK:
             yield None, TICK
             continue
-        source, lines = split_record(raw)
-        for line in lines:
-            yield source, line
+        by_source: dict[str, list[bytes]] = {}
+        for raw in batch:
+            source, lines = split_record(raw)
+            by_source.setdefault(source, []).extend(lines)
+        yield from by_source.items()

@@ -37,7 +37,24 @@ class Gone:
     """A file no longer listed (its pod was deleted) was read to its end: forget it."""
 
 
-Item = LiveItem | CaughtUp | Gone
+Item = LiveItem | list[bytes] | CaughtUp | Gone  # a list: lines that arrived together (see `batched`)
+
+
+def batched(name: str, items: list[LiveItem]) -> list[tuple[str, Item]]:
+    """A source's items with each run of lines as one list: the follower scans them in one pass."""
+    out: list[tuple[str, Item]] = []
+    run: list[bytes] = []
+    for item in items:
+        if isinstance(item, bytes):
+            run.append(item)
+            continue
+        if run:
+            out.append((name, run))
+            run = []
+        out.append((name, item))
+    if run:
+        out.append((name, run))
+    return out
 
 
 def source_key(name: str) -> str:
@@ -109,7 +126,7 @@ class TailSet:
                 continue
             since = self.missing_since.setdefault(name, now)
             if now - since >= self.gone_after_s:
-                out += [(name, item) for item in tail.poll()]  # what it still holds, read through the open file
+                out += batched(name, tail.poll())  # what it still holds, read through the open file
                 tail.close()
                 del self.tails[name]
                 self.missing_since.pop(name)
@@ -123,7 +140,7 @@ class TailSet:
         out = self.rescan() if self.clock() - self._scanned_at >= self.rescan_s else []
         for name, tail in self.tails.items():
             items = tail.poll()
-            out += [(name, item) for item in items]
+            out += batched(name, items)
             if not items and tail.mtime_age is not None and name not in self.caught_up:
                 self.caught_up.add(name)
                 out.append((name, CaughtUp(tail.mtime_age)))

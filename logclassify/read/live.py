@@ -30,8 +30,9 @@ class NewFile:
 LiveItem = bytes | int | NewFile | None
 
 
-def stream_lines(stream: IO[bytes], poll_s: float) -> Iterator[bytes | None]:
-    """Lines of a pipe or stdin as they arrive, and None after each `poll_s` without one. Ends at EOF.
+def stream_batches(stream: IO[bytes], poll_s: float) -> Iterator[list[bytes] | None]:
+    """The lines of each read of a pipe or stdin (what arrived together), and None after each `poll_s` without
+    any. Ends at EOF.
 
     select() on the file descriptor keeps the caller responsive to Ctrl-C and to its own timers without a reader
     thread (a thread blocked in a buffered read makes the interpreter abort at exit).
@@ -39,7 +40,7 @@ def stream_lines(stream: IO[bytes], poll_s: float) -> Iterator[bytes | None]:
     try:
         fd = stream.fileno()
     except (AttributeError, OSError, ValueError):  # an in-memory stream: everything is there already
-        yield from iter(stream.readline, b"")
+        yield from ([raw] for raw in iter(stream.readline, b""))
         return
     pending = b""
     while True:
@@ -50,11 +51,11 @@ def stream_lines(stream: IO[bytes], poll_s: float) -> Iterator[bytes | None]:
         chunk = os.read(fd, 1 << 16)
         if not chunk:
             if pending:
-                yield pending + b"\n"
+                yield [pending + b"\n"]
             return
         *complete, pending = (pending + chunk).split(b"\n")
-        for raw in complete:
-            yield raw + b"\n"
+        if complete:
+            yield [raw + b"\n" for raw in complete]
 
 
 @dataclass
