@@ -10,7 +10,7 @@ import pytest
 from logclassify.lazyre import LazyPattern, lazy
 
 MODULES = [
-    "logclassify.select.state",
+    "logclassify.select.window",
     "logclassify.engine.unknown",
     "logclassify.parse.environment",
     "logclassify.parse.facts",

@@ -206,16 +206,18 @@ class ExceptionMatch(Matcher):
         self.root = spec.root
         lits: list[Literals] = []
         # Literals are looked for line by line: none from a message that spans lines, nor from a type the parser
-        # names itself.
+        # names itself. Both start on the exception line: the more selective one (longest shortest alternative)
+        # is the scan's trigger (a message '^429 ' alone was on a busy log's every few thousandth line).
         if spec.message is not None and (alts := _one_line(required_literals(spec.message))):
             lits.append(Literals(alts, "(?i" in spec.message))
-        elif (
+        if (
             spec.type is not None
             and not (self.type and self.type.fullmatch(FATAL_TYPE))
             and (alts := _one_line(required_literals(spec.type)))
         ):
             lits.append(Literals(alts, "(?i" in spec.type))
-        self._lits = lits or None
+        lits.sort(key=lambda lit: -min(len(a) for a in lit.alternatives or ("",)))
+        self._lits = lits[:1] or None
 
     def literals(self) -> list[Literals] | None:
         return self._lits

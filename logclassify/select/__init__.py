@@ -27,9 +27,10 @@ The stage between `read` (bytes, lines) and `parse`: it knows nothing of rules. 
 `Trigger`s and hands the scanner a frozen `ScanPlan` of them. The package, one job a module: `triggers` (what a line
 is searched for, and the check of a candidate line), `plan` (the triggers of all rules as fixed search tables),
 `hyperscan_db` (the Hyperscan databases and their on-disk cache), `scanner` (`Scanner`: candidates from either
-backend, `select`), `state` (the line keeping of one input: windows, markers, tail), `parallel` (`select_file`'s
-forked byte-range workers and the merge of their results), `literal_index` (which literals occur in a text, and on
-which lines).
+backend, `select`), `window` (what is kept around a hit: context lengths, quotas, `Window`), `state` (the line
+keeping of one input: windows, markers, tail, walked line by line), `repeats` (past the first lines, a crash loop's
+chunks of known line shapes kept by the same rules in bulk), `parallel` (`select_file`'s forked byte-range workers
+and the merge of their results), `literal_index` (which literals occur in a text, and on which lines).
 """
 
 from __future__ import annotations

@@ -16,18 +16,9 @@ from typing import Any
 
 from logclassify.read.sources import InputError, ReadStats
 from logclassify.select.budget import Dropped
-from logclassify.select.state import (
-    CONTEXT_BEFORE,
-    MARKER_LAST,
-    MARKER_LINES,
-    TAIL_LINES,
-    TRACEBACK_AFTER,
-    Finder,
-    ScanState,
-    Selection,
-    Window,
-    segments,
-)
+from logclassify.select.plan import Finder
+from logclassify.select.state import ScanState, Selection, segments
+from logclassify.select.window import CONTEXT_BEFORE, MARKER_LAST, MARKER_LINES, TAIL_LINES, TRACEBACK_AFTER, Window
 
 PARALLEL_MIN_BYTES = 64 << 20  # plain files at least this large are scanned in several processes
 MAX_WORKERS = 4

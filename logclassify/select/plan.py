@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from logclassify.select.triggers import MARKER, Trigger
 
@@ -53,3 +54,15 @@ class ScanPlan:
             exact=tuple((lit, tuple(idxs)) for lit, idxs in exact.items()),
             folded=tuple((lit, tuple(idxs)) for lit, idxs in folded.items()),
         )
+
+
+class Finder(Protocol):
+    """What a scan of one input needs from the scanner (`scanner.Scanner`): its plan, the candidate lines of a chunk
+    from either backend, and the check that a candidate really matches."""
+
+    @property
+    def plan(self) -> ScanPlan: ...
+
+    def candidates(self, chunk: bytes) -> Candidates: ...
+
+    def verify(self, trigger: int, text: str) -> bool: ...

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable, Iterable
 
 from logclassify.read.sources import decode
-from logclassify.select import parallel
 from logclassify.select.hyperscan_db import HyperscanDatabases
 from logclassify.select.plan import Candidates, ScanPlan
 from logclassify.select.state import ScanState, Selection
@@ -118,6 +117,8 @@ class Scanner:
         (small, compressed or special file, one CPU, no fork, no Hyperscan): scan it as a stream then."""
         if self.hyperscan() is None:  # without it, a worker's scan is too slow to be worth the processes
             return None
+        from logclassify.select import parallel  # imported here: only large files need it
+
         return parallel.select_file(self, path, workers, on_bytes)
 
 

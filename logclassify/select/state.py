@@ -11,36 +11,27 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from logclassify.lazyre import lazy
 from logclassify.read.logline import LogLine
 from logclassify.read.normalize import normalize_line
 from logclassify.read.sources import LONG_KEEP, MAX_LINE, ReadStats, decode
 from logclassify.select import budget
 from logclassify.select.budget import Dropped, Seen
-from logclassify.select.plan import Candidates, ScanPlan
+from logclassify.select.plan import Finder
 from logclassify.select.triggers import ANCHOR, TRACEBACK
+from logclassify.select.window import (  # re-exported: parallel and the tests read them here
+    CONTEXT_AFTER,
+    CONTEXT_BEFORE,
+    MARKER_LAST,
+    MARKER_LINES,
+    TAIL_LINES,
+    TRACEBACK_AFTER,
+    Window,
+)
 
-CONTEXT_BEFORE = 40  # lines kept before a hit (proximity conditions, the start of a traceback)
-CONTEXT_AFTER = 60  # lines kept after a hit
-TRACEBACK_AFTER = 400  # a traceback header keeps up to this many lines after it, to reach its exception line
-TAIL_LINES = 40  # always keep the end of the input
-MARKER_LINES = 100  # a marker literal keeps its first this many lines ...
-MARKER_LAST = 20  # ... and its last this many
 _AFTER = {ANCHOR: CONTEXT_AFTER, TRACEBACK: TRACEBACK_AFTER}  # the longest a window can be
-
-
-class Finder(Protocol):
-    """What a scan of one input needs from the scanner (`scanner.Scanner`): its plan, the candidate lines of a chunk
-    from either backend, and the check that a candidate really matches."""
-
-    @property
-    def plan(self) -> ScanPlan: ...
-
-    def candidates(self, chunk: bytes) -> Candidates: ...
-
-    def verify(self, trigger: int, text: str) -> bool: ...
+_OFFERS = 16  # times a chunk's rest is offered to `repeats` after the first lines are kept
 
 
 @dataclass
@@ -68,49 +59,6 @@ class Selection:
     @property
     def lines(self) -> list[LogLine]:
         return [ln for seg in self.segments for ln in seg]
-
-
-_EXCEPTION_LINE = lazy(
-    r"^\s*(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*(?:Error|Exception|Interrupt|Exit)|AssertionError)\b(?::|\s*$)"
-)
-
-
-class Window:
-    """How far forward lines are kept: `plain` (anchor windows, and tracebacks whose exception line was seen) and
-    a pending traceback window that ends CONTEXT_AFTER lines after the traceback's exception line, or at its
-    deadline (TRACEBACK_AFTER lines after the header) when no exception line comes."""
-
-    __slots__ = ("plain", "tb_deadline", "tb_header")
-
-    def __init__(self) -> None:
-        self.plain = 0
-        self.tb_deadline = 0  # 0: no traceback window pending
-        self.tb_header = 0
-
-    def limit(self) -> int:
-        return max(self.plain, self.tb_deadline)
-
-    def open(self, n: int, kind: int) -> None:
-        if kind == TRACEBACK:
-            self.tb_deadline = max(self.tb_deadline, n + TRACEBACK_AFTER)
-            self.tb_header = max(self.tb_header, n)
-        else:
-            self.plain = max(self.plain, n + CONTEXT_AFTER)
-
-    def took(self, n: int, raw: bytes) -> None:
-        """Line n was kept while a traceback window is pending: its exception line closes it."""
-        if n >= self.tb_deadline:
-            self.plain = max(self.plain, self.tb_deadline)
-            self.tb_deadline = 0
-        elif n > self.tb_header and _is_exception_line(raw):
-            self.plain = max(self.plain, min(self.tb_deadline, n + CONTEXT_AFTER))
-            self.tb_deadline = 0
-
-
-def _is_exception_line(raw: bytes) -> bool:
-    if b"Error" not in raw and b"Exception" not in raw and b"Interrupt" not in raw and b"Exit" not in raw:
-        return False
-    return any(_EXCEPTION_LINE.match(ln.message) for ln in normalize_line(0, decode(raw).rstrip("\r\n")))
 
 
 class ScanState:
@@ -142,13 +90,24 @@ class ScanState:
         self.marker_last: dict[int, deque[tuple[int, bytes]]] = {}
         self.first_hit: int | None = None  # the first line that opened a window
         self.counted = 0  # the last line counted as a repeat
+        self.shapes: Any = None  # `repeats.ShapeTable`: a crash loop's line shapes, made on first use
 
     def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self._feed(chunk)
+
+    def _feed(self, chunk: bytes) -> None:
         if not chunk:
             return
         if not chunk.endswith(b"\n"):
             chunk += b"\n"  # only the last chunk of an input can lack it
         self.bytes_read += len(chunk)
+        if self.full:  # a crash loop's repeats, in bulk (imported only then: most inputs never get here)
+            from logclassify.select import repeats
+
+            if repeats.feed(self, chunk):
+                return
         finder = self.finder
         plan = finder.plan
         anchor_hits, marker_first = finder.candidates(chunk)
@@ -176,7 +135,7 @@ class ScanState:
         line_no = self.line_no
         win = self.win
         kept = self.kept
-        keep = self._keep
+        keep = self.keep_line
         limits = self.limits
         triggers = plan.triggers
         pos_n = line_no + 1  # next line not yet kept or passed over ...
@@ -188,6 +147,8 @@ class ScanState:
         verified_line = -1
         repeat_line = -1
         verified: set[int] = set()
+        offers = 0 if self.full else _OFFERS  # a chunk that starts past the first lines was offered already
+        offered = -1  # the number of failure signatures when the rest of the chunk was last offered
         size = len(chunk)
         find = chunk.find
         rfind = chunk.rfind
@@ -223,25 +184,14 @@ class ScanState:
                 count_off = start
                 last_start = start
                 n = count_n + 1
+                if (self.full and offers and n > self.promoted_until
+                        and len(self.dropped.signatures) != offered):  # the first lines are kept: the rest in bulk
+                    offers -= 1  # tried again after each new failure (its window kept), a few times a chunk
+                    offered = len(self.dropped.signatures)
+                    if self._hand_over(chunk, start, n, events):
+                        return
             if kind == 1:
-                raw = chunk[start : find(b"\n", start) + 1]
-                if idx >= 0:
-                    if self.marker_bytes + len(raw) > limits[6]:
-                        self.dropped.markers += 1
-                        continue
-                    self.marker_kept.setdefault(idx, []).append((n, raw))
-                    self.marker_bytes += len(raw)
-                else:
-                    q = self.marker_last.get(-1 - idx)
-                    if q is None:
-                        q = self.marker_last[-1 - idx] = deque(maxlen=MARKER_LAST)
-                    if not q or q[-1][0] != n:
-                        freed = len(q[0][1]) if len(q) == MARKER_LAST else 0
-                        if self.marker_bytes - freed + len(raw) > limits[6]:
-                            self.dropped.markers += 1
-                            continue
-                        q.append((n, raw))
-                        self.marker_bytes += len(raw) - freed
+                self.keep_marker(idx, n, chunk[start : find(b"\n", start) + 1])
                 continue
             if n != verified_line:
                 verified_line = n
@@ -307,8 +257,46 @@ class ScanState:
             self.recent.append(item)
         self.line_no = total
 
+    def _hand_over(self, chunk: bytes, start: int, n: int, events: list[tuple[int, int, int]]) -> bool:
+        """The first lines were kept while this chunk was walked: offer its rest, from line n (at `start`), to
+        `repeats`, as if it were a chunk of its own; False (the state as it was) when that path declines it.
+        Lines from n on that the walk took already are taken back first (`repeats` takes them again)."""
+        ring = self.ring
+        taken: list[tuple[int, bytes]] = []
+        while ring and next(reversed(ring)) >= n:
+            taken.append(ring.popitem(last=True))
+        taken_bytes = sum(len(raw) for _, raw in taken)
+        self.ring_bytes -= taken_bytes
+        saved = (self.line_no, list(self.recent), list(self.marker_count))
+        import bisect
+
+        for _, kind, idx in events[bisect.bisect_left(events, (start,)) :]:
+            if kind == 1 and idx >= 0:  # a first marker line that this walk counted but will not keep
+                self.marker_count[idx] -= 1
+        cut = start
+        before: list[tuple[int, bytes]] = []
+        m = n - 1
+        while cut > 0 and len(before) < (self.recent.maxlen or 0):
+            s = chunk.rfind(b"\n", 0, cut - 1) + 1
+            before.append((m, chunk[s:cut]))
+            m -= 1
+            cut = s
+        self.recent.extend(reversed(before))
+        self.line_no = n - 1
+        from logclassify.select import repeats
+
+        if repeats.feed(self, chunk[start:]):
+            return True
+        self.line_no, recent, self.marker_count = saved
+        self.recent.clear()
+        self.recent.extend(recent)
+        for item in reversed(taken):
+            ring[item[0]] = item[1]
+        self.ring_bytes += taken_bytes
+        return False
+
     # -- the memory budget (see `budget`) -------------------------------------------------------------------
-    def _keep(self, n: int, raw: bytes) -> None:
+    def keep_line(self, n: int, raw: bytes) -> None:
         """Keep line n: among the first lines, in a first occurrence's window, or else in the ring of the latest."""
         if n in self.kept:
             return
@@ -332,6 +320,27 @@ class ScanState:
             old_n, old = ring.popitem(last=False)
             self.ring_bytes -= len(old)
             self.dropped.drop(old_n)
+
+    def keep_marker(self, idx: int, n: int, raw: bytes) -> None:
+        """Marker line n: among marker idx's first lines (idx >= 0) or its latest (idx = -1 - marker), within the
+        marker budget (else counted as not kept)."""
+        if idx >= 0:
+            if self.marker_bytes + len(raw) > self.limits[6]:
+                self.dropped.markers += 1
+                return
+            self.marker_kept.setdefault(idx, []).append((n, raw))
+            self.marker_bytes += len(raw)
+            return
+        q = self.marker_last.get(-1 - idx)
+        if q is None:
+            q = self.marker_last[-1 - idx] = deque(maxlen=MARKER_LAST)
+        if not q or q[-1][0] != n:
+            freed = len(q[0][1]) if len(q) == MARKER_LAST else 0
+            if self.marker_bytes - freed + len(raw) > self.limits[6]:
+                self.dropped.markers += 1
+                return
+            q.append((n, raw))
+            self.marker_bytes += len(raw) - freed
 
     def _remember(self, line: bytes, n: int) -> None:
         """A verified failure line among the first lines: its signature is seen."""
