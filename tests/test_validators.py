@@ -219,3 +219,10 @@ def test_hang_limits_come_from_the_rules_live_field(tmp_path: Path) -> None:
     rule(tmp_path, "slow-compile", "live: {silent_for: 0}\n" + body)
     (p,) = load_problems(tmp_path)
     assert ":6: rule slow-compile: live.silent_for: Input should be greater than 0" in p
+
+
+def test_a_real_field_in_the_wrong_place_is_not_called_a_misspelling(tmp_path: Path) -> None:
+    """`within` belongs under `all:`; under `any:` the old message suggested `within` for `within`."""
+    rule(tmp_path, "misplaced", "match:\n  any:\n    - contains: boom here\n  within: 5\n")
+    (p,) = load_problems(tmp_path)
+    assert "field `within` is not allowed here" in p and "did you mean" not in p

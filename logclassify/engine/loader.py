@@ -137,6 +137,8 @@ def _explain(err: Any, data: Any) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden" and err["loc"]:
         key = str(err["loc"][-1])
+        if key in FIELD_NAMES:  # a real field in the wrong place (e.g. `within` under `any:`), not a misspelling
+            return f"field `{key}` is not allowed here ({msg.lower()}); see rules/README.md for where it belongs"
         return f"unknown field `{key}`{did_you_mean(key, FIELD_NAMES)} ({msg.lower()})"
     if err["type"] == "union_tag_invalid":
         value: Any = data
