@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from run import medians  # noqa: E402  (bench/run.py: interleaved runs, medians)
+
 
 def lc() -> list[str]:
     exe = Path(sys.executable).with_name("logclassify")
@@ -117,15 +119,6 @@ def ray_in_process(folder: Path, firsts: list[float]) -> Callable[[], float]:
         assert n == len(sources), (n, len(sources))
         return time.perf_counter() - t0
     return go
-
-
-def medians(cmds: dict[str, Callable[[], float]], runs: int) -> dict[str, float]:
-    """Each command `runs` times, interleaved (a slow phase of the shared machine hits all alike); medians."""
-    times: dict[str, list[float]] = {k: [] for k in cmds}
-    for _ in range(runs):
-        for k, f in cmds.items():
-            times[k].append(f())
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def report(name: str, files: list[Path], times: dict[str, float]) -> None:

@@ -88,34 +88,9 @@ class LoggedArgs:
     program: str = "vllm serve"
 
 
-def split_top(text: str, sep: str = ",") -> Iterator[str]:
-    """`text` cut at `sep` outside brackets and quotes."""
-    depth = 0
-    quote = ""
-    start = 0
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == sep and depth == 0:
-            yield text[start:i]
-            start = i + 1
-        i += 1
-    yield text[start:]
-
-
-def _closing(text: str, start: int) -> int | None:
-    """The index of the bracket that closes the one at `start`, or None when the line is cut before it."""
+def _outside_quotes(text: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """(index, character, bracket depth after it) for every character from `start` that is not inside a quoted
+    string; the one walk both splitting and bracket matching need."""
     depth = 0
     quote = ""
     i = start
@@ -128,13 +103,30 @@ def _closing(text: str, start: int) -> int | None:
                 quote = ""
         elif ch in "'\"":
             quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i
+        else:
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+            yield i, ch, depth
         i += 1
+
+
+def split_top(text: str, sep: str = ",") -> Iterator[str]:
+    """`text` cut at `sep` outside brackets and quotes."""
+    start = 0
+    for i, ch, depth in _outside_quotes(text):
+        if ch == sep and depth == 0:
+            yield text[start:i]
+            start = i + 1
+    yield text[start:]
+
+
+def _closing(text: str, start: int) -> int | None:
+    """The index of the bracket that closes the one at `start`, or None when the line is cut before it."""
+    for i, ch, depth in _outside_quotes(text, start):
+        if ch in ")]}" and depth == 0:
+            return i
     return None
 
 
