@@ -11,7 +11,8 @@ ids after the labels were written; it maps ids and never changes a label.
 Figures (failure = kind "failure" or "client-error" with a label other than "none"; readable = shows_failure true;
 known = labelled with a cause id, not only `other`):
   top1        readable known failures whose first diagnosis (the headline: first alarm, else first note) is a
-              labelled cause
+              labelled cause; `top1_as_note` says how many of those are a note (the log's failure is then also
+              answered "unrecognised", and the note reads it, e.g. `vllm-internal-error`)
   anywhere    readable known failures with a labelled cause among the diagnoses
   unreadable  the same two figures for known failures whose pasted log stops before the error (shows_failure false)
   other-unrecognised  failures labelled only `other` (cause unknown) answered "unrecognised", their right answer
@@ -117,7 +118,7 @@ def score(root: pathlib.Path, cmd: list[str], aliases: dict[str, list[str]], ver
         answers = list(ex.map(lambda c: run(cmd, root / str(c["file"])), cases))
     c = {k: 0 for k in ("readable", "top1", "anywhere", "unreadable", "u_top1", "u_anywhere", "false", "healthy",
                         "healthy_alarm", "failures", "unrecognised", "green", "errors", "other", "other_unrec",
-                        "readable_all")}
+                        "readable_all", "top1_note")}
     for case, ans in zip(cases, answers, strict=True):
         labels = [str(x) for x in case["labels"] if x not in ("none", "other")]  # type: ignore[union-attr]
         known = [str(x) for x in case["labels"] if x != "none"]  # type: ignore[union-attr]
@@ -145,6 +146,7 @@ def score(root: pathlib.Path, cmd: list[str], aliases: dict[str, list[str]], ver
                 prefix = "" if readable else "u_"
                 c["readable" if readable else "unreadable"] += 1
                 c[prefix + "top1"] += t1
+                c["top1_note"] += readable and t1 and not ans.alarms
                 c[prefix + "anywhere"] += anywhere
                 mark = "ok" if t1 else ("any" if anywhere else ("GREEN" if readable and green else "miss"))
             else:
@@ -160,6 +162,7 @@ def score(root: pathlib.Path, cmd: list[str], aliases: dict[str, list[str]], ver
         "failures": c["failures"],
         "readable_known_failures": c["readable"],
         "top1": pct(c["top1"], c["readable"]),
+        "top1_as_note": c["top1_note"],
         "anywhere": pct(c["anywhere"], c["readable"]),
         "unreadable_known_failures": c["unreadable"],
         "unreadable_top1": pct(c["u_top1"], c["unreadable"]),

@@ -204,6 +204,7 @@ class ExceptionMatch(Matcher):
         self.type = _opt(spec.type)
         self.message = _opt(spec.message)
         self.root = spec.root
+        self.raised_in = _opt(spec.raised_in)
         lits: list[Literals] = []
         # Literals are looked for line by line: none from a message that spans lines, nor from a type the parser
         # names itself. Both start on the exception line: the more selective one (longest shortest alternative)
@@ -237,8 +238,29 @@ class ExceptionMatch(Matcher):
                 if m is None:
                     continue
                 caps = _captures(m)
+            if self.raised_in is not None:
+                raised = self._raised(exc, ctx)
+                if raised is None:
+                    continue
+                hits.append(raised)
+                caps += raised.captures
             hits.append(Hit(exc.line, exc.text, caps))
         return Result(bool(hits), hits)
+
+    def _raised(self, exc: ExceptionInfo, ctx: Context) -> Hit | None:
+        """The innermost frame when its file matches `raised_in`, with the exception's short type and the frame's
+        file (from where the pattern matched: `vllm/...`, not the user's site-packages path), line and function as
+        captures."""
+        if not exc.frames or self.raised_in is None:
+            return None
+        frame = exc.frames[-1]
+        m = _search(self.raised_in, frame.file, ctx, frame.line)
+        if m is None:
+            return None
+        caps = (("raised_type", exc.short_type), ("raised_file", frame.file[m.start():].lstrip("/\\")),
+                ("raised_line", str(frame.lineno)), ("raised_function", frame.function))
+        where = f'File "{frame.file}", line {frame.lineno}, in {frame.function}'
+        return Hit(frame.line, where, caps, weight=1)
 
 
 class FrameMatch(Matcher):

@@ -4,6 +4,8 @@
   alarm: then `X` folds the note).
 - A rule's `folds:` list names causes it explains (e.g. a full /dev/shm explains an NCCL system error).
 - `role: consequence` diagnoses (NCCL timeouts on the other ranks, a dead engine) fold under the headline cause.
+- `role: fallback` diagnoses (a generic answer: an internal error raised in vLLM's own code) are dropped when a
+  specific cause is an alarm; otherwise they head the list like a cause.
 - Then: alarms before notes, causes before consequences, more severe first, higher priority first, and finally the
   earliest evidence first (the first failure usually triggers the later ones on other ranks).
 """
@@ -41,6 +43,8 @@ def _explains(d: Diagnosis, other: Diagnosis, folds: Sequence[str]) -> bool:
 
 def rank(found: Sequence[tuple[Diagnosis, int, Sequence[str]]]) -> list[Diagnosis]:
     """`found`: (diagnosis, rule priority, rule `folds`) for every rule that fired. Returns the top-level list."""
+    if any(d.role == "cause" and d.severity is not Severity.info for d, _, _ in found):
+        found = [f for f in found if f[0].role != "fallback"]
     ordered = sorted(found, key=lambda f: _key(f[0], f[1]))
     by_id = {d.id: d for d, _, _ in ordered}
     folded: set[str] = set()
@@ -60,7 +64,7 @@ def rank(found: Sequence[tuple[Diagnosis, int, Sequence[str]]]) -> list[Diagnosi
             if _explains(d, other, folds):
                 fold(other, d)
     top = [d for d, _, _ in ordered if d.id not in folded]
-    head = next((d for d in top if d.role == "cause" and d.severity is not Severity.info), None)
+    head = next((d for d in top if d.role != "consequence" and d.severity is not Severity.info), None)
     if head is not None:
         for d in [x for x in top if x.role == "consequence"]:
             fold(d, head)

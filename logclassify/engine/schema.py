@@ -69,12 +69,17 @@ class ExceptionSpec(_Strict):
     type: str | None = Field(default=None, description="regex, full-matched against the exception type")
     message: str | None = Field(default=None, description="regex, searched in the exception message")
     root: bool = Field(default=False, description="only the first (root) exception of a chain")
+    raised_in: str | None = Field(
+        default=None,
+        description="regex searched in the file path of the innermost frame, where the exception was raised; "
+        "captures raised_type, raised_file, raised_line, raised_function",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ExceptionSpec:
         if self.type is None and self.message is None:
             raise ValueError("exception needs `type` or `message`")
-        for p in (self.type, self.message):
+        for p in (self.type, self.message, self.raised_in):
             if p is not None:
                 check_regex(p)
         return self
@@ -247,9 +252,11 @@ class Rule(_Strict):
     severity: Severity
     confidence: float = Field(default=0.8, ge=0.0, le=1.0)
     tags: list[str] = Field(default_factory=list)
-    role: Literal["cause", "consequence"] = Field(
+    role: Literal["cause", "consequence", "fallback"] = Field(
         default="cause",
-        description="a consequence (NCCL timeout on the other ranks, engine died) is folded under a cause when one is found",
+        description="a consequence (NCCL timeout on the other ranks, engine died) is folded under a cause when one is "
+        "found; a fallback (a generic answer such as an internal error raised in vLLM's code) is reported only when no "
+        "other rule finds an alarm-level cause",
     )
     priority: int = Field(default=0, description="breaks ties between causes; higher comes first")
     folds: list[str] = Field(

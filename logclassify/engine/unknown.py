@@ -328,7 +328,7 @@ def _family_words(rules: Sequence[CompiledRule]) -> dict[str, set[str]]:
     """The words each cause (a rule and its variants) looks for, from its signatures."""
     families: dict[str, set[str]] = {}
     for rule in rules:
-        if rule.rule.role != "consequence":
+        if rule.rule.role == "cause":  # consequences and generic fallbacks are no look-alike
             families.setdefault(rule.id.split(".", 1)[0], set()).update(*(_words(sig) for sig in signatures(rule)))
     return families
 
@@ -354,7 +354,7 @@ def nearest_causes(error: str, rules: Sequence[CompiledRule], limit: int = MAX_R
     best: dict[str, tuple[float, str]] = {}
     for rule in rules:
         family = rule.id.split(".", 1)[0]  # variants of one cause count once
-        if rule.rule.role == "consequence" or not distinctive & families[family]:
+        if rule.rule.role != "cause" or not distinctive & families[family]:
             continue
         for sig in signatures(rule):
             score = fuzz.token_sort_ratio(query, sig, processor=utils.default_process) * 0.5 + fuzz.partial_ratio(
@@ -375,11 +375,14 @@ def find_unrecognized(
     ctx: Context, diagnoses: Sequence[Diagnosis], rules: Sequence[CompiledRule] = ()
 ) -> list[Unrecognized]:
     """One entry when the log shows a failure and no alarm-level diagnosis explains it; none for a healthy log.
-    A note whose evidence is the salient error line explains it too (a healthy server's log of a rejected request)."""
-    if any(d.severity is not Severity.info for d in diagnoses):
+    A note whose evidence is the salient error line explains it too (a healthy server's log of a rejected request).
+    A fallback diagnosis (a generic answer) explains nothing specific: the failure keeps its fingerprint, so that
+    reports of one bug group together and `mine` still finds it."""
+    specific = [d for d in diagnoses if d.role != "fallback"]
+    if any(d.severity is not Severity.info for d in specific):
         return []
     found = salient_error(ctx)
-    if found is None or any(ev.line == found.line for d in diagnoses for ev in d.evidence):
+    if found is None or any(ev.line == found.line for d in specific for ev in d.evidence):
         return []
     return [
         Unrecognized(

@@ -179,8 +179,11 @@ def captures_of(p: ParsedRule) -> set[str]:
             continue
         if isinstance(cond, RegexCond):
             names.update(regex.compile(cond.regex, regex.V0).groupindex)
-        elif isinstance(cond, ExceptionCond) and cond.exception.message is not None:
-            names.update(regex.compile(cond.exception.message, regex.V0).groupindex)
+        elif isinstance(cond, ExceptionCond):
+            if cond.exception.message is not None:
+                names.update(regex.compile(cond.exception.message, regex.V0).groupindex)
+            if cond.exception.raised_in is not None:
+                names.update(("raised_type", "raised_file", "raised_line", "raised_function"))
         elif isinstance(cond, FactCond):
             names.add(cond.fact.name.replace(".", "_"))
         elif isinstance(cond, LogEndsInCond):
