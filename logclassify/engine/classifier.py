@@ -275,7 +275,7 @@ class Classifier:
             presence=presence,
         )
         user_command = _Once(lambda: command.find_command(lines, index))
-        inputs = values.Inputs(lines, index, ctx.facts, timeline, user_command)
+        inputs = values.Inputs(lines, index, ctx.facts, timeline, user_command, tracebacks=tracebacks)
         found: list[tuple[Diagnosis, int, Sequence[str]]] = []
         # Rules about where the log ends go last: a known cause that fired after the phase began is the error
         # that followed it, so the log did not stop in that phase.

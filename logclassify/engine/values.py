@@ -31,6 +31,7 @@ from typing import Any
 from logclassify.models import Command, Phase, Value
 from logclassify.parse.facts import Fact
 from logclassify.parse.quantities import SIZE, ceil2, floor2, human, integer, size_bytes
+from logclassify.parse.traceback import Traceback
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.logline import LogLine
 
@@ -52,6 +53,7 @@ class Inputs:
     command: Callable[[], Command | None]
     hit_lines: tuple[int, ...] = ()
     captures: dict[str, str] = field(default_factory=dict)
+    tracebacks: Sequence[Traceback] = ()
 
 
 Found = tuple[re.Match[str], LogLine]
@@ -187,6 +189,19 @@ def current_utilization(inp: Inputs) -> tuple[float, list[int]] | None:
     return None
 
 
+def utilization(inp: Inputs) -> dict[str, Value]:
+    """--gpu-memory-utilization of this run: V0's profiling line, else the logged command (or its default)."""
+    budget = find(inp, "total_gpu_memory", V0_BUDGET) or find(inp, "total_gpu_memory=", V0_PROFILE)
+    if budget is not None:
+        return {"util_now": _v("util_now", budget[0]["util"], "the --gpu-memory-utilization of this run (vLLM's "
+                               "memory profile)", budget[1].number)}
+    asked = current_utilization(inp)
+    if asked is None:
+        return {}
+    return {"util_now": _v("util_now", f"{asked[0]:g}", "the --gpu-memory-utilization of this run (the logged "
+                           "arguments; vLLM's default when not set)", *asked[1])}
+
+
 # -- GPU memory at start-up -------------------------------------------------------------------------------------
 
 
@@ -291,11 +306,78 @@ def out_of_memory(inp: Inputs) -> dict[str, Value]:
             out["oom_total"] = _v("oom_total", human(total), "that GPU's total memory", n)
             if asked > free:
                 out["oom_short"] = _v("oom_short", human(asked - free), f"{human(asked)} asked - {human(free)} free", n)
-    phase = _phase_at(inp, inp.hit_lines[0] if inp.hit_lines else None)
+            else:
+                out["oom_fragmented"] = _v("oom_fragmented", f"{human(asked)} asked, {human(free)} free", "less "
+                                            "asked than was free: the memory was there but not in one piece", n)
+    phase = _oom_phase(inp)
     if phase is not None:
-        out["oom_phase"] = _v("oom_phase", phase.name, f"the start-up phase the log was in ({phase.label})",
-                              phase.start_line, *inp.hit_lines[:1])
+        out["oom_phase"] = phase
     return out
+
+
+# The start-up step a frame of the failing traceback belongs to (vLLM's V0 and V1 worker and model-runner methods).
+# Read innermost first: V1's profile run and its CUDA-graph capture both go through `_dummy_run`, which names neither.
+PHASE_FRAMES: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(("_dummy_sampler_run", "_dummy_pooler_run"), ("sampler", "warming up the sampler")),
+    **dict.fromkeys(("capture_model", "_capture_cudagraphs", "_warmup_and_capture", "capture"),
+                    ("cuda_graphs", "capturing CUDA graphs")),
+    **dict.fromkeys(("_allocate_kv_cache", "_allocate_kv_cache_tensors", "initialize_kv_cache_tensors",
+                     "initialize_kv_cache", "_init_cache_engine", "initialize_cache", "initialize_from_config"),
+                    ("kv_cache", "allocating the KV cache")),
+    **dict.fromkeys(("profile_run", "determine_num_available_blocks", "determine_available_memory"),
+                    ("profile", "the profiling run that sizes the KV cache")),
+    **dict.fromkeys(("load_weights", "load_model"), ("load_weights", "loading the weights")),
+}
+# vLLM's wrappers name the step in the message itself: "... while processing method load_model: CUDA out of memory",
+# "Error executing method 'initialize_cache'", "... when warming up sampler with 1024 dummy requests",
+# "Failed to load model - not enough GPU memory".
+PHASE_MESSAGE = (r"(?:processing method |executing method '?)(?P<method>\w+)|when warming up (?P<warm>sampler|pooler)|"
+                 r"(?P<load>Failed to load model)")
+
+
+def _oom_phase(inp: Inputs) -> Value | None:
+    """The start-up step the failure happened in: the failing traceback's frames, else the step vLLM's message
+    names, else the phase of the start-up timeline the failure line falls in."""
+    if not inp.hit_lines:
+        return None
+    hits = set(inp.hit_lines)
+    found = _phase_from_frames(inp, hits) or _phase_from_message(inp, hits)
+    if found is not None:
+        return found
+    phase = _phase_at(inp, inp.hit_lines[0])
+    if phase is None:
+        return None
+    return _v("oom_phase", phase.name, f"the start-up phase the log was in ({phase.label})", phase.start_line,
+              inp.hit_lines[0])
+
+
+def _phase_from_frames(inp: Inputs, hits: set[int]) -> Value | None:
+    """The innermost frame of a known start-up step in a traceback whose exception is one of the failure's lines."""
+    for tb in inp.tracebacks:
+        failing = [e.line for e in tb.exceptions if e.line in hits]
+        if not failing:
+            continue
+        frames = [f for e in tb.exceptions for f in e.frames]
+        for frame in sorted(frames, key=lambda f: f.line, reverse=True):
+            known = PHASE_FRAMES.get(frame.function)
+            if known is not None:
+                return _v("oom_phase", known[0], f"{known[1]} (`{frame.function}` in the failing traceback)",
+                          frame.line, failing[0])
+    return None
+
+
+def _phase_from_message(inp: Inputs, hits: set[int]) -> Value | None:
+    """The step a failure line of vLLM's wrappers names (the method a worker ran, the warm-up, the model load)."""
+    for line in inp.lines:
+        m = re.search(PHASE_MESSAGE, line.message) if line.number in hits else None
+        if m is None:
+            continue
+        if m["warm"]:
+            return _v("oom_phase", "sampler", f"warming up the {m['warm']} (vLLM's message)", line.number)
+        known = PHASE_FRAMES.get(m["method"] or "load_model")
+        if known is not None:
+            return _v("oom_phase", known[0], f"{known[1]} (vLLM's message)", line.number)
+    return None
 
 
 def _phase_at(inp: Inputs, line: int | None) -> Phase | None:
@@ -400,17 +482,20 @@ ARCHITECTURES = {
 
 
 DERIVERS: tuple[Deriver, ...] = (
-    kv_cache, free_memory, derived_length, parallel_sizes, out_of_memory, shared_memory, port, address, capability,
+    kv_cache, utilization, free_memory, derived_length, parallel_sizes, out_of_memory, shared_memory, port, address,
+    capability,
 )
 NAMES: dict[str, Deriver] = {
     name: d
     for d, names in (
         (kv_cache, ("wanted_len", "kv_needed", "kv_available", "max_len_fits", "util_for_len")),
+        (utilization, ("util_now",)),
         (free_memory, ("free_gib", "total_gib", "util_asked", "util_fits")),
         (derived_length, ("user_len", "model_len")),
         (parallel_sizes, ("heads", "tp_asked", "tp_divisors", "tp_fits", "pp_with_tp", "pp_asked", "pp_divisors",
                           "pp_fits")),
-        (out_of_memory, ("oom_gpu", "oom_asked", "oom_free", "oom_total", "oom_short", "oom_phase")),
+        (out_of_memory, ("oom_gpu", "oom_asked", "oom_free", "oom_total", "oom_short", "oom_fragmented",
+                          "oom_phase")),
         (shared_memory, ("shm_asked", "shm_free", "shm_size")),
         (port, ("port",)),
         (address, ("host_ip",)),
