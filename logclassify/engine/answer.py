@@ -16,7 +16,8 @@ import regex
 
 from logclassify.engine.loader import RuleInfo, Step
 from logclassify.engine.placeholders import PLACEHOLDER, placeholders
-from logclassify.engine.values import NAMES, Inputs
+from logclassify.engine.valueinputs import Inputs
+from logclassify.engine.values import NAMES
 from logclassify.models import Command, FixCommand, Value
 from logclassify.parse.cmdline import apply, render, typed
 
