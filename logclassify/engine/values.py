@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 
+from logclassify.engine.requestvalues import lora_rank, mm_items, prompt_length, swap_space
 from logclassify.engine.valueinputs import Deriver, Inputs, find, make_value
 from logclassify.models import Phase, Value
 from logclassify.parse.quantities import SIZE, ceil2, floor2, human, integer, size_bytes
@@ -440,7 +441,7 @@ ARCHITECTURES = {
 
 DERIVERS: tuple[Deriver, ...] = (
     kv_cache, utilization, free_memory, derived_length, parallel_sizes, out_of_memory, shared_memory, port, address,
-    capability,
+    capability, prompt_length, lora_rank, mm_items, swap_space,
 )
 NAMES: dict[str, Deriver] = {
     name: d
@@ -457,6 +458,10 @@ NAMES: dict[str, Deriver] = {
         (port, ("port",)),
         (address, ("host_ip",)),
         (capability, ("gpu_capability", "min_capability", "quant_method", "gpu_arch")),
+        (prompt_length, ("prompt_len", "len_limit", "prompt_over", "completion_len", "len_needed", "max_tokens_fits")),
+        (lora_rank, ("lora_rank", "lora_rank_limit", "lora_rank_fits")),
+        (mm_items, ("mm_modality", "mm_limit", "mm_passed")),
+        (swap_space, ("swap_total", "cpu_total", "swap_fits")),
     )
     for name in names
 }
