@@ -85,7 +85,7 @@ def lora_rank(inp: Inputs) -> dict[str, Value]:
     return out
 
 
-MM_LIMIT = (r"You set .?(?P<modality>\w+)=(?P<limit>\d+).? \(or defaulted to \d+\) in .?--limit-mm-per-prompt.?, "
+MM_LIMIT = (r"You set [`'\"]?(?P<modality>\w+)=(?P<limit>\d+)[`'\"]? \(or defaulted to \d+\) in .?--limit-mm-per-prompt.?, "
             r"but (?:passed|found) (?P<passed>\d+)")
 MM_AT_MOST = r"At most (?P<limit>\d+) (?P<modality>image|video|audio)\(s\) may be provided"
 
