@@ -16,6 +16,7 @@ from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule
 from logclassify.engine.match import RULE_BUDGET_S, All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
 from logclassify.engine.rank import rank
 from logclassify.engine.unknown import find_unrecognized
+from logclassify.engine.valueinputs import Inputs
 from logclassify.models import Command, Diagnosis, Evidence, Report, Severity
 from logclassify.parse import command, environment, phases
 from logclassify.parse.facts import extract_facts, guard_literals, index_facts, summarize_facts
@@ -275,7 +276,7 @@ class Classifier:
             presence=presence,
         )
         user_command = _Once(lambda: command.find_command(lines, index))
-        inputs = values.Inputs(lines, index, ctx.facts, timeline, user_command, tracebacks=tracebacks)
+        inputs = Inputs(lines, index, ctx.facts, timeline, user_command, tracebacks=tracebacks)
         found: list[tuple[Diagnosis, int, Sequence[str]]] = []
         # Rules about where the log ends go last: a known cause that fired after the phase began is the error
         # that followed it, so the log did not stop in that phase.
@@ -331,7 +332,7 @@ class _Once:
         return self._value
 
 
-def _diagnosis(rule: CompiledRule, hits: list[Hit], confirmed: bool, inputs: values.Inputs) -> Diagnosis:
+def _diagnosis(rule: CompiledRule, hits: list[Hit], confirmed: bool, inputs: Inputs) -> Diagnosis:
     r = rule.rule
     captures: dict[str, str] = {}
     best: dict[int, Hit] = {}
