@@ -306,3 +306,42 @@ def test_oom_with_more_free_than_asked_says_so_instead_of_a_shortfall() -> None:
     assert "oom_short" not in values and values["oom_fragmented"] == "84.00 MiB asked, 93.06 MiB free"
     assert any("had more free than the failed allocation asked (84.00 MiB asked, 93.06 MiB free, of 31.35 GiB)" in f
                for f in d.fix)
+
+
+def _values_of(log: str, rule: str) -> tuple[dict[str, str], list[str]]:
+    (d,) = [d for d in logclassify.classify(log).diagnoses if d.id == rule]
+    return {v.name: v.value for v in d.values}, d.fix
+
+
+def test_request_limits_say_which_side_to_change() -> None:
+    values, fix = _values_of("WARNING 11-19 10:00:00 scheduler.py:648] Input prompt (35247 tokens) is too long and "
+                             "exceeds limit of 1000\n", "request-prompt-too-long")
+    assert values["prompt_over"] == "34247" and values["len_needed"] == "35248" and "max_tokens_fits" not in values
+    assert fix[0].startswith("The prompt alone is 35247 tokens, 34247 more than the 1000")
+    # the wording cut before the prompt's size: nothing derived, the generic steps
+    values, fix = _values_of("openai.BadRequestError: 'max_tokens' or 'max_completion_tokens' is too large: 4096\n",
+                             "request-prompt-too-long")
+    assert values == {} and fix[0].startswith("Shorten the input on the client")
+
+
+def test_lora_rank_and_swap_space_values() -> None:
+    values, fix = _values_of("ValueError: LoRA rank 100 is greater than max_lora_rank 16.\n", "lora-rank-too-large")
+    assert values == {"lora_rank": "100", "lora_rank_limit": "16", "lora_rank_fits": "128"}
+    assert "`--max-lora-rank 128`" in fix[0]
+    values, fix = _values_of("ValueError: LoRA rank 1024 is greater than max_lora_rank 512.\n", "lora-rank-too-large")
+    assert values == {} and fix[0].startswith("Read the adapter's rank")  # above every accepted value: generic
+    log = ("INFO 02-20 18:36:00 llm_engine.py:234] Initializing a V0 LLM engine (v0.6.3) with config: model='m', "
+           "tensor_parallel_size=4, pipeline_parallel_size=1\n"
+           "ValueError: Too large swap space. 16.00 GiB out of the 31.00 GiB total CPU memory is allocated for the "
+           "swap space.\n")
+    values, fix = _values_of(log, "cpu-swap-space-too-large")
+    assert values["swap_fits"] == "3"  # floor(0.4 x 31 / 4)
+    assert "`--swap-space 3`" in fix[0]
+
+
+def test_a_text_step_without_else_is_left_out_when_a_value_is_missing(tmp_path: Path) -> None:
+    write_rule(tmp_path, "fix:\n  - text: 'Run with --max-model-len {values.max_len_fits}.'\n  - Plain step.\n"
+               "match:\n  contains: boom here now\n")
+    clf = logclassify.Classifier(load_rules(tmp_path, builtin=False))
+    (d,) = clf.classify("boom here now\n").diagnoses
+    assert d.fix == ["Plain step."] and d.values == []
