@@ -152,7 +152,8 @@ class _Out:
               help="Use only the rules given with --rules (to try your own rules alone).")
 @click.option("--input-format", type=click.Choice(["auto", "log", "markdown"]), default="auto", show_default=True,
               help="markdown: read only the code blocks and <details> of an issue body; log: read every line "
-                   "(auto: a .md file, or stdin with ``` fences, is markdown).")
+                   "(auto: a .md file is markdown; any other file or stdin is when it is at most 1 MiB and has a ``` "
+                   "fence or <details>, the same test for both).")
 @click.option("--exit-code", is_flag=True,
               help="Exit 1 when a failure is found: a known cause above info severity, or an unrecognised failure "
                    "(like git diff --exit-code). Example: logclassify --exit-code run.log || page-oncall")
