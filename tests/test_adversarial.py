@@ -2,14 +2,13 @@
 whatever the input repeats, line numbers stay exact, nothing crashes (issue 10, docs/limits.md).
 
 The command runs in a subprocess under an address-space limit (setrlimit) and a timeout; its peak resident memory
-is read from the kernel's accounting of that one child (wait4).
+is read from the kernel's accounting of that one process (wait4, in a small launcher: see `_LAUNCH`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -55,50 +54,54 @@ def classifier() -> Classifier:
     return Classifier()
 
 
-# The command runs as the child of a small Python that sets the limit, waits for it and writes its peak RSS to
-# the file named first: the command's own peak. A process forked from this pytest process (a `preexec_fn`, or the
-# wrapper itself) reports pytest's resident pages as its peak, which after hundreds of tests is over the bound.
-_LIMITED = f"""
-import os, resource, signal, subprocess, sys
-resource.setrlimit(resource.RLIMIT_AS, ({ADDRESS_SPACE}, {ADDRESS_SPACE}))
-pid = subprocess.Popen([sys.executable, "-m", "logclassify", *sys.argv[2:]]).pid
+# The command is started by a small launcher process, not forked from pytest: Linux carries a process's peak RSS
+# (ru_maxrss) across fork and exec, so a child forked from a pytest process grown to 150 MB by earlier tests reported
+# that as its own peak. The launcher is a fresh interpreter (~10 MB); it sets the limit, forks and execs the
+# command, and writes the command's own ru_maxrss (KB) to the pipe it is given.
+_LAUNCH = """
+import os, resource, sys
+limit, report = int(sys.argv[1]), int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+pid = os.fork()
+if pid == 0:
+    os.close(report)
+    os.execv(sys.executable, [sys.executable, "-m", "logclassify", *sys.argv[3:]])
 _, status, usage = os.wait4(pid, 0)
-with open(sys.argv[1], "w") as f:
-    f.write(str(usage.ru_maxrss))
-if os.WIFSIGNALED(status):
-    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
-    os.kill(os.getpid(), os.WTERMSIG(status))
-sys.exit(os.waitstatus_to_exitcode(status))
+os.write(report, str(usage.ru_maxrss).encode())
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if code >= 0 else 128 - code)
 """
 
 
 def run_bounded(*args: str) -> tuple[int, bytes, bytes, float, float]:
     """(exit status, stdout, stderr, peak RSS in MB, seconds) of `logclassify ARGS` under the limits."""
-    import tempfile
-
     start = time.monotonic()
-    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "rb") as devnull:
-        peak_file = os.path.join(tmp, "peak")
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _LIMITED, peak_file, *args], stdin=devnull, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"}, start_new_session=True,
-        )
-        timer = threading.Timer(TIMEOUT_S, lambda: os.killpg(proc.pid, signal.SIGKILL))  # the command too
-        timer.start()
-        try:
-            got: dict[str, bytes] = {}
-            readers = [threading.Thread(target=lambda k=k, f=f: got.__setitem__(k, f.read()))  # type: ignore[misc]
-                       for k, f in (("out", proc.stdout), ("err", proc.stderr))]
-            for t in readers:
-                t.start()
-            proc.wait()
-            for t in readers:
-                t.join()
-        finally:
-            timer.cancel()
-        peak = Path(peak_file)  # no file (the wrapper was killed): no measurement, which no bound accepts
-        peak_mb = int(peak.read_text()) / 1024 if peak.exists() else float("inf")
-    return proc.returncode, got["out"], got["err"], peak_mb, time.monotonic() - start
+    read_fd, write_fd = os.pipe()
+    try:
+        with open(os.devnull, "rb") as devnull:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _LAUNCH, str(ADDRESS_SPACE), str(write_fd), *args], stdin=devnull,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(write_fd,), start_new_session=True,
+                env={**os.environ, "NO_COLOR": "1"},
+            )
+    finally:
+        os.close(write_fd)
+    timer = threading.Timer(TIMEOUT_S, lambda: os.killpg(proc.pid, 9))  # the launcher and the command
+    timer.start()
+    try:
+        got: dict[str, bytes] = {}
+        readers = [threading.Thread(target=lambda k=k, f=f: got.__setitem__(k, f.read()))  # type: ignore[misc]
+                   for k, f in (("out", proc.stdout), ("err", proc.stderr))]
+        for t in readers:
+            t.start()
+        with os.fdopen(read_fd, "rb") as report:
+            peak_kb = report.read()
+        proc.wait()
+        for t in readers:
+            t.join()
+    finally:
+        timer.cancel()
+    return proc.returncode, got["out"], got["err"], int(peak_kb or 0) / 1024, time.monotonic() - start
 
 
 @pytest.mark.parametrize("kind", sorted(SIZES))
