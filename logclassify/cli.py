@@ -152,7 +152,8 @@ class _Out:
               help="Use only the rules given with --rules (to try your own rules alone).")
 @click.option("--input-format", type=click.Choice(["auto", "log", "markdown"]), default="auto", show_default=True,
               help="markdown: read only the code blocks and <details> of an issue body; log: read every line "
-                   "(auto: a .md file, or stdin with ``` fences, is markdown).")
+                   "(auto: a .md file is markdown; any other file or stdin is when it is at most 1 MiB and has a ``` "
+                   "fence or <details>, the same test for both).")
 @click.option("--exit-code", is_flag=True,
               help="Exit 1 when a failure is found: a known cause above info severity, or an unrecognised failure "
                    "(like git diff --exit-code). Example: logclassify --exit-code run.log || page-oncall")
@@ -229,6 +230,7 @@ def scan(
     from logclassify import batch
 
     classifier = _classifier(rule_dirs, builtin=not no_builtin)
+    _freeze_long_lived()
     out = _Out()
     use_color = _use_color(color)
     reports: list[Report] = []
@@ -288,6 +290,15 @@ def scan(
         sys.exit(2)
     if exit_code and any(r.alarms or r.unrecognized for r in reports):
         sys.exit(1)
+
+
+def _freeze_long_lived() -> None:
+    """Move what exists now (modules, the compiled rules, the scanner) out of the garbage collector's sight: they
+    live until exit, so the collections during the scan and the last ones at exit need not walk them again and
+    again (~5 ms of a short run's CPU). The command's own process only; the library never does this."""
+    import gc
+
+    gc.freeze()
 
 
 def _render_one(report: Report, fmt: str, color: bool, show_all: bool) -> str:

@@ -2,14 +2,13 @@
 whatever the input repeats, line numbers stay exact, nothing crashes (issue 10, docs/limits.md).
 
 The command runs in a subprocess under an address-space limit (setrlimit) and a timeout; its peak resident memory
-is read from the kernel's accounting of that one child (wait4).
+is read from the kernel's accounting of that one process (wait4, in a small launcher: see `_LAUNCH`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import threading
@@ -55,19 +54,39 @@ def classifier() -> Classifier:
     return Classifier()
 
 
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+# The command is started by a small launcher process, not forked from pytest: Linux carries a process's peak RSS
+# (ru_maxrss) across fork and exec, so a child forked from a pytest process grown to 150 MB by earlier tests reported
+# that as its own peak. The launcher is a fresh interpreter (~10 MB); it sets the limit, forks and execs the
+# command, and writes the command's own ru_maxrss (KB) to the pipe it is given.
+_LAUNCH = """
+import os, resource, sys
+limit, report = int(sys.argv[1]), int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+pid = os.fork()
+if pid == 0:
+    os.close(report)
+    os.execv(sys.executable, [sys.executable, "-m", "logclassify", *sys.argv[3:]])
+_, status, usage = os.wait4(pid, 0)
+os.write(report, str(usage.ru_maxrss).encode())
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if code >= 0 else 128 - code)
+"""
 
 
 def run_bounded(*args: str) -> tuple[int, bytes, bytes, float, float]:
     """(exit status, stdout, stderr, peak RSS in MB, seconds) of `logclassify ARGS` under the limits."""
     start = time.monotonic()
-    with open(os.devnull, "rb") as devnull:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "logclassify", *args], stdin=devnull, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, preexec_fn=_limit_memory, env={**os.environ, "NO_COLOR": "1"},
-        )
-    timer = threading.Timer(TIMEOUT_S, proc.kill)
+    read_fd, write_fd = os.pipe()
+    try:
+        with open(os.devnull, "rb") as devnull:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _LAUNCH, str(ADDRESS_SPACE), str(write_fd), *args], stdin=devnull,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(write_fd,), start_new_session=True,
+                env={**os.environ, "NO_COLOR": "1"},
+            )
+    finally:
+        os.close(write_fd)
+    timer = threading.Timer(TIMEOUT_S, lambda: os.killpg(proc.pid, 9))  # the launcher and the command
     timer.start()
     try:
         got: dict[str, bytes] = {}
@@ -75,13 +94,14 @@ def run_bounded(*args: str) -> tuple[int, bytes, bytes, float, float]:
                    for k, f in (("out", proc.stdout), ("err", proc.stderr))]
         for t in readers:
             t.start()
-        _, status, usage = os.wait4(proc.pid, 0)
+        with os.fdopen(read_fd, "rb") as report:
+            peak_kb = report.read()
+        proc.wait()
         for t in readers:
             t.join()
     finally:
         timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, got["out"], got["err"], usage.ru_maxrss / 1024, time.monotonic() - start
+    return proc.returncode, got["out"], got["err"], int(peak_kb or 0) / 1024, time.monotonic() - start
 
 
 @pytest.mark.parametrize("kind", sorted(SIZES))

@@ -246,3 +246,102 @@ def test_a_capture_fills_a_step_and_sets_an_argument() -> None:
     assert "`--max-num-batched-tokens 40960` (it is 2048)" in d.fix[1]
     (cmd,) = d.commands
     assert cmd.step == 2 and cmd.command.endswith("--max-model-len 40960 --max-num-batched-tokens 40960")
+
+
+def _oom_traceback(*functions: str, budget: bool = False) -> str:
+    lines = ["INFO 03-27 10:29:01 [worker.py:267] the current vLLM instance can use total_gpu_memory (44.53GiB) x "
+             "gpu_memory_utilization (0.98) = 43.64GiB"] if budget else []
+    lines.append("ERROR 03-27 10:29:13 [worker_base.py:620] Traceback (most recent call last):")
+    for i, fn in enumerate(functions):
+        lines += [f'ERROR 03-27 10:29:13 [worker_base.py:620]   File "/vllm/worker/x.py", line {10 + i}, in {fn}',
+                  "ERROR 03-27 10:29:13 [worker_base.py:620]     step()"]
+    lines.append("ERROR 03-27 10:29:13 [worker_base.py:620] torch.OutOfMemoryError: CUDA out of memory. Tried to "
+                 "allocate 2.00 MiB. GPU 6 has a total capacity of 44.53 GiB of which 448.00 KiB is free.")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(("functions", "phase", "step"), [
+    (("initialize_cache", "_init_cache_engine", "__init__", "_allocate_kv_cache"), "kv_cache",
+     "It ran out while allocating the KV cache"),
+    # V1: capture and profiling both run `_dummy_run`; the innermost known frame decides
+    (("compile_or_warm_up_model", "capture_model", "_dummy_run", "forward"), "cuda_graphs",
+     "It ran out while capturing CUDA graphs"),
+    (("determine_available_memory", "profile_run", "_dummy_sampler_run", "forward"), "sampler",
+     "It ran out warming up the sampler"),
+    (("determine_num_available_blocks", "profile_run", "execute_model"), "profile", "It ran out in the profiling run"),
+])
+def test_oom_phase_from_the_failing_traceback(functions: tuple[str, ...], phase: str, step: str) -> None:
+    log = _oom_traceback(*functions, budget=True)
+    (d,) = [d for d in logclassify.classify(log).diagnoses if d.id == "cuda-oom"]
+    values = {v.name: v for v in d.values}
+    assert values["oom_phase"].value == phase
+    known = {"_allocate_kv_cache", "capture_model", "_dummy_sampler_run", "profile_run"}
+    innermost = [f for f in functions if f in known][-1]
+    text = log.splitlines()
+    frame_line = next(i for i, t in enumerate(text, 1) if t.endswith(f"in {innermost}"))
+    assert values["oom_phase"].lines == [frame_line, len(text)]  # the frame, and the exception line
+    assert any(f.startswith(step) for f in d.fix)
+    if phase in ("kv_cache", "sampler", "cuda_graphs"):
+        assert values["util_now"].value == "0.98" and values["util_now"].lines == [1]
+        assert any(f.startswith("This run gave vLLM 0.98 of the GPU's memory") for f in d.fix)
+    else:
+        assert "util_now" not in values
+
+
+def test_oom_without_phase_inputs_gets_the_generic_steps() -> None:
+    log = ("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 MiB. GPU 6 has a total capacity of "
+           "44.53 GiB of which 448.00 KiB is free.\n")
+    (d,) = logclassify.classify(log).diagnoses
+    names = {v.name for v in d.values}
+    assert "oom_phase" not in names and "util_now" not in names and "oom_short" in names
+    assert any(f.startswith("Skip CUDA-graph capture and its extra memory with `--enforce-eager` if") for f in d.fix)
+    assert not any(f.startswith(("It ran out", "This run gave vLLM")) for f in d.fix) and not d.commands
+
+
+def test_oom_with_more_free_than_asked_says_so_instead_of_a_shortfall() -> None:
+    log = ("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 84.00 MiB. GPU 0 has a total capacity of "
+           "31.35 GiB of which 93.06 MiB is free.\n")
+    (d,) = logclassify.classify(log).diagnoses
+    values = {v.name: v.value for v in d.values}
+    assert "oom_short" not in values and values["oom_fragmented"] == "84.00 MiB asked, 93.06 MiB free"
+    assert any("had more free than the failed allocation asked (84.00 MiB asked, 93.06 MiB free, of 31.35 GiB)" in f
+               for f in d.fix)
+
+
+def _values_of(log: str, rule: str) -> tuple[dict[str, str], list[str]]:
+    (d,) = [d for d in logclassify.classify(log).diagnoses if d.id == rule]
+    return {v.name: v.value for v in d.values}, d.fix
+
+
+def test_request_limits_say_which_side_to_change() -> None:
+    values, fix = _values_of("WARNING 11-19 10:00:00 scheduler.py:648] Input prompt (35247 tokens) is too long and "
+                             "exceeds limit of 1000\n", "request-prompt-too-long")
+    assert values["prompt_over"] == "34247" and values["len_needed"] == "35248" and "max_tokens_fits" not in values
+    assert fix[0].startswith("The prompt alone is 35247 tokens, 34247 more than the 1000")
+    # the wording cut before the prompt's size: nothing derived, the generic steps
+    values, fix = _values_of("openai.BadRequestError: 'max_tokens' or 'max_completion_tokens' is too large: 4096\n",
+                             "request-prompt-too-long")
+    assert values == {} and fix[0].startswith("Shorten the input on the client")
+
+
+def test_lora_rank_and_swap_space_values() -> None:
+    values, fix = _values_of("ValueError: LoRA rank 100 is greater than max_lora_rank 16.\n", "lora-rank-too-large")
+    assert values == {"lora_rank": "100", "lora_rank_limit": "16", "lora_rank_fits": "128"}
+    assert "`--max-lora-rank 128`" in fix[0]
+    values, fix = _values_of("ValueError: LoRA rank 1024 is greater than max_lora_rank 512.\n", "lora-rank-too-large")
+    assert values == {} and fix[0].startswith("Read the adapter's rank")  # above every accepted value: generic
+    log = ("INFO 02-20 18:36:00 llm_engine.py:234] Initializing a V0 LLM engine (v0.6.3) with config: model='m', "
+           "tensor_parallel_size=4, pipeline_parallel_size=1\n"
+           "ValueError: Too large swap space. 16.00 GiB out of the 31.00 GiB total CPU memory is allocated for the "
+           "swap space.\n")
+    values, fix = _values_of(log, "cpu-swap-space-too-large")
+    assert values["swap_fits"] == "3"  # floor(0.4 x 31 / 4)
+    assert "`--swap-space 3`" in fix[0]
+
+
+def test_a_text_step_without_else_is_left_out_when_a_value_is_missing(tmp_path: Path) -> None:
+    write_rule(tmp_path, "fix:\n  - text: 'Run with --max-model-len {values.max_len_fits}.'\n  - Plain step.\n"
+               "match:\n  contains: boom here now\n")
+    clf = logclassify.Classifier(load_rules(tmp_path, builtin=False))
+    (d,) = clf.classify("boom here now\n").diagnoses
+    assert d.fix == ["Plain step."] and d.values == []

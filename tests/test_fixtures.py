@@ -79,6 +79,19 @@ def test_old_form_accepts_a_variant_and_the_new_form_checks_id_and_lines(classif
     assert check_fixture(classifier, exp, tmp_path / "oom.log").diff == ["- cuda", "+ cuda-oom"]
 
 
+@pytest.mark.parametrize("pin", ["{line: 2, text: ''}", "{line: 2, text: '  '}", "{line: 2}", "{line: 2, text: 7}"])
+def test_an_empty_pinned_text_is_refused_with_file_line_and_field(classifier: Classifier, tmp_path: Path,
+                                                                  pin: str) -> None:
+    """An empty text is a prefix of every line: such a pin would pass whatever the evidence line says."""
+    exp = _fixture(tmp_path, "oom", OOM, f"source: synthetic\nexpect:\n  - id: cuda-oom\n    evidence:\n      - {pin}\n")
+    res = check_fixture(classifier, exp, tmp_path / "oom.log")
+    assert not res.ok and res.error is not None
+    assert res.error.startswith(f"{exp}:5: expect[0].evidence[0].text: "), res.error
+    if pin.endswith("''}"):  # the command shows the same error and fails
+        proc = run_cli("rules", "test", "--fixtures", str(tmp_path))
+        assert proc.returncode == 1 and "oom.expect.yaml:5: expect[0].evidence[0].text: " in proc.stdout.decode()
+
+
 def test_update_rewrites_only_what_differs(classifier: Classifier, tmp_path: Path) -> None:
     stale = _fixture(tmp_path, "stale", OOM, "expect: []\nnote: wrong on purpose\n")
     _fixture(tmp_path, "healthy", "INFO 05-01 10:00:00 [core.py:1] all good\n", "expect: []\n")
@@ -99,7 +112,7 @@ def test_rules_test_on_ones_own_folder_shows_only_its_rules(tmp_path: Path) -> N
     _fixture(rules / "fixtures", "in-rules", "MyLib boom\n", "expect: [my-boom]\n")
     _fixture(rules, "beside", "MyLib boom\n", "expect: [my-boom]\n")
     _fixture(fixtures, "one", "RuntimeError: MyLib boom\n", "expect: [my-boom]\n")
-    _fixture(fixtures, "two", "MyLib boom again\n", "expect:\n  - id: my-boom\n    evidence:\n      - {line: 9}\n")
+    _fixture(fixtures, "two", "MyLib boom again\n", "expect:\n  - id: my-boom\n    evidence:\n      - {line: 9, text: MyLib}\n")
     proc = run_cli("rules", "test", "--rules", str(rules), "--fixtures", str(fixtures))
     out = proc.stdout.decode()
     assert proc.returncode == 1, out

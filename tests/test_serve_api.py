@@ -332,8 +332,8 @@ def sample_fixtures(count: int) -> list[Path]:
 
 @pytest.mark.slow
 def test_real_server_answers_concurrent_requests_like_the_command() -> None:
-    """Each fixture sent 3 times by 16 clients (half as gzip) equals `logclassify --format json FILE` (a named
-    file is read as a log whatever it holds: input_format=log; a pasted log is sniffed for Markdown as stdin is)."""
+    """Each fixture sent 3 times by 16 clients (half as gzip) equals `logclassify --format json FILE` (the body is
+    tested for an issue body as the command tests a file or stdin: the same bytes, the same answer)."""
     import httpx
 
     logs = sample_fixtures(24)
@@ -343,7 +343,7 @@ def test_real_server_answers_concurrent_requests_like_the_command() -> None:
     with serve("--max-concurrent", "2") as server, httpx.Client(base_url=server.url, timeout=120) as http:
         def ask(path: Path) -> tuple[str, int, dict[str, Any]]:
             body = path.read_bytes()
-            r = http.post("/v1/classify?input_format=log", content=gzip.compress(body) if len(body) % 2 else body,
+            r = http.post("/v1/classify", content=gzip.compress(body) if len(body) % 2 else body,
                           headers={"content-type": "application/gzip" if len(body) % 2 else "text/plain"})
             return str(path), r.status_code, r.json()
 

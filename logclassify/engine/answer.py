@@ -16,7 +16,8 @@ import regex
 
 from logclassify.engine.loader import RuleInfo, Step
 from logclassify.engine.placeholders import PLACEHOLDER, placeholders
-from logclassify.engine.values import NAMES, Inputs
+from logclassify.engine.valueinputs import Inputs
+from logclassify.engine.values import NAMES
 from logclassify.models import Command, FixCommand, Value
 from logclassify.parse.cmdline import apply, render, typed
 
@@ -107,7 +108,7 @@ def compose(rule: RuleInfo, filler: Filler, command: Callable[[], Command | None
 
 def _step(step: Step, filler: Filler) -> tuple[str | None, list[tuple[str, str, object]]]:
     """The step's text (None: left out) and its command changes, filled."""
-    if not step.when and not step.edits and step.otherwise is None:
+    if not step.conditional:
         return filler.fill(step.text.strip()), []
     before = dict(filler.used)
     ok = all(filler.lookup(w.name) in w.values for w in step.when)

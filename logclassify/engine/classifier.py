@@ -16,13 +16,14 @@ from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule
 from logclassify.engine.match import RULE_BUDGET_S, All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
 from logclassify.engine.rank import rank
 from logclassify.engine.unknown import find_unrecognized
+from logclassify.engine.valueinputs import Inputs
 from logclassify.models import Command, Diagnosis, Evidence, Report, Severity
 from logclassify.parse import command, environment, phases
 from logclassify.parse.facts import extract_facts, guard_literals, index_facts, summarize_facts
 from logclassify.parse.facts import literals as fact_literals
 from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
-from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
+from logclassify.read.markdown import ISSUE_BODY_MAX, log_lines_of_markdown, sniff_issue_body
 from logclassify.read.sources import LogData, ReadStats, chunks_from, is_regular_file, iter_chunks, open_binary
 from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, ScanPlan, Selection, Trigger
 
@@ -145,22 +146,23 @@ class Classifier:
         redact_hosts: bool = False,
     ) -> Report:
         """Classify a log (or a Markdown issue body) given as text, bytes, a text or binary file object, or an
-        iterable of str or bytes lines. Text and bytes are sniffed for Markdown; file objects and lines are read as
-        a log unless `input_format="markdown"`.
+        iterable of str or bytes lines. With `input_format="auto"` every kind is tested for an issue body the same
+        way (`read.markdown.sniff_issue_body`: at most 1 MiB, with a fenced code block or <details>); "log" reads
+        every line, "markdown" only the code blocks, <details> and log-shaped lines.
 
         `redact=True` removes tokens, API keys, passwords and e-mail addresses from the report (docs/redaction.md);
         `redact_hosts=True` also masks IP addresses and host names. Redaction runs before long lines are cut.
         """
-        if input_format == "markdown" and not isinstance(data, (str, bytes, bytearray)):
-            data = b"".join(_bounded(chunks_from(data), MAX_MARKDOWN_BYTES))
-        if isinstance(data, (str, bytes, bytearray)) and input_format != "log":
-            text = data if isinstance(data, str) else data.decode("utf-8", "replace")
-            if input_format == "markdown" or looks_like_markdown(text):
-                data = log_lines_of_markdown(text)
         stats = ReadStats()
-        return self.classify_chunks(
-            chunks_from(data, stats=stats), source=source, redact=redact, redact_hosts=redact_hosts, stats=stats
-        )
+        if input_format == "markdown":
+            text = b"".join(_bounded(chunks_from(data, stats=stats), MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
+            return self._classify_markdown(text, source, (redact, redact_hosts), stats)
+        chunks = chunks_from(data, stats=stats)
+        if input_format == "auto":
+            chunks, body = sniff_issue_body(chunks)
+            if body is not None:
+                return self._classify_markdown(body, source, (redact, redact_hosts), stats)
+        return self.classify_chunks(chunks, source=source, redact=redact, redact_hosts=redact_hosts, stats=stats)
 
     def classify_path(
         self,
@@ -174,8 +176,8 @@ class Classifier:
         """Classify a file (plain or gzip) or `-` for stdin. Raises `InputError` when it cannot be read; a damaged
         gzip file is read up to the damage, and the report's `error` says so.
 
-        With `input_format="auto"`, a `.md` file, or stdin that has ``` fences, is read as a Markdown issue body;
-        any other file is read as a log, whatever it contains (pasted logs carry stray fences and prose).
+        With `input_format="auto"`, a `.md` / `.markdown` file is read as a Markdown issue body; any other file and
+        stdin are tested for one by their content, as `classify` tests text (the same bytes get the same answer).
         `redact` and `redact_hosts` as in `classify`.
         `on_bytes(n)`: progress, the bytes of a log scanned so far (not called for a Markdown body).
         """
@@ -202,24 +204,27 @@ class Classifier:
     ) -> Report:
         stats = ReadStats()
         chunks = iter_chunks(stream, stats=stats)
-        markdown = input_format == "markdown" or (
-            input_format == "auto" and name.lower().endswith((".md", ".markdown"))
-        )
-        if input_format == "auto" and not markdown and str(path) == "-":  # a piped issue body
-            chunks, markdown = _sniff_markdown(chunks)
-        if markdown:
+        if input_format == "markdown" or (input_format == "auto" and name.lower().endswith((".md", ".markdown"))):
             text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
-            return self.classify_chunks(
-                chunks_from(log_lines_of_markdown(text), stats=stats), source=name, redact=redact[0],
-                redact_hosts=redact[1], stats=stats,
-            )
-        if str(path) != "-" and is_regular_file(stream):  # a large plain file: scanned in parallel byte ranges
+            return self._classify_markdown(text, name, redact, stats)
+        regular = str(path) != "-" and is_regular_file(stream)
+        if input_format == "auto" and not (regular and os.fstat(stream.fileno()).st_size > ISSUE_BODY_MAX):
+            chunks, body = sniff_issue_body(chunks)  # the same test as for stdin and classify(): an issue body
+            if body is not None:
+                return self._classify_markdown(body, name, redact, stats)
+        if regular:  # a large plain file: scanned in parallel byte ranges
             selection = self.scanner.select_file(path, on_bytes=on_bytes)
             if selection is not None:
                 return self.classify_selection(selection, source=name, redact=redact[0], redact_hosts=redact[1])
         return self.classify_chunks(
             chunks, source=name, on_bytes=on_bytes, redact=redact[0], redact_hosts=redact[1], stats=stats
         )
+
+    def _classify_markdown(self, text: str, source: str, redact: tuple[bool, bool], stats: ReadStats) -> Report:
+        """An issue body: only its code blocks, <details> and log-shaped lines are read (line numbers kept).
+        `stats`: what reading its bytes shortened (long lines), said in the report's warnings."""
+        return self.classify_chunks(chunks_from(log_lines_of_markdown(text)), source=source,
+                                    redact=redact[0], redact_hosts=redact[1], stats=stats)
 
     # -- the pipeline -------------------------------------------------------------------------------------
     def classify_chunks(
@@ -271,7 +276,7 @@ class Classifier:
             presence=presence,
         )
         user_command = _Once(lambda: command.find_command(lines, index))
-        inputs = values.Inputs(lines, index, ctx.facts, timeline, user_command)
+        inputs = Inputs(lines, index, ctx.facts, timeline, user_command, tracebacks=tracebacks)
         found: list[tuple[Diagnosis, int, Sequence[str]]] = []
         # Rules about where the log ends go last: a known cause that fired after the phase began is the error
         # that followed it, so the log did not stop in that phase.
@@ -327,7 +332,7 @@ class _Once:
         return self._value
 
 
-def _diagnosis(rule: CompiledRule, hits: list[Hit], confirmed: bool, inputs: values.Inputs) -> Diagnosis:
+def _diagnosis(rule: CompiledRule, hits: list[Hit], confirmed: bool, inputs: Inputs) -> Diagnosis:
     r = rule.rule
     captures: dict[str, str] = {}
     best: dict[int, Hit] = {}
@@ -374,18 +379,6 @@ def _pick_evidence(hits: list[Hit]) -> list[Hit]:
     chosen = primary + rest[: max(0, MIN_EVIDENCE - len(primary))]
     return sorted(chosen, key=lambda h: h.line)
 
-
-
-def _sniff_markdown(chunks: Iterator[bytes]) -> tuple[Iterator[bytes], bool]:
-    first = next(chunks, b"")
-
-    def chained() -> Iterator[bytes]:
-        if first:
-            yield first
-        yield from chunks
-
-    head = first[:200_000].decode("utf-8", "replace")
-    return chained(), looks_like_markdown(head)
 
 
 def _bounded(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:

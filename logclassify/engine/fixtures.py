@@ -31,6 +31,7 @@ from logclassify.engine.classifier import Classifier
 from logclassify.engine.loader import builtin_rules_dir
 from logclassify.engine.validators import Finding, ParsedRule
 from logclassify.models import Diagnosis, Report
+from logclassify.vocab.located import Loc, display, field_path, line_of, read_located
 
 LOG_SUFFIXES = (".log", ".md", ".txt", ".log.gz", ".gz", ".json", ".jsonl")
 PINNED_TEXT = 100  # characters of an evidence line kept in an expect file
@@ -92,42 +93,68 @@ def find_fixtures(root: Path) -> list[tuple[Path, Path | None]]:
     return out
 
 
-def _expected(item: Any, where: str) -> Expected:
+class ExpectError(ValueError):
+    """An expect file that cannot be checked; the message names the file, the line and the field."""
+
+
+def _expected(item: Any, at: _Where) -> Expected:
     if isinstance(item, str):
         return Expected(item, exact=False)
     keys = {"id", "evidence", "values", "commands"}
     if not isinstance(item, dict) or not isinstance(item.get("id"), str) or set(item) - keys:
-        raise ValueError(f"{where}: an entry is an id, or a mapping with `id`, `evidence`, `values`, `commands`")
+        raise at.error((), "an entry is an id, or a mapping with `id`, `evidence`, `values`, `commands`")
     pinned = item.get("evidence")
     if pinned is None:
         if "values" in item or "commands" in item:
-            raise ValueError(f"{where}: `values` and `commands` are pinned with `evidence`")
+            raise at.error(("values" if "values" in item else "commands",),
+                           "`values` and `commands` are pinned with `evidence`")
         return Expected(item["id"])
     if not isinstance(pinned, list) or not all(isinstance(e, dict) and isinstance(e.get("line"), int) for e in pinned):
-        raise ValueError(f"{where}: `evidence` is a list of {{line: N, text: '...'}}")
+        raise at.error(("evidence",), "`evidence` is a list of {line: N, text: '...'}")
+    for j, e in enumerate(pinned):
+        # an empty text is a prefix of every line: the pin would hold whatever the line says
+        if not isinstance(e.get("text"), str) or not e["text"].strip():
+            raise at.error(("evidence", j, "text"), "the start of the evidence line's text is required and must not "
+                           "be empty (an empty text matches any line); `rules test --update` writes it")
     values = item.get("values") or []
     if not isinstance(values, list) or not all(
         isinstance(v, dict) and isinstance(v.get("name"), str) and isinstance(v.get("lines"), list) for v in values
     ):
-        raise ValueError(f"{where}: `values` is a list of {{name: N, value: '...', lines: [N, ...]}}")
+        raise at.error(("values",), "`values` is a list of {name: N, value: '...', lines: [N, ...]}")
     commands = item.get("commands") or []
     if not isinstance(commands, list) or not all(
         isinstance(c, dict) and isinstance(c.get("step"), int) and isinstance(c.get("command"), str) for c in commands
     ):
-        raise ValueError(f"{where}: `commands` is a list of {{step: N, command: '...'}}")
+        raise at.error(("commands",), "`commands` is a list of {step: N, command: '...'}")
     return Expected(
         item["id"],
-        evidence=tuple((e["line"], str(e.get("text", ""))) for e in pinned),
+        evidence=tuple((e["line"], e["text"]) for e in pinned),
         values=tuple((v["name"], str(v.get("value", "")), tuple(v["lines"])) for v in values),
         commands=tuple((c["step"], c["command"]) for c in commands),
     )
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where an expect entry lies (file, its lines, its location), to name file:line: field in an error."""
+
+    path: Path
+    lines: dict[Loc, int]
+    loc: Loc
+
+    def error(self, sub: Loc, message: str) -> ExpectError:
+        loc = (*self.loc, *sub)
+        line = line_of(self.lines, loc)
+        return ExpectError(f"{display(self.path)}{'' if line is None else f':{line}'}: {field_path(loc)}: {message}")
+
+
 def load_expectations(path: Path) -> list[Expected]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data, lines, problems = read_located(path, display(path))
+    if problems:
+        raise ExpectError(problems[0])
     if not isinstance(data, dict) or not isinstance(data.get("expect"), list):
-        raise ValueError(f"{path}: needs a mapping with an `expect:` list")
-    return [_expected(item, f"{path}: expect[{i}]") for i, item in enumerate(data["expect"])]
+        raise _Where(path, lines, ()).error(("expect",), "needs a mapping with an `expect:` list")
+    return [_expected(item, _Where(path, lines, ("expect", i))) for i, item in enumerate(data["expect"])]
 
 
 def load_expect(path: Path) -> list[str]:

@@ -53,6 +53,7 @@ class Step:
     otherwise: str | None = None
     when: tuple[When, ...] = ()
     edits: tuple[Edit, ...] = ()
+    conditional: bool = False  # written as a mapping (`text:`): shown only when its values are known
 
     @classmethod
     def of(cls, step: str | schema.FixStep) -> Step:
@@ -64,7 +65,7 @@ class Step:
             *(Edit("remove", k) for k in step.remove),
         )
         when = tuple(When(k, tuple(v)) for k, v in step.when.items())
-        return cls(step.text, step.otherwise, when, edits)
+        return cls(step.text, step.otherwise, when, edits, conditional=True)
 
 
 @dataclass(frozen=True)

@@ -24,57 +24,17 @@ The arithmetic, per value (GiB as printed; all per GPU, as vLLM prints them):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
-from logclassify.models import Command, Phase, Value
-from logclassify.parse.facts import Fact
+from logclassify.engine.requestvalues import lora_rank, mm_items, prompt_length, swap_space
+from logclassify.engine.valueinputs import Deriver, Inputs, find, make_value
+from logclassify.models import Phase, Value
 from logclassify.parse.quantities import SIZE, ceil2, floor2, human, integer, size_bytes
-from logclassify.read.lineindex import LineIndex
-from logclassify.read.logline import LogLine
 
 LITERALS = ("total_gpu_memory", "/dev/shm")  # lines derivers read that no rule keeps: kept by the scan as markers
 MAX_UTILIZATION = 0.98  # a higher --gpu-memory-utilization leaves nothing for CUDA itself: not suggested
 HEADROOM = 0.01  # free memory moves a little between runs: the suggested fraction stays this far below it
 MIN_UTILIZATION = 0.3  # below this the weights alone rarely fit: the other processes are the problem, not the fraction
 DEFAULT_UTILIZATION = 0.9  # vLLM's default --gpu-memory-utilization
-
-
-@dataclass
-class Inputs:
-    """What a deriver may read: the parsed input, the diagnosis's own lines and captures, the user's command."""
-
-    lines: Sequence[LogLine]
-    index: LineIndex
-    facts: dict[str, list[Fact]]
-    timeline: Sequence[Phase]
-    command: Callable[[], Command | None]
-    hit_lines: tuple[int, ...] = ()
-    captures: dict[str, str] = field(default_factory=dict)
-
-
-Found = tuple[re.Match[str], LogLine]
-Deriver = Callable[[Inputs], dict[str, Value]]
-
-
-def find(inp: Inputs, literal: str, pattern: str) -> Found | None:
-    """The match of `pattern` on a line holding `literal`: on the diagnosis's own lines first, else the last one."""
-    rx = re.compile(pattern)
-    best: Found | None = None
-    for i in inp.index.lines_with(literal):
-        line = inp.lines[i]
-        m = rx.search(line.message)
-        if m is None:
-            continue
-        if line.number in inp.hit_lines:
-            return m, line
-        best = (m, line)
-    return best
-
-
-def _v(name: str, value: Any, about: str, *lines: int) -> Value:
-    return Value(name=name, value=str(value), about=about, lines=sorted(set(lines)))
 
 
 def _fmt(x: float) -> str:
@@ -99,14 +59,14 @@ def kv_cache(inp: Inputs) -> dict[str, Value]:
     v1 = find(inp, "KV cache is needed", V1_KV)
     if v1 is not None:
         m, line = v1
-        out["wanted_len"] = _v("wanted_len", m["want"], "the max_model_len vLLM tried to fit", line.number)
-        out["kv_needed"] = _v("kv_needed", f"{m['need']} GiB", "KV cache one sequence of that length needs",
+        out["wanted_len"] = make_value("wanted_len", m["want"], "the max_model_len vLLM tried to fit", line.number)
+        out["kv_needed"] = make_value("kv_needed", f"{m['need']} GiB", "KV cache one sequence of that length needs",
                               line.number)
-        out["kv_available"] = _v("kv_available", f"{m['have']} GiB", "KV cache memory left after the profiling run",
+        out["kv_available"] = make_value("kv_available", f"{m['have']} GiB", "KV cache memory left after the profiling run",
                                  line.number)
         est = re.search(V1_ESTIMATE, line.message)
         if est is not None and int(est["fits"]) > 0:
-            out["max_len_fits"] = _v("max_len_fits", est["fits"], "the longest max_model_len the KV cache holds, "
+            out["max_len_fits"] = make_value("max_len_fits", est["fits"], "the longest max_model_len the KV cache holds, "
                                      "as vLLM estimated it", line.number)
         util = _utilization_for(inp, float(m["need"]), float(m["have"]), line.number)
         if util is not None:
@@ -115,8 +75,8 @@ def kv_cache(inp: Inputs) -> dict[str, Value]:
     v0 = find(inp, "can be stored in KV cache", V0_KV)
     if v0 is not None:
         m, line = v0
-        out["wanted_len"] = _v("wanted_len", m["want"], "the max_model_len vLLM tried to fit", line.number)
-        out["max_len_fits"] = _v("max_len_fits", m["fits"], "the most tokens the KV cache holds, as vLLM computed "
+        out["wanted_len"] = make_value("wanted_len", m["want"], "the max_model_len vLLM tried to fit", line.number)
+        out["max_len_fits"] = make_value("max_len_fits", m["fits"], "the most tokens the KV cache holds, as vLLM computed "
                                  "it", line.number)
         util = _v0_utilization_for(inp, int(m["want"]), int(m["fits"]), line.number)
         if util is not None:
@@ -143,7 +103,7 @@ def _v0_utilization_for(inp: Inputs, want: int, fits: int, line: int) -> Value |
         return None
     about = (f"{util:g} + ({kv:g} GiB x {want} / {fits} tokens - {kv:g} GiB) / {total:g} GiB of GPU memory, rounded "
              "up: the utilization whose KV cache holds the wanted length")
-    return _v("util_for_len", _fmt(wanted), about, line, size[1].number, budget[1].number)
+    return make_value("util_for_len", _fmt(wanted), about, line, size[1].number, budget[1].number)
 
 
 def _utilization_for(inp: Inputs, need: float, have: float, line: int) -> Value | None:
@@ -171,7 +131,7 @@ def _utilization_for(inp: Inputs, need: float, have: float, line: int) -> Value 
         return None
     about = (f"{util:g} + ({need:g} - {have:g} GiB of KV cache) / {total:g} GiB of GPU memory, rounded up: the "
              "utilization that leaves room for one sequence of the wanted length")
-    return _v("util_for_len", _fmt(wanted), about, *lines)
+    return make_value("util_for_len", _fmt(wanted), about, *lines)
 
 
 def current_utilization(inp: Inputs) -> tuple[float, list[int]] | None:
@@ -187,6 +147,19 @@ def current_utilization(inp: Inputs) -> tuple[float, list[int]] | None:
     return None
 
 
+def utilization(inp: Inputs) -> dict[str, Value]:
+    """--gpu-memory-utilization of this run: V0's profiling line, else the logged command (or its default)."""
+    budget = find(inp, "total_gpu_memory", V0_BUDGET) or find(inp, "total_gpu_memory=", V0_PROFILE)
+    if budget is not None:
+        return {"util_now": make_value("util_now", budget[0]["util"], "the --gpu-memory-utilization of this run (vLLM's "
+                               "memory profile)", budget[1].number)}
+    asked = current_utilization(inp)
+    if asked is None:
+        return {}
+    return {"util_now": make_value("util_now", f"{asked[0]:g}", "the --gpu-memory-utilization of this run (the logged "
+                           "arguments; vLLM's default when not set)", *asked[1])}
+
+
 # -- GPU memory at start-up -------------------------------------------------------------------------------------
 
 
@@ -197,13 +170,13 @@ def free_memory(inp: Inputs) -> dict[str, Value]:
     m, line = found
     free, total = float(m["free"]), float(m["total"])
     out = {
-        "free_gib": _v("free_gib", f"{m['free']} GiB", "free GPU memory when vLLM started", line.number),
-        "total_gib": _v("total_gib", f"{m['total']} GiB", "the GPU's total memory", line.number),
-        "util_asked": _v("util_asked", m["util"], "the --gpu-memory-utilization asked for", line.number),
+        "free_gib": make_value("free_gib", f"{m['free']} GiB", "free GPU memory when vLLM started", line.number),
+        "total_gib": make_value("total_gib", f"{m['total']} GiB", "the GPU's total memory", line.number),
+        "util_asked": make_value("util_asked", m["util"], "the --gpu-memory-utilization asked for", line.number),
     }
     fits = floor2(free / total - HEADROOM) if total > 0 else 0.0
     if fits >= MIN_UTILIZATION:
-        out["util_fits"] = _v("util_fits", _fmt(fits), f"{m['free']} / {m['total']} GiB free, less 0.01 of "
+        out["util_fits"] = make_value("util_fits", _fmt(fits), f"{m['free']} / {m['total']} GiB free, less 0.01 of "
                               "headroom, rounded down: a utilization the start-up check accepts", line.number)
     return out
 
@@ -224,8 +197,8 @@ def derived_length(inp: Inputs) -> dict[str, Value]:
     if derived is None or derived <= 0:
         return {}
     return {
-        "user_len": _v("user_len", m["user"], "the max_model_len asked for", line.number),
-        "model_len": _v("model_len", derived, f"the model's own limit ({m['key']} in its config.json)", line.number),
+        "user_len": make_value("user_len", m["user"], "the max_model_len asked for", line.number),
+        "model_len": make_value("model_len", derived, f"the model's own limit ({m['key']} in its config.json)", line.number),
     }
 
 
@@ -250,20 +223,20 @@ def parallel_sizes(inp: Inputs) -> dict[str, Value]:
     kind = m["kind"]
     size_name = "tp" if kind == "tensor" else "pp"
     out = {
-        "heads": _v("heads", n, f"the model's {what}", line.number),
-        f"{size_name}_asked": _v(f"{size_name}_asked", asked, f"the {kind} parallel size asked for", line.number),
-        f"{size_name}_divisors": _v(f"{size_name}_divisors", ", ".join(str(d) for d in divisors if d < asked),
+        "heads": make_value("heads", n, f"the model's {what}", line.number),
+        f"{size_name}_asked": make_value(f"{size_name}_asked", asked, f"the {kind} parallel size asked for", line.number),
+        f"{size_name}_divisors": make_value(f"{size_name}_divisors", ", ".join(str(d) for d in divisors if d < asked),
                                     f"the sizes below {asked} that divide {n} {what}", line.number),
     }
     if kind == "tensor":
-        out["tp_fits"] = _v("tp_fits", power, f"the largest power of two below {asked} that divides {n} {what}",
+        out["tp_fits"] = make_value("tp_fits", power, f"the largest power of two below {asked} that divides {n} {what}",
                             line.number)
         if asked % power == 0:
-            out["pp_with_tp"] = _v("pp_with_tp", asked // power, f"{asked} GPUs / tensor parallel {power}",
+            out["pp_with_tp"] = make_value("pp_with_tp", asked // power, f"{asked} GPUs / tensor parallel {power}",
                                    line.number)
     else:
         below = [d for d in divisors if d < asked]
-        out["pp_fits"] = _v("pp_fits", max(below), f"the largest size below {asked} that divides {n} {what}",
+        out["pp_fits"] = make_value("pp_fits", max(below), f"the largest size below {asked} that divides {n} {what}",
                             line.number)
     return out
 
@@ -285,17 +258,84 @@ def out_of_memory(inp: Inputs) -> dict[str, Value]:
         asked, free, total = (size_bytes(m[k]) for k in ("asked", "free", "total"))
         if asked is not None and free is not None and total is not None:
             n = line.number
-            out["oom_gpu"] = _v("oom_gpu", m["gpu"], "the GPU (index in this process) that ran out", n)
-            out["oom_asked"] = _v("oom_asked", human(asked), "the allocation that failed", n)
-            out["oom_free"] = _v("oom_free", human(free), "free memory on that GPU at that moment", n)
-            out["oom_total"] = _v("oom_total", human(total), "that GPU's total memory", n)
+            out["oom_gpu"] = make_value("oom_gpu", m["gpu"], "the GPU (index in this process) that ran out", n)
+            out["oom_asked"] = make_value("oom_asked", human(asked), "the allocation that failed", n)
+            out["oom_free"] = make_value("oom_free", human(free), "free memory on that GPU at that moment", n)
+            out["oom_total"] = make_value("oom_total", human(total), "that GPU's total memory", n)
             if asked > free:
-                out["oom_short"] = _v("oom_short", human(asked - free), f"{human(asked)} asked - {human(free)} free", n)
-    phase = _phase_at(inp, inp.hit_lines[0] if inp.hit_lines else None)
+                out["oom_short"] = make_value("oom_short", human(asked - free), f"{human(asked)} asked - {human(free)} free", n)
+            else:
+                out["oom_fragmented"] = make_value("oom_fragmented", f"{human(asked)} asked, {human(free)} free", "less "
+                                            "asked than was free: the memory was there but not in one piece", n)
+    phase = _oom_phase(inp)
     if phase is not None:
-        out["oom_phase"] = _v("oom_phase", phase.name, f"the start-up phase the log was in ({phase.label})",
-                              phase.start_line, *inp.hit_lines[:1])
+        out["oom_phase"] = phase
     return out
+
+
+# The start-up step a frame of the failing traceback belongs to (vLLM's V0 and V1 worker and model-runner methods).
+# Read innermost first: V1's profile run and its CUDA-graph capture both go through `_dummy_run`, which names neither.
+PHASE_FRAMES: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(("_dummy_sampler_run", "_dummy_pooler_run"), ("sampler", "warming up the sampler")),
+    **dict.fromkeys(("capture_model", "_capture_cudagraphs", "_warmup_and_capture", "capture"),
+                    ("cuda_graphs", "capturing CUDA graphs")),
+    **dict.fromkeys(("_allocate_kv_cache", "_allocate_kv_cache_tensors", "initialize_kv_cache_tensors",
+                     "initialize_kv_cache", "_init_cache_engine", "initialize_cache", "initialize_from_config"),
+                    ("kv_cache", "allocating the KV cache")),
+    **dict.fromkeys(("profile_run", "determine_num_available_blocks", "determine_available_memory"),
+                    ("profile", "the profiling run that sizes the KV cache")),
+    **dict.fromkeys(("load_weights", "load_model"), ("load_weights", "loading the weights")),
+}
+# vLLM's wrappers name the step in the message itself: "... while processing method load_model: CUDA out of memory",
+# "Error executing method 'initialize_cache'", "... when warming up sampler with 1024 dummy requests",
+# "Failed to load model - not enough GPU memory".
+PHASE_MESSAGE = (r"(?:processing method |executing method '?)(?P<method>\w+)|when warming up (?P<warm>sampler|pooler)|"
+                 r"(?P<load>Failed to load model)")
+
+
+def _oom_phase(inp: Inputs) -> Value | None:
+    """The start-up step the failure happened in: the failing traceback's frames, else the step vLLM's message
+    names, else the phase of the start-up timeline the failure line falls in."""
+    if not inp.hit_lines:
+        return None
+    hits = set(inp.hit_lines)
+    found = _phase_from_frames(inp, hits) or _phase_from_message(inp, hits)
+    if found is not None:
+        return found
+    phase = _phase_at(inp, inp.hit_lines[0])
+    if phase is None:
+        return None
+    return make_value("oom_phase", phase.name, f"the start-up phase the log was in ({phase.label})", phase.start_line,
+              inp.hit_lines[0])
+
+
+def _phase_from_frames(inp: Inputs, hits: set[int]) -> Value | None:
+    """The innermost frame of a known start-up step in a traceback whose exception is one of the failure's lines."""
+    for tb in inp.tracebacks:
+        failing = [e.line for e in tb.exceptions if e.line in hits]
+        if not failing:
+            continue
+        frames = [f for e in tb.exceptions for f in e.frames]
+        for frame in sorted(frames, key=lambda f: f.line, reverse=True):
+            known = PHASE_FRAMES.get(frame.function)
+            if known is not None:
+                return make_value("oom_phase", known[0], f"{known[1]} (`{frame.function}` in the failing traceback)",
+                          frame.line, failing[0])
+    return None
+
+
+def _phase_from_message(inp: Inputs, hits: set[int]) -> Value | None:
+    """The step a failure line of vLLM's wrappers names (the method a worker ran, the warm-up, the model load)."""
+    for line in inp.lines:
+        m = re.search(PHASE_MESSAGE, line.message) if line.number in hits else None
+        if m is None:
+            continue
+        if m["warm"]:
+            return make_value("oom_phase", "sampler", f"warming up the {m['warm']} (vLLM's message)", line.number)
+        known = PHASE_FRAMES.get(m["method"] or "load_model")
+        if known is not None:
+            return make_value("oom_phase", known[0], f"{known[1]} (vLLM's message)", line.number)
+    return None
 
 
 def _phase_at(inp: Inputs, line: int | None) -> Phase | None:
@@ -319,20 +359,20 @@ def shared_memory(inp: Inputs) -> dict[str, Value]:
     seg = find(inp, "shared memory segment", SHM_SEGMENT) or find(inp, "failed to extend /dev/shm", SHM_EXTEND)
     if seg is not None:
         m, line = seg
-        out["shm_asked"] = _v("shm_asked", human(int(m["size"])), f"the segment NCCL tried to create ({m['path']})",
+        out["shm_asked"] = make_value("shm_asked", human(int(m["size"])), f"the segment NCCL tried to create ({m['path']})",
                               line.number)
     ray = find(inp, "/dev/shm has only", SHM_RAY)
     df = find(inp, "/dev/shm", SHM_DF)
     if ray is not None:
-        out["shm_free"] = _v("shm_free", human(int(ray[0]["bytes"])), "free space in /dev/shm (Ray's check)",
+        out["shm_free"] = make_value("shm_free", human(int(ray[0]["bytes"])), "free space in /dev/shm (Ray's check)",
                              ray[1].number)
     elif df is not None:
         size = size_bytes(df[0]["size"])
         avail = size_bytes(df[0]["avail"])
         if size is not None:
-            out["shm_size"] = _v("shm_size", human(size), "the size of /dev/shm (df)", df[1].number)
+            out["shm_size"] = make_value("shm_size", human(size), "the size of /dev/shm (df)", df[1].number)
         if avail is not None:
-            out["shm_free"] = _v("shm_free", human(avail), "free space in /dev/shm (df)", df[1].number)
+            out["shm_free"] = make_value("shm_free", human(avail), "free space in /dev/shm (df)", df[1].number)
     return out
 
 
@@ -346,7 +386,7 @@ def port(inp: Inputs) -> dict[str, Value]:
         if found is not None and found[1].number in inp.hit_lines:
             m, line = found
             value = next(v for v in m.groups() if v)
-            return {"port": _v("port", value, "the port that was taken", line.number)}
+            return {"port": make_value("port", value, "the port that was taken", line.number)}
     return {}
 
 
@@ -360,7 +400,7 @@ def address(inp: Inputs) -> dict[str, Value]:
         if found is not None and found[1].number in inp.hit_lines:
             m, line = found
             ip = m["a"] or m["b"] or m["c"] or m["d"]
-            return {"host_ip": _v("host_ip", ip, "the address the processes tried to use", line.number)}
+            return {"host_ip": make_value("host_ip", ip, "the address the processes tried to use", line.number)}
     return {}
 
 
@@ -378,16 +418,16 @@ def capability(inp: Inputs) -> dict[str, Value]:
     m, line = found
     cur, low = int(m["cur"]), int(m["min"])
     out = {
-        "gpu_capability": _v("gpu_capability", f"{cur // 10}.{cur % 10}", "this GPU's compute capability",
+        "gpu_capability": make_value("gpu_capability", f"{cur // 10}.{cur % 10}", "this GPU's compute capability",
                              line.number),
-        "min_capability": _v("min_capability", f"{low // 10}.{low % 10}", "the compute capability the method needs",
+        "min_capability": make_value("min_capability", f"{low // 10}.{low % 10}", "the compute capability the method needs",
                              line.number),
     }
     if m["method"]:
-        out["quant_method"] = _v("quant_method", m["method"], "the quantization method", line.number)
+        out["quant_method"] = make_value("quant_method", m["method"], "the quantization method", line.number)
     arch = ARCHITECTURES.get(cur)
     if arch is not None:
-        out["gpu_arch"] = _v("gpu_arch", arch, f"NVIDIA's name for compute capability {cur // 10}.{cur % 10}",
+        out["gpu_arch"] = make_value("gpu_arch", arch, f"NVIDIA's name for compute capability {cur // 10}.{cur % 10}",
                              line.number)
     return out
 
@@ -400,21 +440,28 @@ ARCHITECTURES = {
 
 
 DERIVERS: tuple[Deriver, ...] = (
-    kv_cache, free_memory, derived_length, parallel_sizes, out_of_memory, shared_memory, port, address, capability,
+    kv_cache, utilization, free_memory, derived_length, parallel_sizes, out_of_memory, shared_memory, port, address,
+    capability, prompt_length, lora_rank, mm_items, swap_space,
 )
 NAMES: dict[str, Deriver] = {
     name: d
     for d, names in (
         (kv_cache, ("wanted_len", "kv_needed", "kv_available", "max_len_fits", "util_for_len")),
+        (utilization, ("util_now",)),
         (free_memory, ("free_gib", "total_gib", "util_asked", "util_fits")),
         (derived_length, ("user_len", "model_len")),
         (parallel_sizes, ("heads", "tp_asked", "tp_divisors", "tp_fits", "pp_with_tp", "pp_asked", "pp_divisors",
                           "pp_fits")),
-        (out_of_memory, ("oom_gpu", "oom_asked", "oom_free", "oom_total", "oom_short", "oom_phase")),
+        (out_of_memory, ("oom_gpu", "oom_asked", "oom_free", "oom_total", "oom_short", "oom_fragmented",
+                          "oom_phase")),
         (shared_memory, ("shm_asked", "shm_free", "shm_size")),
         (port, ("port",)),
         (address, ("host_ip",)),
         (capability, ("gpu_capability", "min_capability", "quant_method", "gpu_arch")),
+        (prompt_length, ("prompt_len", "len_limit", "prompt_over", "completion_len", "len_needed", "max_tokens_fits")),
+        (lora_rank, ("lora_rank", "lora_rank_limit", "lora_rank_fits")),
+        (mm_items, ("mm_modality", "mm_limit", "mm_passed")),
+        (swap_space, ("swap_total", "cpu_total", "swap_fits")),
     )
     for name in names
 }

@@ -1,6 +1,13 @@
-"""GitHub issue bodies: the log lives in fenced code blocks and `<details>` blocks, not in the prose around them."""
+"""GitHub issue bodies: the log lives in fenced code blocks and `<details>` blocks, not in the prose around them.
+
+How an input is recognised as an issue body (`input_format="auto"`) is decided here once, from its content, for a
+file, stdin, `classify()` and the service alike: the same bytes get the same answer whichever way they come in.
+"""
 
 from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
 
 import regex
 
@@ -13,6 +20,25 @@ _DETAILS_OPEN = lazy(r"<details\b", regex.IGNORECASE)
 _DETAILS_ANYWHERE = lazy(r"<details", regex.IGNORECASE)
 _DETAILS_CLOSE = lazy(r"</details\s*>", regex.IGNORECASE)
 _HTML_TAG_LINE = lazy(r"^\s*</?(?:details|summary)\b[^>]*>.*$", regex.IGNORECASE)
+
+
+ISSUE_BODY_MAX = 1 << 20  # GitHub caps an issue body at 65,536 characters: an input over 1 MiB is a log
+
+
+def sniff_issue_body(chunks: Iterator[bytes]) -> tuple[Iterator[bytes], str | None]:
+    """The `auto` test. Read ahead at most ISSUE_BODY_MAX bytes: the whole text when the input is an issue body (no
+    larger than that, with a fenced code block or a <details> block), else None; and the chunks again from the
+    start (none lost). A larger input is never buffered whole: it is a log, so a big log with a stray fence is
+    neither cut to a Markdown size limit nor stripped of its prose."""
+    head: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        head.append(chunk)
+        size += len(chunk)
+        if size > ISSUE_BODY_MAX:
+            return itertools.chain(head, chunks), None
+    text = b"".join(head).decode("utf-8", "replace")
+    return iter(head), (text if looks_like_markdown(text) else None)
 
 
 def looks_like_markdown(text: str) -> bool:

@@ -278,7 +278,14 @@ def normalize_line(number: int, raw: str) -> list[LogLine]:
 
 _LOG_SHAPED = lazy(
     r"\s*(?:Traceback \(most recent call last\)|File \"[^\"]+\", line \d+"
-    r"|(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt)(?:\([\w.]+\))?: \S)"
+    r"|(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt)(?:\([\w.]+\))?: \S"
+    # a line that starts with a date and time (a tracer's or a script's own log)
+    r"|\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d"
+    # a progress bar ("Processed prompts: 100%|███| 4/4", "Loading safetensors checkpoint shards:  50% Completed | 1/2")
+    r"|[^\n|]{0,120}?\b\d{1,3}%(?: Completed)? ?\|"
+    # the command that was run (environment settings first, a shell prompt): what facts and the command are read from
+    r"|(?:[$#] )?(?:[A-Z_][A-Z0-9_]*=\S* +)*(?:vllm +serve|python3?(?:\.\d+)? +(?:-\w|\S+\.py\b)|torchrun +-"
+    r"|docker +(?:run|compose)|ray +start|accelerate +launch))"
 )
 
 

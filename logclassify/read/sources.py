@@ -182,6 +182,29 @@ def _read(read: Callable[[int], bytes], n: int) -> bytes:
         raise InputError(f"{name}: read error: {exc}") from None
 
 
+def _read_block(stream: BinaryIO, n: int) -> bytes:
+    """Up to n bytes (fewer only at the end), read straight into a new buffer where the stream can (files,
+    pipes, BytesIO), which the chunk then grows in place to complete its last line: no copy of the block.
+    A bytearray stands in for bytes (each chunk is a new one, never reused)."""
+    readinto = getattr(stream, "readinto", None)
+    if readinto is None:
+        return _read(stream.read, n)
+    buf = bytearray(n)
+    got = 0
+    try:
+        with memoryview(buf) as view:
+            while got < n:  # a raw stream (FileIO, a pipe) may return less before the end
+                k = readinto(view[got:])
+                if not k:
+                    break
+                got += k
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{getattr(stream, 'name', '<input>')}: read error: {exc}") from None
+    if got < n:
+        del buf[got:]
+    return buf  # type: ignore[return-value]
+
+
 def _rest_of_long_line(start: bytes, stream: BinaryIO, chunk_size: int, stats: ReadStats | None) -> tuple[bytes, bytes]:
     """Read on to the end of a long line that begins with `start` (no newline in it), keeping only its head and
     tail: (the shortened line, what was read after it)."""
@@ -208,7 +231,7 @@ def iter_chunks(stream: BinaryIO, chunk_size: int = CHUNK_SIZE, stats: ReadStats
     """
     pending = b""  # read past the end of a long line: the start of what comes next
     while True:
-        block = _read(stream.read, chunk_size)
+        block = _read_block(stream, chunk_size)
         if pending:
             block, pending = pending + block, b""
         if not block:

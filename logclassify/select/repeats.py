@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Protocol
 
 from logclassify.read.sources import decode
@@ -138,19 +139,19 @@ def feed(st: ScanState, chunk: bytes) -> bool:
     shapes = bytes(chunk).translate(_ZERO).split(b"\n")  # bytes: a parallel scan's chunk is a reused bytearray
     shapes.pop()  # after the last newline
     n_lines = len(shapes)
-    ids = list(map(table.ids.get, shapes))
-    if None in ids:
+    # each line's shape number (-1: a shape not judged yet), straight into an array: no list of 10^5 ints
+    arr = np.fromiter(map(table.ids.get, shapes, repeat(-1)), dtype=np.int32, count=n_lines)
+    if n_lines and int(arr.min()) < 0:
         first: dict[bytes, int] = {}
-        for i, v in enumerate(ids):
-            if v is None and shapes[i] not in first:
+        for i in np.flatnonzero(arr < 0).tolist():
+            if shapes[i] not in first:
                 first[shapes[i]] = i
         if len(first) > n_lines // NEW_SHARE or len(table.kind) + len(first) > MAX_SHAPES:
             return False
         starts = _line_starts(np, chunk)
         new = list(first)
         table.judge(st, new, [chunk[starts[i] : starts[i + 1] - 1] for i in first.values()])
-        ids = list(map(table.ids.__getitem__, shapes))
-    arr = np.array(ids, dtype=np.int32)
+        arr = np.fromiter(map(table.ids.__getitem__, shapes), dtype=np.int32, count=n_lines)
     counts = np.bincount(arr, minlength=len(table.kind))
     present = np.flatnonzero(counts)
     sigs = st.dropped.signatures

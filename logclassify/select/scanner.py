@@ -10,12 +10,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
+from itertools import chain
+from typing import TYPE_CHECKING
 
 from logclassify.read.sources import decode
 from logclassify.select.hyperscan_db import HyperscanDatabases
 from logclassify.select.plan import Candidates, ScanPlan
 from logclassify.select.state import ScanState, Selection
 from logclassify.select.triggers import Verifier
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 HYPERSCAN_MIN_CHUNK = 0  # chunks smaller than this are searched with bytes.find (Hyperscan is faster even on 1 KB)
 
@@ -102,13 +107,46 @@ class Scanner:
 
     # -- selection ------------------------------------------------------------------------------------------
     def select(self, chunks: Iterable[bytes], on_bytes: Callable[[int], None] | None = None) -> Selection:
-        """The lines kept from one input; `on_bytes(n)` is told the bytes scanned so far after each chunk."""
+        """The lines kept from one input; `on_bytes(n)` is told the bytes scanned so far after each chunk.
+
+        From the second chunk on, a helper thread searches the next chunk (Hyperscan releases the GIL) while this
+        one is read and walked: a stream (stdin, gzip, a file below `parallel`'s size) uses two cores, where it
+        used one. The candidates are a function of the chunk alone, so the selection is the same."""
         st = ScanState(self)
-        for chunk in chunks:
-            st.feed(chunk)
-            if on_bytes is not None:
-                on_bytes(st.bytes_read)
+        it = iter(chunks)
+        first = next(it, None)
+        if first is None:
+            return st.finish()
+        second = next(it, None)
+        if second is None or self.hyperscan() is None:  # one chunk (most inputs), or bytes.find: no thread
+            for chunk in chain((first,), () if second is None else (second,), it):
+                self._feed(st, chunk, None, on_bytes)
+            return st.finish()
+        from concurrent.futures import ThreadPoolExecutor  # imported here: only inputs of several chunks need it
+
+        if not second.endswith(b"\n"):
+            second = second + b"\n"
+        with ThreadPoolExecutor(1, thread_name_prefix="logclassify-scan") as pool:
+            ahead: Future[Candidates] | None = pool.submit(self.candidates, second)
+            self._feed(st, first, None, on_bytes)
+            chunk = second
+            for nxt in it:
+                if nxt and not nxt.endswith(b"\n"):  # what `ScanState.feed` would do: the search sees the same
+                    nxt = nxt + b"\n"
+                # the next chunk's search runs while this one is walked; a crash loop past its first lines goes
+                # to `repeats`, which needs no candidates, so none are searched for it
+                after = pool.submit(self.candidates, nxt) if not st.full else None
+                self._feed(st, chunk, ahead, on_bytes)
+                chunk, ahead = nxt, after
+            self._feed(st, chunk, ahead, on_bytes)
         return st.finish()
+
+    @staticmethod
+    def _feed(st: ScanState, chunk: bytes, ahead: Future[Candidates] | None,
+              on_bytes: Callable[[int], None] | None) -> None:
+        st.feed(chunk, ahead.result() if ahead is not None else None)
+        if on_bytes is not None:
+            on_bytes(st.bytes_read)
 
     def select_file(
         self, path: str | os.PathLike[str], workers: int | None = None, on_bytes: Callable[[int], None] | None = None

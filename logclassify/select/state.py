@@ -18,7 +18,7 @@ from logclassify.read.normalize import normalize_line
 from logclassify.read.sources import LONG_KEEP, MAX_LINE, ReadStats, decode
 from logclassify.select import budget
 from logclassify.select.budget import Dropped, Seen
-from logclassify.select.plan import Finder
+from logclassify.select.plan import Candidates, Finder
 from logclassify.select.triggers import ANCHOR, TRACEBACK
 from logclassify.select.window import (  # re-exported: parallel and the tests read them here
     CONTEXT_AFTER,
@@ -92,12 +92,14 @@ class ScanState:
         self.counted = 0  # the last line counted as a repeat
         self.shapes: Any = None  # `repeats.ShapeTable`: a crash loop's line shapes, made on first use
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes, found: Candidates | None = None) -> None:
+        """Scan the next chunk; `found`: its candidates when they were searched already (`Scanner.select`'s
+        helper thread), else they are searched here if needed."""
         if not chunk:
             return
-        self._feed(chunk)
+        self._feed(chunk, found)
 
-    def _feed(self, chunk: bytes) -> None:
+    def _feed(self, chunk: bytes, found: Candidates | None = None) -> None:
         if not chunk:
             return
         if not chunk.endswith(b"\n"):
@@ -110,7 +112,7 @@ class ScanState:
                 return
         finder = self.finder
         plan = finder.plan
-        anchor_hits, marker_first = finder.candidates(chunk)
+        anchor_hits, marker_first = found if found is not None else finder.candidates(chunk)
         # Marker lines wanted from this chunk: (offset, marker) for the first lines within quota, and the last.
         marker_offs: list[tuple[int, int]] = []
         for k, pos in marker_first.items():

@@ -11,13 +11,12 @@ from typing import BinaryIO, Literal
 
 from logclassify.engine.classifier import MAX_MARKDOWN_BYTES, Classifier
 from logclassify.models import Report
-from logclassify.read.markdown import log_lines_of_markdown, looks_like_markdown
+from logclassify.read.markdown import log_lines_of_markdown, sniff_issue_body
 from logclassify.read.sources import GzipInput, ReadStats, chunks_from, iter_chunks
 from logclassify.serve.problems import TimeUp, TooLarge
 from logclassify.serve.settings import human_size
 
 InputFormat = Literal["auto", "log", "markdown"]
-SNIFF_BYTES = 200_000  # the head that decides whether a body is an issue's Markdown (as for the command's stdin)
 
 
 @dataclass(frozen=True)
@@ -69,14 +68,13 @@ def run(classifier: Classifier, job: Job, stop: threading.Event) -> Report:
     stats = ReadStats()
     stream: BinaryIO | Inflated = Inflated(job.data, job.max_inflated) if job.gzipped else io.BytesIO(job.data)
     chunks = _until(iter_chunks(stream, stats=stats), stop)  # type: ignore[arg-type]
-    if job.input_format != "log":
-        first = next(chunks, b"")
-        head = first[:SNIFF_BYTES].decode("utf-8", "replace")
-        if job.input_format == "markdown" or looks_like_markdown(head):
-            text = b"".join(_bounded(_chain(first, chunks), MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
-            chunks = _until(chunks_from(log_lines_of_markdown(text), stats=stats), stop)
-        else:
-            chunks = _chain(first, chunks)
+    if job.input_format == "markdown":
+        text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
+        chunks = _until(chunks_from(log_lines_of_markdown(text)), stop)
+    elif job.input_format == "auto":  # the command's test, for a file and stdin alike
+        chunks, body = sniff_issue_body(chunks)
+        if body is not None:
+            chunks = _until(chunks_from(log_lines_of_markdown(body)), stop)
     report = classifier.classify_chunks(chunks, source=job.source, redact=job.redact, redact_hosts=job.redact_hosts,
                                         stats=stats)
     damage = stream.gz.damage if isinstance(stream, Inflated) else None
@@ -84,11 +82,6 @@ def run(classifier: Classifier, job: Job, stop: threading.Event) -> Report:
         report.error = f"{damage}; the report covers the {report.lines:,} lines before it"
     return report
 
-
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    if first:
-        yield first
-    yield from rest
 
 
 def _bounded(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
