@@ -21,6 +21,9 @@ known = labelled with a cause id, not only `other`):
   unrecognised   failures answered only "unrecognised" (no alarm, at least one unrecognized entry)
   green-on-failure  readable failures answered with nothing at all: no alarm and no unrecognized entry, i.e. the
               text output's "no known failure" check
+  suggestions  over the failures answered only "unrecognised": how often a "related" cause is shown; of those with a
+              known label, how often one suggestion matches it (right) or none does (noise); on cases labelled only
+              `other` (cause unknown) a suggestion cannot be checked and is counted apart
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class Answer:
     ids: list[str] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
     unrecognized: int = 0
+    related: list[str] = field(default_factory=list)  # the "related" suggestions of the unrecognised failures
     error: str = ""
 
     @property
@@ -88,8 +92,9 @@ def run(cmd: list[str], path: pathlib.Path) -> Answer:
     diags = out.get("diagnoses", [])
     ids = [str(d.get("id") or d.get("rule_id") or "?") for d in diags]
     alarms = [i for i, d in zip(ids, diags, strict=True) if str(d.get("severity", "")).lower() != "info"]
-    return Answer(ids=ids, alarms=alarms, unrecognized=len(out.get("unrecognized") or []),
-                  error=str(out.get("error") or ""))
+    unrec = out.get("unrecognized") or []
+    related = [str(s.get("id")) for u in unrec for s in (u.get("related") or [])]
+    return Answer(ids=ids, alarms=alarms, unrecognized=len(unrec), related=related, error=str(out.get("error") or ""))
 
 
 def load_cases(root: pathlib.Path) -> list[dict[str, object]]:
@@ -117,7 +122,7 @@ def score(root: pathlib.Path, cmd: list[str], aliases: dict[str, list[str]], ver
         answers = list(ex.map(lambda c: run(cmd, root / str(c["file"])), cases))
     c = {k: 0 for k in ("readable", "top1", "anywhere", "unreadable", "u_top1", "u_anywhere", "false", "healthy",
                         "healthy_alarm", "failures", "unrecognised", "green", "errors", "other", "other_unrec",
-                        "readable_all")}
+                        "readable_all", "sugg", "sugg_known", "sugg_right", "sugg_other")}
     for case, ans in zip(cases, answers, strict=True):
         labels = [str(x) for x in case["labels"] if x not in ("none", "other")]  # type: ignore[union-attr]
         known = [str(x) for x in case["labels"] if x != "none"]  # type: ignore[union-attr]
@@ -138,6 +143,13 @@ def score(root: pathlib.Path, cmd: list[str], aliases: dict[str, list[str]], ver
             anywhere = any(matches(i, labels, aliases) for i in ans.ids)
             only_unrec = not ans.alarms and ans.unrecognized > 0
             c["unrecognised"] += only_unrec
+            if only_unrec and ans.related:
+                c["sugg"] += 1
+                if labels:
+                    c["sugg_known"] += 1
+                    c["sugg_right"] += any(matches(r, labels, aliases) for r in ans.related)
+                else:
+                    c["sugg_other"] += 1
             green = not ans.alarms and not ans.unrecognized
             c["readable_all"] += readable
             c["green"] += readable and green
@@ -153,6 +165,7 @@ def score(root: pathlib.Path, cmd: list[str], aliases: dict[str, list[str]], ver
                 mark = "ok" if only_unrec else ("GREEN" if readable and green else "miss")
         if verbose or mark not in ("ok",) or false:
             extra = f"  false={false}" if false else ""
+            extra += f"  related={ans.related}" if ans.related else ""
             err = f"  ERROR {ans.error}" if ans.error else ""
             print(f"{mark:5} {case['file']}: labels={case['labels']} got={ans.ids} unrec={ans.unrecognized}{extra}{err}")
     summary = {
@@ -170,6 +183,10 @@ def score(root: pathlib.Path, cmd: list[str], aliases: dict[str, list[str]], ver
         "healthy_with_alarm": c["healthy_alarm"],
         "answered_unrecognised": pct(c["unrecognised"], c["failures"]),
         "green_on_readable_failure": pct(c["green"], c["readable_all"]),
+        "suggestion_shown_when_unrecognised": pct(c["sugg"], c["unrecognised"]),
+        "suggestion_right": pct(c["sugg_right"], c["sugg_known"]),
+        "suggestion_noise": pct(c["sugg_known"] - c["sugg_right"], c["sugg_known"]),
+        "suggestion_on_cause_unknown": c["sugg_other"],
         "errors": c["errors"],
     }
     return summary
