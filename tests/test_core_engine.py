@@ -344,3 +344,51 @@ def test_conditions_on_text_no_line_holds(tmp_path: Path, monkeypatch: pytest.Mo
         "  second part\n"
     )
     assert {d.id for d in only(tmp_path).classify(log).diagnoses} == {"crash", "two-lines"}
+
+
+# -- family answers (role: fallback) and the raising frame -------------------------------------------------------
+
+_VLLM_BUG = (
+    "Traceback (most recent call last):\n"
+    '  File "/app/serve.py", line 3, in <module>\n'
+    "    llm.generate(p)\n"
+    '  File "/usr/lib/python3.12/site-packages/vllm/model_executor/models/qwen2.py", line 412, in forward\n'
+    "    layer = self.layers[idx]\n"
+    "IndexError: list index out of range\n"
+)
+_USER_BUG = (
+    "Traceback (most recent call last):\n"
+    '  File "/usr/lib/python3.12/site-packages/vllm/entrypoints/llm.py", line 90, in generate\n'
+    "    self._run()\n"
+    '  File "/app/serve.py", line 3, in handler\n'
+    "    x = results[5]\n"
+    "IndexError: list index out of range\n"
+)
+
+
+def _fallback_pack(tmp_path: Path) -> Classifier:
+    write_rule(tmp_path, "vllm-bug", "exception: {type: IndexError, raised_in: '(?:^|/)vllm/'}\n",
+               severity="info", extra="role: fallback\n")
+    write_rule(tmp_path, "cuda-oom", "contains: 'CUDA out of memory'\n")
+    return only(tmp_path)
+
+
+def test_raised_in_matches_the_raising_frame_and_captures_it(tmp_path: Path) -> None:
+    c = _fallback_pack(tmp_path)
+    r = c.classify(_VLLM_BUG)
+    (d,) = r.diagnoses
+    assert d.id == "vllm-bug"
+    assert d.captures["raised_file"] == "vllm/model_executor/models/qwen2.py"
+    assert d.captures["raised_line"] == "412" and d.captures["raised_function"] == "forward"
+    assert d.captures["raised_type"] == "IndexError"
+    # vLLM is on the stack but the user's frame raised: not a vLLM bug
+    assert c.classify(_USER_BUG).diagnoses == []
+
+
+def test_fallback_keeps_the_fingerprint_and_yields_to_a_specific_cause(tmp_path: Path) -> None:
+    c = _fallback_pack(tmp_path)
+    r = c.classify(_VLLM_BUG)
+    assert [d.id for d in r.diagnoses] == ["vllm-bug"]
+    assert r.unrecognized and "IndexError" in r.unrecognized[0].error  # mine can still group it
+    r = c.classify(_VLLM_BUG + "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2 GiB\n")
+    assert [d.id for d in r.diagnoses] == ["cuda-oom"]
