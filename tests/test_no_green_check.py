@@ -36,14 +36,22 @@ def test_two_bare_assertions_are_told_apart_by_their_assert_statement() -> None:
 @pytest.mark.parametrize(
     "line",
     [
-        "ImportError: cannot import name 'LRUCache' from 'vllm.utils' (/usr/lib/python3/site-packages/vllm/utils.py)",
-        "ModuleNotFoundError: No module named 'my_site_plugin'",
+        "ImportError: cannot import name 'LRUCache' from 'cachetools' (/usr/lib/python3/site-packages/cachetools/__init__.py)",
         "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: worker 3 exited",
     ],
 )
 def test_an_exception_line_pasted_without_its_traceback_is_a_failure(line: str) -> None:
     (error,) = _unknown(HEADER + line + "\n")
     assert error.split(":")[0] == line.split(":")[0]
+
+
+def test_a_family_answer_keeps_the_failure_visible() -> None:
+    """`python-module-missing` (role fallback) answers a missing package no rule knows; the failure stays listed as
+    unrecognised, with its fingerprint, so mining still groups it."""
+    report = default_classifier().classify(HEADER + "ModuleNotFoundError: No module named 'my_site_plugin'\n")
+    assert [d.id for d in report.diagnoses] == ["python-module-missing"]
+    assert [u.error.split(":")[0] for u in report.unrecognized] == ["ModuleNotFoundError"]
+    assert report.unrecognized[0].related == []
 
 
 def test_a_traceback_cut_before_its_exception_names_its_last_frame() -> None:
@@ -71,6 +79,8 @@ def test_prose_and_info_lines_naming_errors_are_not_failures() -> None:
 
 def test_python_phrasing_alone_suggests_no_related_cause() -> None:
     rules = default_classifier().rules
-    error = "ImportError: cannot import name 'LRUCache' from 'vllm.utils' (/usr/lib/python3/site-packages/vllm/utils.py)"
+    error = "ImportError: cannot import name 'LRUCache' from 'cachetools' (/usr/lib/python3/site-packages/cachetools/__init__.py)"
     assert nearest_causes(error, rules) == []
     assert nearest_causes("Error in preprocessing prompt inputs", rules) == []
+    # an exception class name is Python's phrasing too: ModuleNotFoundError alone relates no two failures
+    assert nearest_causes("ModuleNotFoundError: No module named 'qwen_vl_utils'", rules) == []

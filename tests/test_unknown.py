@@ -175,6 +175,14 @@ def test_warnings_are_not_failures() -> None:
         ("ERROR 06-10 21:32:17 [engine.py:1] Engine loop has died", "Engine loop has died"),
         ("Worker VllmWorkerProcess pid 1159 died, exit code: -6", "died, exit code: -6"),
         ("Segmentation fault (core dumped)", "Segmentation fault"),
+        # C and C++ runtimes (reports paste these without any Python traceback)
+        ("python3: /src/csrc/attention.cu:120: void f(): Assertion `n > 0' failed.", "Assertion `n > 0' failed"),
+        ("double free or corruption (!prev)", "double free or corruption"),
+        ("free(): invalid pointer", "free(): invalid pointer"),
+        ("malloc(): corrupted top size", "malloc(): corrupted top size"),
+        ("*** stack smashing detected ***: terminated", "stack smashing detected"),
+        ("terminate called after throwing an instance of 'c10::Error'", "terminate called after throwing"),
+        ("An error occurred while loading the adapter", "An error occurred"),
     ],
 )
 def test_kills_exits_and_error_lines_are_failures(line: str, error: str) -> None:
@@ -234,3 +242,10 @@ def test_mask_removes_what_varies() -> None:
     for gone in ("2024", "4121", "/opt", "10.0.0.2", "node-7", "4096", "0x7f3a", "3.5", "cuda:1", "meta-llama"):
         assert gone not in masked, (gone, masked)
     assert "failed at" in masked and "GiB" in masked
+
+
+def test_a_c_runtime_failure_deep_in_a_big_log_is_found() -> None:
+    """The one-pass scan keeps the line: the failure words are scan literals, not only the finder's regex."""
+    filler = "".join(f"INFO 06-10 21:32:16 [metrics.py:1] Avg prompt throughput: {i} tokens/s\n" for i in range(60000))
+    (u,) = NO_RULES.classify(filler + "double free or corruption (out)\n" + filler).unrecognized
+    assert u.line == 60001 and "double free" in u.error

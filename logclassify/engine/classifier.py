@@ -35,6 +35,10 @@ NOTE_CONFIDENCE = 0.6  # a rule whose `confirm` evidence is missing is only this
 # Lines worth keeping even when no rule names them: failures the unknown-error finder reports.
 FAILURE_LITERALS = (
     "Traceback (most recent call last)", "Fatal Python error", "ERROR", "CRITICAL", "Error: ", "Exception: ", "Killed",
+    # the rest of unknown.py's failure lines that hold none of the words above
+    "Segmentation fault", "core dumped", "Bus error", "OOMKilled", "exit code", "exit status", "exitcode",
+    "killed by signal", "terminated by signal", "' failed", "double free", "free(): ", "malloc(): ",
+    "stack smashing", "terminate called", "An error occurred",
 )
 
 

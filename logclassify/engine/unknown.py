@@ -13,6 +13,7 @@ wrappers are data too (rules/_vocab/fingerprint.yaml and wrappers.yaml).
 
 from __future__ import annotations
 
+import builtins
 import functools
 import sys
 from collections.abc import Iterator, Sequence
@@ -64,7 +65,12 @@ _FAILURE_LINE = lazy(
     r"^Killed\b|\bSegmentation fault\b|\bcore dumped\b|^Fatal Python error\b|\bBus error\b|\bOOMKilled\b"
     r"|\bexit(?:ed)? with (?:exit )?(?:code|status) -?[1-9]|\bexit code:? -?[1-9]|\bexitcode[=: ]+-?[1-9]"
     r"|returned non-zero exit status|\b(?:terminated|killed) by signal\b"
-    r"|^Error\b:|^[\w.-]+: (?:[\w ]{0,20} )?error\b",
+    r"|^Error\b:|^[\w.-]+: (?:[\w ]{0,20} )?error\b"
+    # C and C++ runtimes: a failed assert(), glibc's heap checks, an uncaught C++ exception
+    r"|\bAssertion [`'].+['`] failed|\bdouble free or corruption\b|\bfree\(\): invalid"
+    r"|\bmalloc\(\): (?:corrupted|memory corruption)|\*\*\* stack smashing detected|^terminate called after throwing"
+    # an HTTP client's error (requests' wording) and a bare "An error occurred ..." sentence
+    r"|\b[45]\d\d (?:Client|Server) Error:|^An error occurred\b",
     regex.IGNORECASE,
 )
 # An exception line pasted on its own (no log prefix, no `Traceback` header): `AssertionError`, `ImportError: ...`.
@@ -320,8 +326,14 @@ _PYTHON_PHRASING = frozenset(
 )
 
 
+# Python's built-in exception names (`ModuleNotFoundError`, `KeyError`) say which mistake, not which subsystem, too.
+_BUILTIN_EXCEPTIONS = frozenset(
+    n.lower() for n in dir(builtins) if n.endswith(("Error", "Exception", "Warning", "Interrupt", "Exit"))
+)
+
+
 def _words(text: str) -> set[str]:
-    return set(_WORD.findall(regex.sub(r"<\w+>", " ", text.lower()))) - _PYTHON_PHRASING
+    return set(_WORD.findall(regex.sub(r"<\w+>", " ", text.lower()))) - _PYTHON_PHRASING - _BUILTIN_EXCEPTIONS
 
 
 def _family_words(rules: Sequence[CompiledRule]) -> dict[str, set[str]]:
@@ -331,6 +343,11 @@ def _family_words(rules: Sequence[CompiledRule]) -> dict[str, set[str]]:
         if rule.rule.role == "cause":  # consequences and generic fallbacks are no look-alike
             families.setdefault(rule.id.split(".", 1)[0], set()).update(*(_words(sig) for sig in signatures(rule)))
     return families
+
+
+def _without_placeholders(title: str) -> str:
+    """A rule's title as a suggestion shows it: no diagnosis filled its `{capture}` placeholders, so they read `...`."""
+    return str(regex.sub(r"'?\{[\w.]+\}'?", "...", title))
 
 
 def nearest_causes(error: str, rules: Sequence[CompiledRule], limit: int = MAX_RELATED) -> list[Suggestion]:
@@ -363,7 +380,7 @@ def nearest_causes(error: str, rules: Sequence[CompiledRule], limit: int = MAX_R
             if score > best.get(family, (0.0, ""))[0]:
                 best[family] = (score, rule.id)
     ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
-    titles = {r.id: r.rule.title for r in rules}
+    titles = {r.id: _without_placeholders(r.rule.title) for r in rules}
     return [
         Suggestion(id=rid, title=titles[rid], score=round(score / 100, 2))
         for _, (score, rid) in ranked[:limit]
