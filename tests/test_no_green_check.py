@@ -10,6 +10,7 @@ import pytest
 
 from logclassify import default_classifier
 from logclassify.engine.unknown import nearest_causes
+from logclassify.read.normalize import normalize_line
 
 HEADER = "INFO 05-01 10:00:00 llm_engine.py:100] Initializing an LLM engine (v0.6.3)\n"
 
@@ -84,3 +85,29 @@ def test_python_phrasing_alone_suggests_no_related_cause() -> None:
     assert nearest_causes("Error in preprocessing prompt inputs", rules) == []
     # an exception class name is Python's phrasing too: ModuleNotFoundError alone relates no two failures
     assert nearest_causes("ModuleNotFoundError: No module named 'qwen_vl_utils'", rules) == []
+
+
+def test_a_guessed_note_does_not_hide_the_runtime_error_it_guesses_about() -> None:
+    """nccl-cumem-mismatch.external-pynccl is a guess (confidence 0.45) about a RuntimeError: the note stays, and
+    the RuntimeError stays listed as an unrecognised failure, so the paste never reads as healthy."""
+    text = (
+        '[rank0]:   File "/opt/venv/lib/python3.12/site-packages/vllm/distributed/device_communicators/'
+        'pynccl_wrapper.py", line 256, in NCCL_CHECK\n'
+        '[rank0]:     raise RuntimeError(f"NCCL error: {error_str}")\n'
+        "[rank0]: RuntimeError: NCCL error: unhandled system error (run with NCCL_DEBUG=INFO for details)\n"
+    )
+    report = default_classifier().classify(text)
+    assert [d.id for d in report.diagnoses] == ["nccl-cumem-mismatch.external-pynccl"]
+    assert [(u.error.split(":")[0], u.line) for u in report.unrecognized] == [("RuntimeError", 3)]
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["12月 05 10:00:01", "12월 05 10:00:01", "déc. 05 10:00:01", "Dez 05 10:00:01", "дек 05 10:00:01"],
+)
+def test_a_journald_prefix_with_a_localised_month_is_peeled(stamp: str) -> None:
+    """`journalctl -o short` writes the month in the locale's abbreviation; the prefix still comes off, so a rule
+    anchored at the start of a message (here CUDA OOM's exception line) sees the message."""
+    line = f"{stamp} gpu-node-1 vllm[2041]: torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n"
+    (rec,) = normalize_line(1, line)
+    assert rec.message.startswith("torch.OutOfMemoryError: CUDA out of memory.") and rec.timestamp == stamp

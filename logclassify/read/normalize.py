@@ -51,8 +51,12 @@ _PREFIXES: list[LazyPattern] = [
     lazy(
         r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)) [\w.-]+ [^\s:\[]+(?:\[\d+\])?: "
     ),
-    # journalctl -o short:  Jun 10 21:32:17 host unit[123]:
-    lazy(r"(?P<ts>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?) [\w.-]+ [^\s:\[]+(?:\[\d+\])?: "),
+    # journalctl -o short:  Jun 10 21:32:17 host unit[123]:  The month is the locale's abbreviation: `12月 05`
+    # (zh_CN, ja_JP), `12월 05` (ko_KR), `déc. 05` (fr_FR), `Dez 05` (de_DE), `дек 05` (ru_RU).
+    lazy(
+        r"(?P<ts>(?:[A-Z][a-z]{2}|\d{1,2}[月월]|\p{L}{3,5}\.?) [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?) [\w.-]+"
+        r" [^\s:\[]+(?:\[\d+\])?: "
+    ),
     # Buildkite: [2024-06-10T21:32:17Z]
     lazy(r"\[(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?)\] "),
     # docker logs -t / kubectl logs --timestamps, then CRI's stream and tag:  2024-...Z stdout F
@@ -144,7 +148,7 @@ _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _WORD = _DIGITS + _UPPER + _UPPER.lower() + "_"
 _LEVEL_INITIALS = "DIWEC"  # DEBUG INFO WARNING/WARN ERROR CRITICAL
 FIRST_CHARS = (
-    _DIGITS, _UPPER, "[", _DIGITS, _WORD + ".-", "[", "(", "[", "[", "[", _LEVEL_INITIALS, "[" + _DIGITS, _DIGITS,
+    _DIGITS, _DIGITS + _UPPER + _UPPER.lower(), "[", _DIGITS, _WORD + ".-", "[", "(", "[", "[", "[", _LEVEL_INITIALS, "[" + _DIGITS, _DIGITS,
     _DIGITS, _LEVEL_INITIALS, ">",
 )
 _BY_FIRST = {chr(c): tuple(k for k, chars in enumerate(FIRST_CHARS) if chr(c) in chars) for c in range(128)}
