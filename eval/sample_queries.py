@@ -39,6 +39,10 @@ def queries(seed: int = 15, n: int = 80) -> list[str]:
     return out
 
 
+# eval/random2 (2026-12-05, the fresh sample of issue 15 §1): queries 49-72 of this same family, `queries(n=73)[49:]`,
+# run in order after eval/random had used 0-48; the queries above are unchanged (print them with --from 49 --to 73).
+
+
 STACKS = ["verl", "OpenRLHF", "LLaMA-Factory", "kserve", "Ray Serve", "TRL", "ms-swift", "Xinference", "lm-evaluation-harness",
           "llm-d", "production-stack", "Triton Inference Server vllm backend", "OpenCompass", "LightLLM"]
 
@@ -77,6 +81,13 @@ def model_queries(seed: int = 15, n: int = 60) -> list[str]:
 
 
 if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) == 5 and sys.argv[1] == "--from" and sys.argv[3] == "--to":  # e.g. --from 49 --to 73 (eval/random2)
+        lo, hi = int(sys.argv[2]), int(sys.argv[4])
+        for n, q in enumerate(queries(n=hi)[lo:], start=lo):
+            print(n, q)
+        sys.exit(0)
     for n, q in enumerate(model_queries()):
         print(f"m{n}", q)
     for n, q in enumerate(date_queries()):

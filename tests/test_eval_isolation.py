@@ -18,15 +18,18 @@ _REF = re.compile(
 )
 
 
-def _held_out_threads() -> dict[tuple[str, str], str]:
+HELD_OUT_SETS = ("random", "random2")  # eval/random2: the fresh sample of 2026-12-05 (eval/README.md)
+
+
+def _held_out_threads(set_name: str = "random") -> dict[tuple[str, str], str]:
     """(repo, number) -> the case file drawn from that thread, for cases still on the held-out side."""
     out = {}
-    for line in (ROOT / "eval" / "random" / "cases.jsonl").read_text().splitlines():
+    for line in (ROOT / "eval" / set_name / "cases.jsonl").read_text().splitlines():
         case = json.loads(line)
         if case.get("moved_to_rule_side"):
             continue
         owner_repo, _, num = case["source"].split()[0].partition("#")
-        out[(owner_repo.split("/")[-1].lower(), num)] = case["file"]
+        out[(owner_repo.split("/")[-1].lower(), num)] = f"{set_name}/{case['file']}"
     return out
 
 
@@ -51,10 +54,17 @@ def test_the_reference_parser_reads_every_citation_shape() -> None:
 
 
 def test_no_rule_fixture_or_catalogue_cites_a_held_out_thread() -> None:
-    held_out = _held_out_threads()
-    assert len(held_out) >= 150  # the sample the coverage figure comes from
+    assert len(_held_out_threads("random")) >= 150  # the sample the coverage figure comes from
+    assert len(_held_out_threads("random2")) >= 30  # the fresh sample, labelled before scoring
+    held_out = {ref: case for name in HELD_OUT_SETS for ref, case in _held_out_threads(name).items()}
     leaks = []
     for path in _rule_side_files():
         for ref in _cited(path.read_text(errors="replace")) & held_out.keys():
             leaks.append(f"{path.relative_to(ROOT)} cites {ref[0]}#{ref[1]}, the thread of eval case {held_out[ref]}")
     assert not leaks, "\n".join(sorted(leaks))
+
+
+def test_the_fresh_sample_shares_no_thread_with_the_first() -> None:
+    """eval/random2 was drawn after eval/random had been looked at: none of its threads may be one of eval/random's."""
+    both = _held_out_threads("random").keys() & _held_out_threads("random2").keys()
+    assert not both, sorted(both)
