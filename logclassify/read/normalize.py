@@ -148,8 +148,8 @@ _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _WORD = _DIGITS + _UPPER + _UPPER.lower() + "_"
 _LEVEL_INITIALS = "DIWEC"  # DEBUG INFO WARNING/WARN ERROR CRITICAL
 FIRST_CHARS = (
-    _DIGITS, _DIGITS + _UPPER + _UPPER.lower(), "[", _DIGITS, _WORD + ".-", "[", "(", "[", "[", "[", _LEVEL_INITIALS, "[" + _DIGITS, _DIGITS,
-    _DIGITS, _LEVEL_INITIALS, ">",
+    _DIGITS, _DIGITS + _UPPER + _UPPER.lower(), "[", _DIGITS, _WORD + ".-", "[", "(", "[", "[", "[", _LEVEL_INITIALS,
+    "[" + _DIGITS, _DIGITS, _DIGITS, _LEVEL_INITIALS, ">",
 )
 _BY_FIRST = {chr(c): tuple(k for k, chars in enumerate(FIRST_CHARS) if chr(c) in chars) for c in range(128)}
 _EVERY = tuple(range(len(_PREFIXES)))  # a first character outside ASCII (or none): any prefix may match
