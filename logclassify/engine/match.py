@@ -239,7 +239,7 @@ class ExceptionMatch(Matcher):
                     continue
                 caps = _captures(m)
             if self.raised_in is not None:
-                raised = self._raised(exc, ctx)
+                raised = self._raised(self.raised_in, exc, ctx)
                 if raised is None:
                     continue
                 hits.append(raised)
@@ -247,14 +247,14 @@ class ExceptionMatch(Matcher):
             hits.append(Hit(exc.line, exc.text, caps))
         return Result(bool(hits), hits)
 
-    def _raised(self, exc: ExceptionInfo, ctx: Context) -> Hit | None:
+    def _raised(self, pattern: LazyPattern, exc: ExceptionInfo, ctx: Context) -> Hit | None:
         """The innermost frame when its file matches `raised_in`, with the exception's short type and the frame's
         file (from where the pattern matched: `vllm/...`, not the user's site-packages path), line and function as
         captures."""
-        if not exc.frames or self.raised_in is None:
+        if not exc.frames:
             return None
         frame = exc.frames[-1]
-        m = _search(self.raised_in, frame.file, ctx, frame.line)
+        m = _search(pattern, frame.file, ctx, frame.line)
         if m is None:
             return None
         caps = (("raised_type", exc.short_type), ("raised_file", frame.file[m.start():].lstrip("/\\")),

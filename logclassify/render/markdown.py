@@ -68,10 +68,9 @@ def _unrecognized(u: Unrecognized, generic: bool) -> list[str]:
     """An unknown failure: what it is, its fingerprint (to find duplicates), look-alike causes as hints only.
     `generic`: a fallback rule answered it above (an internal error in vLLM), so no specific rule names it."""
     if generic:
-        head = ["#### No specific rule", "", f"No rule names a more specific cause for this error (line {u.line}):", ""]
+        out = ["#### No specific rule", "", f"No rule names a more specific cause for this error (line {u.line}):", ""]
     else:
-        head = ["### Unrecognised failure", "", f"No known cause matches this error (line {u.line}):", ""]
-    out = head
+        out = ["### Unrecognised failure", "", f"No known cause matches this error (line {u.line}):", ""]
     out.extend(_fence([u.error]))
     out += ["", f"**Fingerprint:** `{u.fingerprint}` (shared by every report of this failure, on any machine or version)", ""]
     if u.evidence:
