@@ -15,7 +15,8 @@ import pytest
 import regex
 
 from logclassify import Classifier, classify, default_classifier
-from logclassify.engine.unknown import mask, nearest_causes, signatures
+from logclassify.engine.classifier import failure_triggers
+from logclassify.engine.unknown import FAILURE_LINE_PATTERNS, mask, nearest_causes, signatures
 from logclassify.render.markdown import render_markdown
 from tests.conftest import CORPUS, corpus_log, must_exist
 
@@ -244,8 +245,24 @@ def test_mask_removes_what_varies() -> None:
     assert "failed at" in masked and "GiB" in masked
 
 
-def test_a_c_runtime_failure_deep_in_a_big_log_is_found() -> None:
-    """The one-pass scan keeps the line: the failure words are scan literals, not only the finder's regex."""
-    filler = "".join(f"INFO 06-10 21:32:16 [metrics.py:1] Avg prompt throughput: {i} tokens/s\n" for i in range(60000))
-    (u,) = NO_RULES.classify(filler + "double free or corruption (out)\n" + filler).unrecognized
-    assert u.line == 60001 and "double free" in u.error
+_BIG_FILLER = "".join(f"INFO 06-10 21:32:16 [metrics.py:1] Avg prompt throughput: {i} tokens/s\n" for i in range(60000))
+
+
+@pytest.mark.parametrize("failure", [
+    "double free or corruption (out)", "killed", "gcc: fatal error: no input files", "nvcc: error: bad option",
+    "torch.distributed.DistBackendError", "AssertionError",
+    "worker terminated by signal SIGKILL", "requests.exceptions.HTTPError: 500 Server Error: Internal",
+])
+def test_a_failure_line_deep_in_a_big_log_is_found(failure: str) -> None:
+    """The one-pass scan keeps every line the finder calls a failure: its triggers come from the finder's patterns
+    (lower-case `killed`, `gcc: fatal error:` and a bare exception name were lost while the literals were a hand-kept
+    copy)."""
+    (u,) = NO_RULES.classify(_BIG_FILLER + failure + "\n" + _BIG_FILLER).unrecognized
+    assert u.line == 60001
+
+
+def test_every_failure_pattern_gives_the_scan_a_literal() -> None:
+    triggers = failure_triggers()
+    for source in FAILURE_LINE_PATTERNS:
+        (trig,) = [t for t in triggers if t.regex == source]
+        assert trig.ignore_case and all(len(lit) >= 3 for lit in trig.literals)

@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from logclassify.engine import values
+from logclassify.engine import unknown, values
 from logclassify.engine.answer import Filler, compose
 from logclassify.engine.clip import finish_report
+from logclassify.engine.literals import required_literals
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
 from logclassify.engine.match import RULE_BUDGET_S, All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
 from logclassify.engine.rank import rank
@@ -32,14 +33,9 @@ MAX_EVIDENCE = 6
 MIN_EVIDENCE = 3  # below this many failure lines, add frames / facts as context
 MAX_MARKDOWN_BYTES = 64 << 20
 NOTE_CONFIDENCE = 0.6  # a rule whose `confirm` evidence is missing is only this sure, and only a note
-# Lines worth keeping even when no rule names them: failures the unknown-error finder reports.
-FAILURE_LITERALS = (
-    "Traceback (most recent call last)", "Fatal Python error", "ERROR", "CRITICAL", "Error: ", "Exception: ", "Killed",
-    # the rest of unknown.py's failure lines that hold none of the words above
-    "Segmentation fault", "core dumped", "Bus error", "OOMKilled", "exit code", "exit status", "exitcode",
-    "killed by signal", "terminated by signal", "' failed", "double free", "free(): ", "malloc(): ",
-    "stack smashing", "terminate called", "An error occurred",
-)
+# Lines worth keeping even when no rule names them: the failures the unknown-error finder reports. Its own
+# patterns are scan triggers (`failure_triggers`); these literals add traceback headers and exception lines.
+CONTEXT_LITERALS = ("Traceback (most recent call last)", "Error: ", "Exception: ")
 
 
 def load_rules(*dirs: str | os.PathLike[str], builtin: bool = True) -> list[CompiledRule]:
@@ -50,11 +46,22 @@ def load_rules(*dirs: str | os.PathLike[str], builtin: bool = True) -> list[Comp
     return load_cached(paths, lambda: load_rule_dirs(paths))
 
 
+def failure_triggers() -> list[Trigger]:
+    """Triggers for every line the unknown-error finder calls a failure, derived from its own patterns."""
+    out = [Trigger((lit,), kind=TRACEBACK if lit.startswith("Traceback") else ANCHOR) for lit in CONTEXT_LITERALS]
+    out += [Trigger((level,)) for level in sorted(unknown.FAILURE_LEVELS)]
+    sources = [(p, True) for p in unknown.FAILURE_LINE_PATTERNS] + [(unknown.BARE_EXCEPTION_PATTERN, False)]
+    for source, ignore_case in sources:
+        lits = required_literals(f"(?i){source}" if ignore_case else source)
+        if not lits:  # the scan could not keep such a line in a big log: a mistake in the pattern list
+            raise ValueError(f"failure pattern without a literal to scan for: {source!r}")
+        out.append(Trigger(tuple(sorted(lits)), source, ignore_case))
+    return out
+
+
 def scan_triggers(rules: Sequence[CompiledRule]) -> list[Trigger]:
     """What the one-pass scan looks for: every text condition of every rule, failure words, fact/phase markers."""
-    out: dict[Trigger, None] = {}
-    for lit in FAILURE_LITERALS:
-        out[Trigger((lit,), kind=TRACEBACK if lit.startswith("Traceback") else ANCHOR)] = None
+    out: dict[Trigger, None] = dict.fromkeys(failure_triggers())
 
     def walk(m: Matcher) -> None:
         if isinstance(m, (All, AnyOf, NoneOf)):

@@ -61,20 +61,26 @@ _QUIET_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "WARN"})
 _EMBEDDED_EXC = lazy(
     r"(?:^|(?<=[\s\]):]))(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Failure))(?:: (?P<msg>\S.*)|\s*$)"
 )
-_FAILURE_LINE = lazy(
-    r"^Killed\b|\bSegmentation fault\b|\bcore dumped\b|^Fatal Python error\b|\bBus error\b|\bOOMKilled\b"
-    r"|\bexit(?:ed)? with (?:exit )?(?:code|status) -?[1-9]|\bexit code:? -?[1-9]|\bexitcode[=: ]+-?[1-9]"
-    r"|returned non-zero exit status|\b(?:terminated|killed) by signal\b"
-    r"|^Error\b:|^[\w.-]+: (?:[\w ]{0,20} )?error\b"
+# Lines that are failures though no log level says so (matched ignoring case). The one-pass scan keeps every line
+# that matches one of them (`classifier.scan_triggers` derives its literals from these very patterns), so a
+# failure word added here is found deep in a big log too: one list, never two kept by hand.
+FAILURE_LINE_PATTERNS: tuple[str, ...] = (
+    r"^Killed\b", r"\bSegmentation fault\b", r"\bcore dumped\b", r"^Fatal Python error\b", r"\bBus error\b",
+    r"\bOOMKilled\b", r"\bexit(?:ed)? with (?:exit )?(?:code|status) -?[1-9]", r"\bexit code:? -?[1-9]",
+    r"\bexitcode[=: ]+-?[1-9]", r"returned non-zero exit status", r"\b(?:terminated|killed) by signal\b",
+    r"^Error\b:", r"^[\w.-]+: (?:[\w ]{0,20} )?error\b",
     # C and C++ runtimes: a failed assert(), glibc's heap checks, an uncaught C++ exception
-    r"|\bAssertion [`'].+['`] failed|\bdouble free or corruption\b|\bfree\(\): invalid"
-    r"|\bmalloc\(\): (?:corrupted|memory corruption)|\*\*\* stack smashing detected|^terminate called after throwing"
+    r"\bAssertion [`'].+['`] failed", r"\bdouble free or corruption\b", r"\bfree\(\): invalid",
+    r"\bmalloc\(\): (?:corrupted|memory corruption)", r"\*\*\* stack smashing detected",
+    r"^terminate called after throwing",
     # an HTTP client's error (requests' wording) and a bare "An error occurred ..." sentence
-    r"|\b[45]\d\d (?:Client|Server) Error:|^An error occurred\b",
-    regex.IGNORECASE,
+    r"\b[45]\d\d (?:Client|Server) Error:", r"^An error occurred\b",
 )
+FAILURE_LEVELS = frozenset({"ERROR", "CRITICAL", "FATAL"})
+_FAILURE_LINE = lazy("|".join(FAILURE_LINE_PATTERNS), regex.IGNORECASE)
 # An exception line pasted on its own (no log prefix, no `Traceback` header): `AssertionError`, `ImportError: ...`.
-_BARE_EXC = lazy(r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception))(?:: (?P<msg>\S.*))?\s*$")
+BARE_EXCEPTION_PATTERN = r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception))(?:: (?P<msg>\S.*))?\s*$"
+_BARE_EXC = lazy(BARE_EXCEPTION_PATTERN)
 _ASSERT_STMT = lazy(r"^\s*assert\b")
 _PY_WARNING = lazy(r"^\S+:\d+: \w*Warning: ")  # warnings.warn() output on stderr
 _WRAPPER_LINE = pattern(_WRAPPING["lines"])
@@ -207,7 +213,7 @@ def _from_lines(ctx: Context) -> Salient | None:
             continue
         if line.level is None and (bare := _bare_exception(line, msg, before)) is not None:
             return bare
-        if not (line.level in ("ERROR", "CRITICAL", "FATAL") or _FAILURE_LINE.search(msg)):
+        if not (line.level in FAILURE_LEVELS or _FAILURE_LINE.search(msg)):
             continue
         ev = (Evidence(line=line.number, text=line.text.replace("^M", "").strip()),)
         m = _EMBEDDED_EXC.search(msg)
