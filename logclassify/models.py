@@ -219,6 +219,8 @@ class Unrecognized(PublicModel):
     evidence: list[Evidence] = field(default_factory=list)
     fingerprint: str
     related: list[Suggestion] = field(default_factory=list)
+    generic_answer: str | None = None
+    """the id of the family answer (a `role: fallback` rule) that answered it without naming a specific cause"""
 
 
 @dataclass(kw_only=True)

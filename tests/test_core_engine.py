@@ -13,6 +13,7 @@ import logclassify
 from logclassify import Classifier, RuleError, load_rules
 from logclassify.engine.literals import required_literals
 from logclassify.engine.schema import rule_json_schema
+from logclassify.render.markdown import render_markdown
 
 BASE = """\
 title: {title}
@@ -392,3 +393,26 @@ def test_fallback_keeps_the_fingerprint_and_yields_to_a_specific_cause(tmp_path:
     assert r.unrecognized and "IndexError" in r.unrecognized[0].error  # mine can still group it
     r = c.classify(_VLLM_BUG + "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2 GiB\n")
     assert [d.id for d in r.diagnoses] == ["cuda-oom"]
+
+
+def test_unrecognised_failure_names_the_family_answer_that_answered_it(tmp_path: Path) -> None:
+    """Renderers read `generic_answer` instead of guessing from "an alarm beside an unrecognised failure"."""
+    c = _fallback_pack(tmp_path)
+    (u,) = c.classify(_VLLM_BUG).unrecognized
+    assert u.generic_answer == "vllm-bug"
+    assert "#### No specific rule" in render_markdown(c.classify(_VLLM_BUG))
+    (u,) = c.classify("INFO start\n" + _USER_BUG).unrecognized
+    assert u.generic_answer is None
+
+
+def test_a_fallback_note_beside_a_specific_note_on_the_same_request_is_dropped(tmp_path: Path) -> None:
+    write_rule(tmp_path, "rejected-4xx", "contains: '400 Bad Request'\n", severity="info", extra="role: fallback\n")
+    write_rule(tmp_path, "bad-role-order", "contains: 'Unexpected role'\n", severity="info")
+    c = only(tmp_path)
+    request = ("ERROR 03-04 14:55:30 [serving.py:315] ValueError: Unexpected role 'user' after role 'tool'\n"
+               'INFO: 10.0.0.8:52596 - "POST /v1/chat/completions HTTP/1.1" 400 Bad Request\n')
+    assert [d.id for d in c.classify(request).diagnoses] == ["bad-role-order"]
+    # another rejected request, far from the explained one: the generic note stays for it
+    later = "".join(f"INFO 03-04 14:56:{i:02d} [metrics.py:1] Avg prompt throughput: 1 tokens/s\n" for i in range(20))
+    other = 'INFO: 10.0.0.9:52600 - "POST /v1/chat/completions HTTP/1.1" 400 Bad Request\n'
+    assert {d.id for d in c.classify(other + later + request).diagnoses} == {"bad-role-order", "rejected-4xx"}

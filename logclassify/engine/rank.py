@@ -5,7 +5,9 @@
 - A rule's `folds:` list names causes it explains (e.g. a full /dev/shm explains an NCCL system error).
 - `role: consequence` diagnoses (NCCL timeouts on the other ranks, a dead engine) fold under the headline cause.
 - `role: fallback` diagnoses (a generic answer: an internal error raised in vLLM's own code) are dropped when a
-  specific cause is an alarm; otherwise they head the list like a cause.
+  specific cause is an alarm, or when a specific cause (a note too) names the same lines (every evidence line of the
+  fallback within a few lines of the cause's: the 400 answer to a request whose rejection a rule explains);
+  otherwise they head the list like a cause.
 - Then: alarms before notes, causes before consequences, more severe first, higher priority first, and finally the
   earliest evidence first (the first failure usually triggers the later ones on other ranks).
 """
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from logclassify.models import Diagnosis, Severity
 
 FOLDED_CONFIDENCE = 0.5  # a folded diagnosis is at most this sure to be the cause
+NEAR_LINES = 5  # a fallback's evidence this close to a specific cause's is the same event, already explained
 
 
 def _key(d: Diagnosis, priority: int) -> tuple[bool, bool, int, int, int]:
@@ -41,10 +44,21 @@ def _explains(d: Diagnosis, other: Diagnosis, folds: Sequence[str]) -> bool:
     return any(_covers(p, other.id) for p in folds)
 
 
+def _answered_nearby(fallback: Diagnosis, causes: Sequence[Diagnosis]) -> bool:
+    """Whether every evidence line of `fallback` lies within NEAR_LINES of a specific cause's evidence."""
+    lines = [e.line for d in causes for e in d.evidence]
+    return bool(fallback.evidence) and all(
+        any(abs(e.line - n) <= NEAR_LINES for n in lines) for e in fallback.evidence
+    )
+
+
 def rank(found: Sequence[tuple[Diagnosis, int, Sequence[str]]]) -> list[Diagnosis]:
     """`found`: (diagnosis, rule priority, rule `folds`) for every rule that fired. Returns the top-level list."""
-    if any(d.role == "cause" and d.severity is not Severity.info for d, _, _ in found):
+    causes = [d for d, _, _ in found if d.role == "cause"]
+    if any(d.severity is not Severity.info for d in causes):
         found = [f for f in found if f[0].role != "fallback"]
+    else:
+        found = [f for f in found if f[0].role != "fallback" or not _answered_nearby(f[0], causes)]
     ordered = sorted(found, key=lambda f: _key(f[0], f[1]))
     by_id = {d.id: d for d, _, _ in ordered}
     folded: set[str] = set()

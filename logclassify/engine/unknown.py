@@ -407,6 +407,7 @@ def find_unrecognized(
     found = salient_error(ctx)
     if found is None or any(ev.line == found.line for d in specific for ev in d.evidence):
         return []
+    generic = next((d.id for d in diagnoses if d.role == "fallback"), None)
     return [
         Unrecognized(
             error=found.error,
@@ -414,5 +415,6 @@ def find_unrecognized(
             evidence=list(found.evidence),
             fingerprint=found.fingerprint,
             related=nearest_causes(found.error[:ERROR_CHARS], rules),
+            generic_answer=generic,
         )
     ]

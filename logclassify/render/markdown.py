@@ -64,10 +64,10 @@ def _diagnosis(d: Diagnosis, level: str) -> list[str]:
     return out
 
 
-def _unrecognized(u: Unrecognized, generic: bool) -> list[str]:
+def _unrecognized(u: Unrecognized) -> list[str]:
     """An unknown failure: what it is, its fingerprint (to find duplicates), look-alike causes as hints only.
-    `generic`: a fallback rule answered it above (an internal error in vLLM), so no specific rule names it."""
-    if generic:
+    A family answer above (`generic_answer`: an internal error in vLLM...) means no specific rule names it."""
+    if u.generic_answer:
         out = ["#### No specific rule", "", f"No rule names a more specific cause for this error (line {u.line}):", ""]
     else:
         out = ["### Unrecognised failure", "", f"No known cause matches this error (line {u.line}):", ""]
@@ -98,7 +98,7 @@ def render_markdown(report: Report) -> str:
     for i, d in enumerate(alarms):
         out.extend(_diagnosis(d, "###" if i == 0 else "####"))
     for u in report.unrecognized:
-        out.extend(_unrecognized(u, generic=bool(alarms)))
+        out.extend(_unrecognized(u))
     if not alarms and not report.unrecognized:
         out.append(f"No known failure found in {report.source} ({report.lines:,} lines).")
         out.append("")

@@ -213,8 +213,8 @@ def render_text(report: Report, *, color: bool = False, show_all: bool = False) 
     for d in alarms:
         out.extend(_diagnosis(d, s, width, show_all))
         out.append("")
-    for u in report.unrecognized:  # beside an alarm, only a fallback rule (a generic answer) explained it
-        label = s("no specific rule" if alarms else "unrecognised failure", bold=True)
+    for u in report.unrecognized:  # with a generic answer, a family rule (role: fallback) said what it can
+        label = s("no specific rule" if u.generic_answer else "unrecognised failure", bold=True)
         out.append(f"{s('?', fg='magenta', bold=True)} {label}   {u.error[: width - 40]}   line {u.line}")
         for ev in u.evidence if not alarms else ():
             out.append(f"    {ev.line:>6} │ {ev.text[: width - 14]}")
