@@ -266,3 +266,10 @@ def test_every_failure_pattern_gives_the_scan_a_literal() -> None:
     for source in FAILURE_LINE_PATTERNS:
         (trig,) = [t for t in triggers if t.regex == source]
         assert trig.ignore_case and all(len(lit) >= 3 for lit in trig.literals)
+
+
+def test_a_traceback_header_alone_suggests_no_cause() -> None:
+    """"Traceback (most recent call last)" is Python's phrasing, in every failure: it made an NCCL rule whose
+    signature quotes it the "related" cause of a wrapper line with nothing else to read."""
+    assert nearest_causes("EngineCore hit an exception: Traceback (most recent call last):",
+                          default_classifier().rules) == []

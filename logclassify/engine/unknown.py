@@ -328,6 +328,8 @@ _PYTHON_PHRASING = frozenset(
         "object", "objects", "argument", "arguments", "keyword", "unexpected", "expected", "positional", "required",
         "missing", "defined", "found", "exist", "exists", "type", "types", "value", "values", "invalid", "error",
         "errors", "exception", "failed", "failure", "during", "while", "occurred", "support", "supported", "unsupported",
+        # the traceback header and frame lines: every Python failure prints them
+        "traceback", "most", "recent", "call", "last", "file", "line",
     }
 )
 
