@@ -269,6 +269,9 @@ def _oom_traceback(*functions: str, budget: bool = False) -> str:
     (("determine_available_memory", "profile_run", "_dummy_sampler_run", "forward"), "sampler",
      "It ran out warming up the sampler"),
     (("determine_num_available_blocks", "profile_run", "execute_model"), "profile", "It ran out in the profiling run"),
+    # the engine's request loop runs only after start-up: serving, even where an inner frame has a start-up name
+    (("run_busy_loop", "_process_engine_step", "execute_model", "load_model"), "serving",
+     "It ran out while serving requests"),
 ])
 def test_oom_phase_from_the_failing_traceback(functions: tuple[str, ...], phase: str, step: str) -> None:
     log = _oom_traceback(*functions, budget=True)
@@ -276,12 +279,12 @@ def test_oom_phase_from_the_failing_traceback(functions: tuple[str, ...], phase:
     values = {v.name: v for v in d.values}
     assert values["oom_phase"].value == phase
     known = {"_allocate_kv_cache", "capture_model", "_dummy_sampler_run", "profile_run"}
-    innermost = [f for f in functions if f in known][-1]
+    innermost = "run_busy_loop" if phase == "serving" else [f for f in functions if f in known][-1]
     text = log.splitlines()
     frame_line = next(i for i, t in enumerate(text, 1) if t.endswith(f"in {innermost}"))
     assert values["oom_phase"].lines == [frame_line, len(text)]  # the frame, and the exception line
     assert any(f.startswith(step) for f in d.fix)
-    if phase in ("kv_cache", "sampler", "cuda_graphs"):
+    if phase in ("kv_cache", "sampler", "cuda_graphs", "serving"):
         assert values["util_now"].value == "0.98" and values["util_now"].lines == [1]
         assert any(f.startswith("This run gave vLLM 0.98 of the GPU's memory") for f in d.fix)
     else:

@@ -286,11 +286,16 @@ PHASE_FRAMES: dict[str, tuple[str, str]] = {
                     ("profile", "the profiling run that sizes the KV cache")),
     **dict.fromkeys(("load_weights", "load_model"), ("load_weights", "loading the weights")),
 }
+# The engine's request loop runs only once start-up is done (V1 EngineCore `run_busy_loop`, V0 AsyncLLMEngine and
+# MQLLMEngine `run_engine_loop` / `engine_step`): a failing traceback through it failed while serving, whatever step
+# an inner frame is named after.
+SERVING_FRAMES = frozenset(("run_busy_loop", "_process_engine_step", "run_engine_loop", "engine_step"))
 # vLLM's wrappers name the step in the message itself: "... while processing method load_model: CUDA out of memory",
 # "Error executing method 'initialize_cache'", "... when warming up sampler with 1024 dummy requests",
-# "Failed to load model - not enough GPU memory".
+# "Failed to load model - not enough GPU memory"; V0's MQ client answers a request after the loop died with
+# "Engine loop is not running. Inspect the stacktrace to find the original error: OutOfMemoryError(...)" (serving).
 PHASE_MESSAGE = (r"(?:processing method |executing method '?)(?P<method>\w+)|when warming up (?P<warm>sampler|pooler)|"
-                 r"(?P<load>Failed to load model)")
+                 r"(?P<load>Failed to load model)|(?P<loop>Engine loop is not running)")
 
 
 def _oom_phase(inp: Inputs) -> Value | None:
@@ -316,6 +321,10 @@ def _phase_from_frames(inp: Inputs, hits: set[int]) -> Value | None:
         if not failing:
             continue
         frames = [f for e in tb.exceptions for f in e.frames]
+        loop = next((f for f in frames if f.function in SERVING_FRAMES), None)
+        if loop is not None:
+            return make_value("oom_phase", "serving", f"serving requests (`{loop.function}`, the engine's request loop, "
+                              "in the failing traceback)", loop.line, failing[0])
         for frame in sorted(frames, key=lambda f: f.line, reverse=True):
             known = PHASE_FRAMES.get(frame.function)
             if known is not None:
@@ -330,6 +339,9 @@ def _phase_from_message(inp: Inputs, hits: set[int]) -> Value | None:
         m = re.search(PHASE_MESSAGE, line.message) if line.number in hits else None
         if m is None:
             continue
+        if m["loop"]:
+            return make_value("oom_phase", "serving", "serving requests (vLLM's message: the engine loop had died)",
+                              line.number)
         if m["warm"]:
             return make_value("oom_phase", "sampler", f"warming up the {m['warm']} (vLLM's message)", line.number)
         known = PHASE_FRAMES.get(m["method"] or "load_model")
