@@ -158,6 +158,35 @@ def test_a_line_cut_inside_its_arguments_is_no_command() -> None:
     assert read_line("non-default args: {'model': 'x', 'max_model_len'", 1) is None
 
 
+def test_a_typed_command_keeps_its_settings_and_continuation_lines() -> None:
+    # as pasted in issues: settings on a line of their own, then the command continued with backslashes
+    log = ("HF_TOKEN=hf_abcdef CUDA_VISIBLE_DEVICES=1,5 \\\n"
+           "vllm serve /data/models/m \\\n  --max-model-len 65536 \\\n  --port 10808\n" + KV_V1 + "\n")
+    report = logclassify.classify(log)
+    assert report.command is not None and report.command.complete and report.command.line == 2
+    assert report.command.args == {"model": "/data/models/m", "max_model_len": 65536, "port": 10808}
+    assert report.command.program == "HF_TOKEN=<redacted> CUDA_VISIBLE_DEVICES=1,5 vllm serve"
+    (d,) = report.diagnoses
+    assert [c.command for c in d.commands] == [
+        "HF_TOKEN=<redacted> CUDA_VISIBLE_DEVICES=1,5 vllm serve /data/models/m --max-model-len 22576 --port 10808"]
+
+
+@pytest.mark.parametrize("line", [
+    "`bash CUDA_VISIBLE_DEVICES=0,1 vllm serve ./m --pipeline-parallel-size 2`",  # a fence's tag written inline
+    "`CUDA_VISIBLE_DEVICES=0,1 vllm serve ./m --pipeline-parallel-size 2`",
+])
+def test_a_command_pasted_as_inline_code_is_read(line: str) -> None:
+    found = read_line(line, 1)
+    assert found is not None and found.complete
+    assert found.args == {"model": "./m", "pipeline_parallel_size": 2}
+    assert found.program == "CUDA_VISIBLE_DEVICES=0,1 vllm serve"
+
+
+def test_prose_naming_a_command_is_no_command() -> None:
+    assert read_line("I ran `vllm serve ./m --pipeline-parallel-size 2` and it failed", 1) is None
+    assert read_line("bash: vllm serve: command not found", 1) is None
+
+
 def test_set_add_remove_and_the_offline_form() -> None:
     args = {"model": "m/x", "max_model_len": 32768, "swap_space": 16}
     new, changes = apply(args, [("set", "max_model_len", 8192), ("add", "enforce_eager", True),
