@@ -14,7 +14,8 @@ The arithmetic, per value (GiB as printed; all per GPU, as vLLM prints them):
   hundredth; not offered above 0.98. V0 prints no GiB needed, but stores every token alike, so the cache for the
   wanted length is at most `kv_cache_size x wanted / fits` (its profiling line gives kv_cache_size, total, util).
 - `util_fits`: the start-up check needs `utilization x total <= free`: `free / total - 0.01` rounded down to the
-  hundredth (free memory moves a little between runs); not offered below 0.3 (then other processes hold the GPU).
+  hundredth (free memory moves a little between runs); not offered below 0.3 (then other processes hold the GPU,
+  and `free_share`, the free part in percent, says so instead).
 - `tp_fits`: the largest power of two below the asked size that divides the head count (hidden and intermediate
   sizes are multiples of large powers of two; other divisors often fail on them); `pp_with_tp`: asked / tp_fits
   when that is whole, to keep using the same GPUs.
@@ -178,6 +179,11 @@ def free_memory(inp: Inputs) -> dict[str, Value]:
     if fits >= MIN_UTILIZATION:
         out["util_fits"] = make_value("util_fits", _fmt(fits), f"{m['free']} / {m['total']} GiB free, less 0.01 of "
                               "headroom, rounded down: a utilization the start-up check accepts", line.number)
+    elif total > 0:
+        share = 100 * free / total
+        out["free_share"] = make_value("free_share", f"{share:.1f}%" if share < 10 else f"{share:.0f}%", f"{m['free']} / {m['total']} GiB "
+                               f"free: below {MIN_UTILIZATION:g} of the GPU, too little for any useful fraction",
+                               line.number)
     return out
 
 
@@ -460,7 +466,7 @@ NAMES: dict[str, Deriver] = {
     for d, names in (
         (kv_cache, ("wanted_len", "kv_needed", "kv_available", "max_len_fits", "util_for_len")),
         (utilization, ("util_now",)),
-        (free_memory, ("free_gib", "total_gib", "util_asked", "util_fits")),
+        (free_memory, ("free_gib", "total_gib", "util_asked", "util_fits", "free_share")),
         (derived_length, ("user_len", "model_len")),
         (parallel_sizes, ("heads", "tp_asked", "tp_divisors", "tp_fits", "pp_with_tp", "pp_asked", "pp_divisors",
                           "pp_fits")),
