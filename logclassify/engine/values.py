@@ -181,9 +181,9 @@ def free_memory(inp: Inputs) -> dict[str, Value]:
                               "headroom, rounded down: a utilization the start-up check accepts", line.number)
     elif total > 0:
         share = 100 * free / total
-        out["free_share"] = make_value("free_share", f"{share:.1f}%" if share < 10 else f"{share:.0f}%", f"{m['free']} / {m['total']} GiB "
-                               f"free: below {MIN_UTILIZATION:g} of the GPU, too little for any useful fraction",
-                               line.number)
+        shown = f"{share:.1f}%" if share < 10 else f"{share:.0f}%"
+        out["free_share"] = make_value("free_share", shown, f"{m['free']} / {m['total']} GiB free: below "
+                               f"{MIN_UTILIZATION:g} of the GPU, too little for any useful fraction", line.number)
     return out
 
 
