@@ -283,8 +283,9 @@ def out_of_memory(inp: Inputs) -> dict[str, Value]:
 # Read innermost first: V1's profile run and its CUDA-graph capture both go through `_dummy_run`, which names neither.
 PHASE_FRAMES: dict[str, tuple[str, str]] = {
     **dict.fromkeys(("_dummy_sampler_run", "_dummy_pooler_run"), ("sampler", "warming up the sampler")),
-    **dict.fromkeys(("capture_model", "_capture_cudagraphs", "_warmup_and_capture", "capture"),
-                    ("cuda_graphs", "capturing CUDA graphs")),
+    # torch.cuda.graph's own capture_begin / capture_end: a traceback cut above vLLM's capture_model still shows them
+    **dict.fromkeys(("capture_model", "_capture_cudagraphs", "_warmup_and_capture", "capture", "capture_begin",
+                     "capture_end"), ("cuda_graphs", "capturing CUDA graphs")),
     **dict.fromkeys(("_allocate_kv_cache", "_allocate_kv_cache_tensors", "initialize_kv_cache_tensors",
                      "initialize_kv_cache", "_init_cache_engine", "initialize_cache", "initialize_from_config"),
                     ("kv_cache", "allocating the KV cache")),
