@@ -395,8 +395,11 @@ def shared_memory(inp: Inputs) -> dict[str, Value]:
     return out
 
 
+# torch's c10d store: "port: P, useIpv6" (torch 2.2+), "failed to bind to [::]:P (errno: 98 - Address already in
+# use)" (older releases, one line per address family)
 PORT = (r"(?:bind on address \(\s*'[^']*',\s*(?P<a>\d+)\)|port: (?P<b>\d+), useIpv6|"
-        r"tcp://[^\s:]+:(?P<c>\d+)[^\n]*[Aa]ddress already in use|[Aa]ddress already in use[^\n]*port (?P<d>\d+))")
+        r"tcp://[^\s:]+:(?P<c>\d+)[^\n]*[Aa]ddress already in use|[Aa]ddress already in use[^\n]*port (?P<d>\d+)|"
+        r"failed to bind to (?:\[[^\]]*\]|[\w.-]+):(?P<e>\d+) \(errno: 98\b)")
 
 
 def port(inp: Inputs) -> dict[str, Value]:
