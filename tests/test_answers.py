@@ -182,6 +182,14 @@ def test_a_command_pasted_as_inline_code_is_read(line: str) -> None:
     assert found.program == "CUDA_VISIBLE_DEVICES=0,1 vllm serve"
 
 
+def test_one_dash_aliases_are_read_and_unknown_ones_are_no_command() -> None:
+    found = read_line("vllm serve /m --enable-chunked-prefill -tp 2 -pp=2 -q awq --max-model-len 15000", 1)
+    assert found is not None and found.args == {"model": "/m", "enable_chunked_prefill": True,
+                                                "tensor_parallel_size": 2, "pipeline_parallel_size": 2,
+                                                "quantization": "awq", "max_model_len": 15000}
+    assert read_line("vllm serve /m -x 2", 1) is None  # a one-dash flag whose long name is not known
+
+
 def test_prose_naming_a_command_is_no_command() -> None:
     assert read_line("I ran `vllm serve ./m --pipeline-parallel-size 2` and it failed", 1) is None
     assert read_line("bash: vllm serve: command not found", 1) is None

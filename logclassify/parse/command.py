@@ -170,6 +170,9 @@ _PROMPT = lazy(
 )
 _ENV_ONLY = lazy(r"^\s*`*(?:[A-Za-z_]\w*=\S*\s+)+\\\s*$")  # `CUDA_VISIBLE_DEVICES=0 \` before the command line
 MAX_CONTINUATION = 64  # lines of one typed command continued with `\`
+# vLLM's one-dash aliases of engine arguments: `-tp 2` is `--tensor-parallel-size 2`
+SHORT_FLAGS = {"tp": "tensor_parallel_size", "pp": "pipeline_parallel_size", "dp": "data_parallel_size",
+               "dpl": "data_parallel_size_local", "q": "quantization"}
 
 
 def read_typed(message: str, number: int) -> LoggedArgs | None:
@@ -200,13 +203,16 @@ def read_typed(message: str, number: int) -> LoggedArgs | None:
     i = 0
     while i < len(words):
         word = words[i]
+        alias, eq_sign, rest_value = word[1:].partition("=")
+        if word.startswith("-") and alias in SHORT_FLAGS:
+            word = "--" + SHORT_FLAGS[alias] + eq_sign + rest_value
         if not word.startswith("--") or len(word) < 3:
-            return None  # not a command line after all
+            return None  # not a command line after all (or a one-dash flag whose long name is not known)
         name, eq, value = word[2:].partition("=")
         name = name.replace("-", "_")
         if eq:
             args[name] = typed(value)
-        elif i + 1 < len(words) and not words[i + 1].startswith("--"):
+        elif i + 1 < len(words) and not _is_flag(words[i + 1]):
             args[name] = typed(words[i + 1])
             i += 1
         elif name.startswith("no_"):
@@ -218,6 +224,10 @@ def read_typed(message: str, number: int) -> LoggedArgs | None:
         return None
     program = " ".join([*env, "vllm serve" if serve else m["cmd"].strip()])
     return LoggedArgs("command line", number, _clean(args), complete, program)
+
+
+def _is_flag(word: str) -> bool:
+    return word.startswith("--") or (word.startswith("-") and word[1:].partition("=")[0] in SHORT_FLAGS)
 
 
 def _env_word(word: str) -> str:
