@@ -328,6 +328,17 @@ def test_oom_phase_from_the_failing_traceback(functions: tuple[str, ...], phase:
         assert "util_now" not in values
 
 
+def test_the_default_fraction_is_assumed_only_where_a_namespace_printed_it() -> None:
+    oom = _oom_traceback("initialize_cache", "_init_cache_engine", "_allocate_kv_cache")
+    namespace = "INFO 03-27 10:29:00 api_server.py:1] args: Namespace(model='m/x', gpu_memory_utilization=0.9, port=8000)\n"
+    (d,) = [d for d in logclassify.classify(namespace + oom).diagnoses if d.id == "cuda-oom"]
+    assert {v.name: v.value for v in d.values}["util_now"] == "0.9"
+    # newer releases changed the default: an unset flag in non-default args says nothing about the value
+    (d,) = [d for d in logclassify.classify(ARGS + "\n" + oom).diagnoses if d.id == "cuda-oom"]
+    assert "util_now" not in {v.name for v in d.values}
+    assert not any(f.startswith("This run gave vLLM") for f in d.fix)
+
+
 def test_oom_without_phase_inputs_gets_the_generic_steps() -> None:
     log = ("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 MiB. GPU 6 has a total capacity of "
            "44.53 GiB of which 448.00 KiB is free.\n")

@@ -2,8 +2,9 @@
 
 A rule names them in its text as `{values.NAME}`. Each is worked out only for a diagnosis whose text asks for it, so
 a log no rule asks about costs nothing. A value whose inputs the log does not give is not derived (the rule then
-shows its generic step): no default is assumed except vLLM's documented default of an argument that a complete
-command line (`non-default args`, a Namespace) shows was not set.
+shows its generic step): no default is assumed except the 0.9 --gpu-memory-utilization an `args: Namespace(...)`
+line printed (the older releases that print one all default to 0.9; later ones changed the default, so an unset
+flag in `non-default args` or a typed command says nothing about the value).
 
 The arithmetic, per value (GiB as printed; all per GPU, as vLLM prints them):
 - `max_len_fits`: vLLM's own figure, "the estimated maximum model length is N" (V1) or "the maximum number of tokens
@@ -35,7 +36,7 @@ LITERALS = ("total_gpu_memory", "/dev/shm")  # lines derivers read that no rule 
 MAX_UTILIZATION = 0.98  # a higher --gpu-memory-utilization leaves nothing for CUDA itself: not suggested
 HEADROOM = 0.01  # free memory moves a little between runs: the suggested fraction stays this far below it
 MIN_UTILIZATION = 0.3  # below this the weights alone rarely fit: the other processes are the problem, not the fraction
-DEFAULT_UTILIZATION = 0.9  # vLLM's default --gpu-memory-utilization
+DEFAULT_UTILIZATION = 0.9  # vLLM's default --gpu-memory-utilization in the releases that log a Namespace
 
 
 def _fmt(x: float) -> str:
@@ -136,14 +137,15 @@ def _utilization_for(inp: Inputs, need: float, have: float, line: int) -> Value 
 
 
 def current_utilization(inp: Inputs) -> tuple[float, list[int]] | None:
-    """--gpu-memory-utilization of this run: as logged, or vLLM's default when a complete command shows it unset."""
+    """--gpu-memory-utilization of this run: as logged or typed, or 0.9 where a Namespace printed that default (newer
+    releases changed the default: an unset flag elsewhere gives no value)."""
     command = inp.command()
     if command is None:
         return None
     value = command.args.get("gpu_memory_utilization")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value), [command.line]
-    if value is None and command.complete:
+    if value is None and command.complete and command.source == "Namespace":
         return DEFAULT_UTILIZATION, [command.line]
     return None
 
@@ -158,7 +160,7 @@ def utilization(inp: Inputs) -> dict[str, Value]:
     if asked is None:
         return {}
     return {"util_now": make_value("util_now", f"{asked[0]:g}", "the --gpu-memory-utilization of this run (the logged "
-                           "arguments; vLLM's default when not set)", *asked[1])}
+                           "arguments; 0.9 where a Namespace printed that default)", *asked[1])}
 
 
 # -- GPU memory at start-up -------------------------------------------------------------------------------------
