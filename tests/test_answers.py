@@ -158,6 +158,43 @@ def test_a_line_cut_inside_its_arguments_is_no_command() -> None:
     assert read_line("non-default args: {'model': 'x', 'max_model_len'", 1) is None
 
 
+def test_a_typed_command_keeps_its_settings_and_continuation_lines() -> None:
+    # as pasted in issues: settings on a line of their own, then the command continued with backslashes
+    log = ("HF_TOKEN=hf_abcdef CUDA_VISIBLE_DEVICES=1,5 \\\n"
+           "vllm serve /data/models/m \\\n  --max-model-len 65536 \\\n  --port 10808\n" + KV_V1 + "\n")
+    report = logclassify.classify(log)
+    assert report.command is not None and report.command.complete and report.command.line == 2
+    assert report.command.args == {"model": "/data/models/m", "max_model_len": 65536, "port": 10808}
+    assert report.command.program == "HF_TOKEN=<redacted> CUDA_VISIBLE_DEVICES=1,5 vllm serve"
+    (d,) = report.diagnoses
+    assert [c.command for c in d.commands] == [
+        "HF_TOKEN=<redacted> CUDA_VISIBLE_DEVICES=1,5 vllm serve /data/models/m --max-model-len 22576 --port 10808"]
+
+
+@pytest.mark.parametrize("line", [
+    "`bash CUDA_VISIBLE_DEVICES=0,1 vllm serve ./m --pipeline-parallel-size 2`",  # a fence's tag written inline
+    "`CUDA_VISIBLE_DEVICES=0,1 vllm serve ./m --pipeline-parallel-size 2`",
+])
+def test_a_command_pasted_as_inline_code_is_read(line: str) -> None:
+    found = read_line(line, 1)
+    assert found is not None and found.complete
+    assert found.args == {"model": "./m", "pipeline_parallel_size": 2}
+    assert found.program == "CUDA_VISIBLE_DEVICES=0,1 vllm serve"
+
+
+def test_one_dash_aliases_are_read_and_unknown_ones_are_no_command() -> None:
+    found = read_line("vllm serve /m --enable-chunked-prefill -tp 2 -pp=2 -q awq --max-model-len 15000", 1)
+    assert found is not None and found.args == {"model": "/m", "enable_chunked_prefill": True,
+                                                "tensor_parallel_size": 2, "pipeline_parallel_size": 2,
+                                                "quantization": "awq", "max_model_len": 15000}
+    assert read_line("vllm serve /m -x 2", 1) is None  # a one-dash flag whose long name is not known
+
+
+def test_prose_naming_a_command_is_no_command() -> None:
+    assert read_line("I ran `vllm serve ./m --pipeline-parallel-size 2` and it failed", 1) is None
+    assert read_line("bash: vllm serve: command not found", 1) is None
+
+
 def test_set_add_remove_and_the_offline_form() -> None:
     args = {"model": "m/x", "max_model_len": 32768, "swap_space": 16}
     new, changes = apply(args, [("set", "max_model_len", 8192), ("add", "enforce_eager", True),
@@ -269,6 +306,9 @@ def _oom_traceback(*functions: str, budget: bool = False) -> str:
     (("determine_available_memory", "profile_run", "_dummy_sampler_run", "forward"), "sampler",
      "It ran out warming up the sampler"),
     (("determine_num_available_blocks", "profile_run", "execute_model"), "profile", "It ran out in the profiling run"),
+    # the engine's request loop runs only after start-up: serving, even where an inner frame has a start-up name
+    (("run_busy_loop", "_process_engine_step", "execute_model", "load_model"), "serving",
+     "It ran out while serving requests"),
 ])
 def test_oom_phase_from_the_failing_traceback(functions: tuple[str, ...], phase: str, step: str) -> None:
     log = _oom_traceback(*functions, budget=True)
@@ -276,16 +316,27 @@ def test_oom_phase_from_the_failing_traceback(functions: tuple[str, ...], phase:
     values = {v.name: v for v in d.values}
     assert values["oom_phase"].value == phase
     known = {"_allocate_kv_cache", "capture_model", "_dummy_sampler_run", "profile_run"}
-    innermost = [f for f in functions if f in known][-1]
+    innermost = "run_busy_loop" if phase == "serving" else [f for f in functions if f in known][-1]
     text = log.splitlines()
     frame_line = next(i for i, t in enumerate(text, 1) if t.endswith(f"in {innermost}"))
     assert values["oom_phase"].lines == [frame_line, len(text)]  # the frame, and the exception line
     assert any(f.startswith(step) for f in d.fix)
-    if phase in ("kv_cache", "sampler", "cuda_graphs"):
+    if phase in ("kv_cache", "sampler", "cuda_graphs", "serving"):
         assert values["util_now"].value == "0.98" and values["util_now"].lines == [1]
         assert any(f.startswith("This run gave vLLM 0.98 of the GPU's memory") for f in d.fix)
     else:
         assert "util_now" not in values
+
+
+def test_the_default_fraction_is_assumed_only_where_a_namespace_printed_it() -> None:
+    oom = _oom_traceback("initialize_cache", "_init_cache_engine", "_allocate_kv_cache")
+    namespace = "INFO 03-27 10:29:00 api_server.py:1] args: Namespace(model='m/x', gpu_memory_utilization=0.9, port=8000)\n"
+    (d,) = [d for d in logclassify.classify(namespace + oom).diagnoses if d.id == "cuda-oom"]
+    assert {v.name: v.value for v in d.values}["util_now"] == "0.9"
+    # newer releases changed the default: an unset flag in non-default args says nothing about the value
+    (d,) = [d for d in logclassify.classify(ARGS + "\n" + oom).diagnoses if d.id == "cuda-oom"]
+    assert "util_now" not in {v.name for v in d.values}
+    assert not any(f.startswith("This run gave vLLM") for f in d.fix)
 
 
 def test_oom_without_phase_inputs_gets_the_generic_steps() -> None:

@@ -2,8 +2,9 @@
 
 A rule names them in its text as `{values.NAME}`. Each is worked out only for a diagnosis whose text asks for it, so
 a log no rule asks about costs nothing. A value whose inputs the log does not give is not derived (the rule then
-shows its generic step): no default is assumed except vLLM's documented default of an argument that a complete
-command line (`non-default args`, a Namespace) shows was not set.
+shows its generic step): no default is assumed except the 0.9 --gpu-memory-utilization an `args: Namespace(...)`
+line printed (the older releases that print one all default to 0.9; later ones changed the default, so an unset
+flag in `non-default args` or a typed command says nothing about the value).
 
 The arithmetic, per value (GiB as printed; all per GPU, as vLLM prints them):
 - `max_len_fits`: vLLM's own figure, "the estimated maximum model length is N" (V1) or "the maximum number of tokens
@@ -14,7 +15,8 @@ The arithmetic, per value (GiB as printed; all per GPU, as vLLM prints them):
   hundredth; not offered above 0.98. V0 prints no GiB needed, but stores every token alike, so the cache for the
   wanted length is at most `kv_cache_size x wanted / fits` (its profiling line gives kv_cache_size, total, util).
 - `util_fits`: the start-up check needs `utilization x total <= free`: `free / total - 0.01` rounded down to the
-  hundredth (free memory moves a little between runs); not offered below 0.3 (then other processes hold the GPU).
+  hundredth (free memory moves a little between runs); not offered below 0.3 (then other processes hold the GPU,
+  and `free_share`, the free part in percent, says so instead).
 - `tp_fits`: the largest power of two below the asked size that divides the head count (hidden and intermediate
   sizes are multiples of large powers of two; other divisors often fail on them); `pp_with_tp`: asked / tp_fits
   when that is whole, to keep using the same GPUs.
@@ -34,7 +36,7 @@ LITERALS = ("total_gpu_memory", "/dev/shm")  # lines derivers read that no rule 
 MAX_UTILIZATION = 0.98  # a higher --gpu-memory-utilization leaves nothing for CUDA itself: not suggested
 HEADROOM = 0.01  # free memory moves a little between runs: the suggested fraction stays this far below it
 MIN_UTILIZATION = 0.3  # below this the weights alone rarely fit: the other processes are the problem, not the fraction
-DEFAULT_UTILIZATION = 0.9  # vLLM's default --gpu-memory-utilization
+DEFAULT_UTILIZATION = 0.9  # vLLM's default --gpu-memory-utilization in the releases that log a Namespace
 
 
 def _fmt(x: float) -> str:
@@ -135,14 +137,15 @@ def _utilization_for(inp: Inputs, need: float, have: float, line: int) -> Value 
 
 
 def current_utilization(inp: Inputs) -> tuple[float, list[int]] | None:
-    """--gpu-memory-utilization of this run: as logged, or vLLM's default when a complete command shows it unset."""
+    """--gpu-memory-utilization of this run: as logged or typed, or 0.9 where a Namespace printed that default (newer
+    releases changed the default: an unset flag elsewhere gives no value)."""
     command = inp.command()
     if command is None:
         return None
     value = command.args.get("gpu_memory_utilization")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value), [command.line]
-    if value is None and command.complete:
+    if value is None and command.complete and command.source == "Namespace":
         return DEFAULT_UTILIZATION, [command.line]
     return None
 
@@ -157,7 +160,7 @@ def utilization(inp: Inputs) -> dict[str, Value]:
     if asked is None:
         return {}
     return {"util_now": make_value("util_now", f"{asked[0]:g}", "the --gpu-memory-utilization of this run (the logged "
-                           "arguments; vLLM's default when not set)", *asked[1])}
+                           "arguments; 0.9 where a Namespace printed that default)", *asked[1])}
 
 
 # -- GPU memory at start-up -------------------------------------------------------------------------------------
@@ -178,6 +181,11 @@ def free_memory(inp: Inputs) -> dict[str, Value]:
     if fits >= MIN_UTILIZATION:
         out["util_fits"] = make_value("util_fits", _fmt(fits), f"{m['free']} / {m['total']} GiB free, less 0.01 of "
                               "headroom, rounded down: a utilization the start-up check accepts", line.number)
+    elif total > 0:
+        share = 100 * free / total
+        shown = f"{share:.1f}%" if share < 10 else f"{share:.0f}%"
+        out["free_share"] = make_value("free_share", shown, f"{m['free']} / {m['total']} GiB free: below "
+                               f"{MIN_UTILIZATION:g} of the GPU, too little for any useful fraction", line.number)
     return out
 
 
@@ -277,8 +285,9 @@ def out_of_memory(inp: Inputs) -> dict[str, Value]:
 # Read innermost first: V1's profile run and its CUDA-graph capture both go through `_dummy_run`, which names neither.
 PHASE_FRAMES: dict[str, tuple[str, str]] = {
     **dict.fromkeys(("_dummy_sampler_run", "_dummy_pooler_run"), ("sampler", "warming up the sampler")),
-    **dict.fromkeys(("capture_model", "_capture_cudagraphs", "_warmup_and_capture", "capture"),
-                    ("cuda_graphs", "capturing CUDA graphs")),
+    # torch.cuda.graph's own capture_begin / capture_end: a traceback cut above vLLM's capture_model still shows them
+    **dict.fromkeys(("capture_model", "_capture_cudagraphs", "_warmup_and_capture", "capture", "capture_begin",
+                     "capture_end"), ("cuda_graphs", "capturing CUDA graphs")),
     **dict.fromkeys(("_allocate_kv_cache", "_allocate_kv_cache_tensors", "initialize_kv_cache_tensors",
                      "initialize_kv_cache", "_init_cache_engine", "initialize_cache", "initialize_from_config"),
                     ("kv_cache", "allocating the KV cache")),
@@ -286,11 +295,16 @@ PHASE_FRAMES: dict[str, tuple[str, str]] = {
                     ("profile", "the profiling run that sizes the KV cache")),
     **dict.fromkeys(("load_weights", "load_model"), ("load_weights", "loading the weights")),
 }
+# The engine's request loop runs only once start-up is done (V1 EngineCore `run_busy_loop`, V0 AsyncLLMEngine and
+# MQLLMEngine `run_engine_loop` / `engine_step`): a failing traceback through it failed while serving, whatever step
+# an inner frame is named after.
+SERVING_FRAMES = frozenset(("run_busy_loop", "_process_engine_step", "run_engine_loop", "engine_step"))
 # vLLM's wrappers name the step in the message itself: "... while processing method load_model: CUDA out of memory",
 # "Error executing method 'initialize_cache'", "... when warming up sampler with 1024 dummy requests",
-# "Failed to load model - not enough GPU memory".
+# "Failed to load model - not enough GPU memory"; V0's MQ client answers a request after the loop died with
+# "Engine loop is not running. Inspect the stacktrace to find the original error: OutOfMemoryError(...)" (serving).
 PHASE_MESSAGE = (r"(?:processing method |executing method '?)(?P<method>\w+)|when warming up (?P<warm>sampler|pooler)|"
-                 r"(?P<load>Failed to load model)")
+                 r"(?P<load>Failed to load model)|(?P<loop>Engine loop is not running)")
 
 
 def _oom_phase(inp: Inputs) -> Value | None:
@@ -316,6 +330,10 @@ def _phase_from_frames(inp: Inputs, hits: set[int]) -> Value | None:
         if not failing:
             continue
         frames = [f for e in tb.exceptions for f in e.frames]
+        loop = next((f for f in frames if f.function in SERVING_FRAMES), None)
+        if loop is not None:
+            return make_value("oom_phase", "serving", f"serving requests (`{loop.function}`, the engine's request loop, "
+                              "in the failing traceback)", loop.line, failing[0])
         for frame in sorted(frames, key=lambda f: f.line, reverse=True):
             known = PHASE_FRAMES.get(frame.function)
             if known is not None:
@@ -330,6 +348,9 @@ def _phase_from_message(inp: Inputs, hits: set[int]) -> Value | None:
         m = re.search(PHASE_MESSAGE, line.message) if line.number in hits else None
         if m is None:
             continue
+        if m["loop"]:
+            return make_value("oom_phase", "serving", "serving requests (vLLM's message: the engine loop had died)",
+                              line.number)
         if m["warm"]:
             return make_value("oom_phase", "sampler", f"warming up the {m['warm']} (vLLM's message)", line.number)
         known = PHASE_FRAMES.get(m["method"] or "load_model")
@@ -376,8 +397,11 @@ def shared_memory(inp: Inputs) -> dict[str, Value]:
     return out
 
 
+# torch's c10d store: "port: P, useIpv6" (torch 2.2+), "failed to bind to [::]:P (errno: 98 - Address already in
+# use)" (older releases, one line per address family)
 PORT = (r"(?:bind on address \(\s*'[^']*',\s*(?P<a>\d+)\)|port: (?P<b>\d+), useIpv6|"
-        r"tcp://[^\s:]+:(?P<c>\d+)[^\n]*[Aa]ddress already in use|[Aa]ddress already in use[^\n]*port (?P<d>\d+))")
+        r"tcp://[^\s:]+:(?P<c>\d+)[^\n]*[Aa]ddress already in use|[Aa]ddress already in use[^\n]*port (?P<d>\d+)|"
+        r"failed to bind to (?:\[[^\]]*\]|[\w.-]+):(?P<e>\d+) \(errno: 98\b)")
 
 
 def port(inp: Inputs) -> dict[str, Value]:
@@ -448,7 +472,7 @@ NAMES: dict[str, Deriver] = {
     for d, names in (
         (kv_cache, ("wanted_len", "kv_needed", "kv_available", "max_len_fits", "util_for_len")),
         (utilization, ("util_now",)),
-        (free_memory, ("free_gib", "total_gib", "util_asked", "util_fits")),
+        (free_memory, ("free_gib", "total_gib", "util_asked", "util_fits", "free_share")),
         (derived_length, ("user_len", "model_len")),
         (parallel_sizes, ("heads", "tp_asked", "tp_divisors", "tp_fits", "pp_with_tp", "pp_asked", "pp_divisors",
                           "pp_fits")),

@@ -57,8 +57,8 @@ def serve_words(args: dict[str, Any], program: str = "vllm serve") -> list[str]:
     """`vllm serve MODEL` (or `python -m ...api_server --model MODEL`) and one group of words per other argument, in
     the logged order."""
     model = model_of(args)
-    if program == "vllm serve":
-        out = ["vllm serve" + (f" {quote(model)}" if model else "")]
+    if program.endswith("vllm serve"):  # maybe after `NAME=value` settings typed before it
+        out = [program + (f" {quote(model)}" if model else "")]
     else:
         out = [program + (f" --model {quote(model)}" if model else "")]
     for name, value in args.items():

@@ -18,7 +18,7 @@ from typing import Any
 
 from logclassify.lazyre import lazy
 from logclassify.models import Command
-from logclassify.parse.cmdline import render, typed
+from logclassify.parse.cmdline import quote, render, typed
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.logline import LogLine
 
@@ -165,22 +165,33 @@ def _clean(args: dict[str, Any]) -> dict[str, Any]:
 
 
 _PROMPT = lazy(
-    r"^\s*(?:[$#>+]\s*)?(?:\S+=\S+\s+)*(?P<cmd>vllm serve\s|python3? -m vllm\.entrypoints\.openai\.api_server\b)"
+    r"^\s*`*(?:(?:bash|sh|shell|console|zsh)\s+)?(?:[$#>+]\s*)?(?P<env>(?:[A-Za-z_]\w*=\S*\s+)*)"
+    r"(?P<cmd>vllm serve\s|python3? -m vllm\.entrypoints\.openai\.api_server\b)"
 )
+_ENV_ONLY = lazy(r"^\s*`*(?:[A-Za-z_]\w*=\S*\s+)+\\\s*$")  # `CUDA_VISIBLE_DEVICES=0 \` before the command line
+MAX_CONTINUATION = 64  # lines of one typed command continued with `\`
+# vLLM's one-dash aliases of engine arguments: `-tp 2` is `--tensor-parallel-size 2`
+SHORT_FLAGS = {"tp": "tensor_parallel_size", "pp": "pipeline_parallel_size", "dp": "data_parallel_size",
+               "dpl": "data_parallel_size_local", "q": "quantization"}
 
 
 def read_typed(message: str, number: int) -> LoggedArgs | None:
     """A command line as typed (`vllm serve MODEL --flag v`, `python -m vllm.entrypoints.openai.api_server --model
-    M ...`), at the start of a line (after a `$` prompt and `NAME=value` settings); None for prose that mentions one."""
+    M ...`), at the start of a line (after a `$` prompt and `NAME=value` settings, which the corrected command
+    keeps, secret-named ones redacted); None for prose that mentions one. A command pasted as inline code (between
+    backticks, maybe after the language tag of a fence written inline: `` `bash vllm serve ...` ``) is read too."""
     m = _PROMPT.match(message)
     if m is None:
         return None
     import shlex
 
-    rest = message[m.end("cmd"):]
-    complete = not rest.rstrip().endswith("\\")
+    rest = message[m.end("cmd"):].rstrip()
+    if message.lstrip().startswith("`"):
+        rest = rest.rstrip("`").rstrip()
+    complete = not rest.endswith("\\")
     try:
-        words = shlex.split(rest.rstrip().rstrip("\\"))
+        words = shlex.split(rest.rstrip("\\"))
+        env = [_env_word(w) for w in shlex.split(m["env"])]
     except ValueError:
         return None
     serve = m["cmd"].startswith("vllm")
@@ -192,13 +203,16 @@ def read_typed(message: str, number: int) -> LoggedArgs | None:
     i = 0
     while i < len(words):
         word = words[i]
+        alias, eq_sign, rest_value = word[1:].partition("=")
+        if word.startswith("-") and alias in SHORT_FLAGS:
+            word = "--" + SHORT_FLAGS[alias] + eq_sign + rest_value
         if not word.startswith("--") or len(word) < 3:
-            return None  # not a command line after all
+            return None  # not a command line after all (or a one-dash flag whose long name is not known)
         name, eq, value = word[2:].partition("=")
         name = name.replace("-", "_")
         if eq:
             args[name] = typed(value)
-        elif i + 1 < len(words) and not words[i + 1].startswith("--"):
+        elif i + 1 < len(words) and not _is_flag(words[i + 1]):
             args[name] = typed(words[i + 1])
             i += 1
         elif name.startswith("no_"):
@@ -208,8 +222,35 @@ def read_typed(message: str, number: int) -> LoggedArgs | None:
         i += 1
     if "model" not in args:
         return None
-    program = "vllm serve" if serve else m["cmd"].strip()
+    program = " ".join([*env, "vllm serve" if serve else m["cmd"].strip()])
     return LoggedArgs("command line", number, _clean(args), complete, program)
+
+
+def _is_flag(word: str) -> bool:
+    return word.startswith("--") or (word.startswith("-") and word[1:].partition("=")[0] in SHORT_FLAGS)
+
+
+def _env_word(word: str) -> str:
+    """A `NAME=value` setting typed before the command, as the corrected command repeats it."""
+    name, _, value = word.partition("=")
+    return f"{name}={REDACTED if is_secret(name) and value else quote(value)}"
+
+
+def continued(lines: Sequence[LogLine], i: int) -> str:
+    """The typed command on line `i` with the lines it continues onto (each ending with `\\`), and the
+    `NAME=value \\` lines before it: one line, as the shell reads it. Only lines next to each other in the input."""
+    parts = [lines[i].message]
+    j = i
+    while (parts[-1].rstrip().endswith("\\") and j + 1 < len(lines) and len(parts) < MAX_CONTINUATION
+           and lines[j + 1].number == lines[j].number + 1):
+        j += 1
+        parts[-1] = parts[-1].rstrip()[:-1]
+        parts.append(lines[j].message.strip())
+    k = i
+    while k > 0 and lines[k - 1].number == lines[k].number - 1 and _ENV_ONLY.match(lines[k - 1].message):
+        k -= 1
+        parts.insert(0, lines[k].message.strip().lstrip("`")[:-1].rstrip())
+    return " ".join(p.rstrip() for p in parts)
 
 
 def read_line(message: str, number: int) -> LoggedArgs | None:
@@ -258,7 +299,10 @@ def find_command(lines: Sequence[LogLine], index: LineIndex) -> Command | None:
     best: LoggedArgs | None = None
     rank = {"non-default args": 3, "Namespace": 3, "command line": 2, "engine config": 1}
     for i in index.lines_with_any(LITERALS):
-        found = read_line(lines[i].message, lines[i].number)
+        message = lines[i].message
+        if any(t in message for t in TYPED) and _PROMPT.match(message):
+            message = continued(lines, i)
+        found = read_line(message, lines[i].number)
         if found is not None and (best is None or rank[found.source] >= rank[best.source]):
             best = found
     if best is None:
