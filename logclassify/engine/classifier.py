@@ -14,6 +14,7 @@ from logclassify.engine.answer import Filler, compose
 from logclassify.engine.clip import finish_report
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
 from logclassify.engine.match import RULE_BUDGET_S, All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
+from logclassify.engine.prefilter import RuleScreen
 from logclassify.engine.rank import rank
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.engine.valueinputs import Inputs
@@ -138,6 +139,7 @@ class Classifier:
         self.rules: tuple[CompiledRule, ...] = tuple(rules if rules is not None else load_rules())
         self.scanner = Scanner(ScanPlan.of(scan_triggers(self.rules)))
         self.literal_index = literal_index(self.rules)
+        self.screen = RuleScreen(self.rules)
 
     # -- inputs -------------------------------------------------------------------------------------------
     def classify(
@@ -283,12 +285,11 @@ class Classifier:
         inputs = Inputs(lines, index, ctx.facts, timeline, user_command, tracebacks=tracebacks)
         found: list[tuple[Diagnosis, int, Sequence[str]]] = []
         # Rules about where the log ends go last: a known cause that fired after the phase began is the error
-        # that followed it, so the log did not stop in that phase.
-        for rule in sorted(self.rules, key=lambda r: r.reads_ending):
+        # that followed it, so the log did not stop in that phase. A rule one of whose literals occurs nowhere is
+        # skipped unevaluated.
+        for rule in self.screen.candidates(ctx):
             if rule.reads_ending and ctx.ending is not None and _failure_after(found, ctx.ending.start_line):
                 ctx.ending = None
-            if ctx.impossible(rule.required):  # a literal it needs occurs nowhere: skip it unevaluated
-                continue
             ctx.begin(rule.id)
             result = rule.matcher.evaluate(ctx)
             if not result.ok:

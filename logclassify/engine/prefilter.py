@@ -1,0 +1,79 @@
+"""Which rules can hold on an input, decided for all rules at once from the literals the one-pass scan found.
+
+Each rule needs one alternative of each of its literal sets (`CompiledRule.required`) somewhere in the input. Asked
+rule by rule (`Context.impossible`), that is a few hundred set tests per input, as costly as classifying a small log
+itself. Here the sets are numbered once per rule pack, and for one input the sets satisfied are those holding a
+literal the scan found (a few dozen look-ups); a rule is ruled out when one of its sets was looked for in full and
+not satisfied. Sets the scan did not look for in full (a non-ASCII input's folded literals) are asked as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from logclassify.engine.match import Context, Literals
+
+if TYPE_CHECKING:
+    from logclassify.engine.loader import CompiledRule
+
+
+class RuleScreen:
+    """The rules in evaluation order (those reading where the log ends last), and which of them an input rules out."""
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        # Rules about where the log ends go last: a known cause that fired after the phase began is the error that
+        # followed it, so the log did not stop in that phase (Classifier.classify_selection).
+        self.order: tuple[CompiledRule, ...] = tuple(sorted(rules, key=lambda r: r.reads_ending))
+        numbers: dict[Literals, int] = {}
+        needs: list[frozenset[int]] = []
+        for rule in self.order:
+            # a set with the empty alternative, or none, is satisfied by any input (as in Context.impossible)
+            sets = [lit for lit in rule.required or () if lit.alternatives and "" not in lit.alternatives]
+            needs.append(frozenset(numbers.setdefault(lit, len(numbers)) for lit in sets))
+        self._needs = tuple(needs)
+        self._sets = tuple(numbers)  # set number -> its literals
+        self._holding: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})  # exact, folded: literal -> sets
+        for n, lit in enumerate(self._sets):
+            for a in lit.alternatives or ():
+                self._holding[lit.ignore_case].setdefault(a, []).append(n)
+        # per (indexed exact, indexed folded) of a Presence: the sets it decides, the others (a cache: two threads
+        # filling it at once store the same answer)
+        self._decided: dict[tuple[frozenset[str], frozenset[str]], tuple[frozenset[int], frozenset[int]]] = {}
+
+    def candidates(self, ctx: Context) -> Iterator[CompiledRule]:
+        """The rules in evaluation order, less those that cannot hold on `ctx`'s input (same answer as asking
+        `ctx.impossible(rule.required)` for each)."""
+        presence = ctx.presence
+        if presence is None:
+            for rule in self.order:
+                if not ctx.impossible(rule.required):
+                    yield rule
+            return
+        satisfied: set[int] = set()
+        for found, holding in ((presence.exact, self._holding[False]), (presence.folded, self._holding[True])):
+            for a in found:
+                sets = holding.get(a)
+                if sets is not None:
+                    satisfied.update(sets)
+        decided, undecided = self._decides(presence.indexed_exact, presence.indexed_folded)
+        absent = decided - satisfied
+        for rule, needs in zip(self.order, self._needs, strict=True):
+            if not needs.isdisjoint(absent):
+                continue
+            asked = needs & undecided
+            if asked and ctx.impossible([self._sets[n] for n in sorted(asked)]):
+                continue
+            yield rule
+
+    def _decides(self, exact: frozenset[str], folded: frozenset[str]) -> tuple[frozenset[int], frozenset[int]]:
+        """The sets whose every literal was looked for (so absent unless found), and the others."""
+        key = (exact, folded)
+        known = self._decided.get(key)
+        if known is None:
+            decided = frozenset(
+                n for n, lit in enumerate(self._sets)
+                if (lit.alternatives or frozenset()) <= (folded if lit.ignore_case else exact)
+            )
+            known = self._decided[key] = (decided, frozenset(range(len(self._sets))) - decided)
+        return known

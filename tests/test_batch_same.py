@@ -1,0 +1,76 @@
+"""A batch gives each log the report it gets alone: the per-rule-pack tables a `Classifier` keeps between inputs
+(rule screen, look-alike causes, compiled patterns) must never carry one log's state into the next one's report.
+
+Also: the rule screen (`engine.prefilter`) rules out exactly the rules `Context.impossible` rules out, whatever the
+one-pass literal scan could tell (every occurrence, presence only, nothing, a non-ASCII input).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from logclassify import batch
+from logclassify.engine.classifier import Classifier, load_rules
+from logclassify.engine.match import Context
+from logclassify.read.lineindex import LineIndex
+from logclassify.read.sources import chunks_from
+from logclassify.render.jsonout import report_dict
+from tests.conftest import CORPUS, FIXTURES
+
+# the real logs of the corpus, and every 7th fixture log (other areas, other formats), in a fixed order
+LOGS = sorted(str(p) for p in CORPUS.glob("*.log")) + sorted(str(p) for p in FIXTURES.rglob("*.log"))[::7]
+
+
+@pytest.fixture(scope="module")
+def rules() -> tuple[object, ...]:
+    return tuple(load_rules())
+
+
+def _alone(rules: tuple[object, ...], name: str) -> str:
+    """The report of one log from a classifier that has classified nothing before."""
+    return json.dumps(report_dict(Classifier(rules).classify_path(name)), sort_keys=True)  # type: ignore[arg-type]
+
+
+def test_the_logs_are_there() -> None:
+    assert len(LOGS) > 100, LOGS
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_batch_gives_each_log_its_report_alone(rules: tuple[object, ...], jobs: int) -> None:
+    names = LOGS + LOGS[::-1]  # each log again after every other one
+    one = Classifier(rules)  # type: ignore[arg-type]
+    batched = [json.dumps(report_dict(r), sort_keys=True) for r, _ in batch.classify_many(one, names, jobs=jobs)]
+    alone = {name: _alone(rules, name) for name in LOGS}
+    assert len(batched) == len(names)
+    for name, got in zip(names, batched, strict=True):
+        assert got == alone[name], name
+    assert any('"unrecognized": [{' in r for r in batched)  # look-alike causes were computed, and compared
+
+
+def _contexts(classifier: Classifier, text: str) -> list[Context]:
+    """The contexts the rules are screened against, for every kind of answer the literal scan gives."""
+    lines = classifier.scanner.select(chunks_from(text)).lines
+    index = LineIndex(lines)
+    blob = index.haystack(True, False)[0]
+    answers = [
+        classifier.literal_index.locate(blob, index.line_starts()),  # every occurrence (None for non-ASCII text)
+        classifier.literal_index.presence(blob),  # which literals occur (None for non-ASCII text)
+        None,  # no scan: each literal searched for
+    ]
+    return [Context(lines, [], [], {}, [], None, LineIndex(lines), presence=p) for p in answers]
+
+
+@pytest.mark.parametrize("extra", ["", "Überprüfung fehlgeschlagen: ERROR\n"])  # ASCII, and not
+def test_the_rule_screen_rules_out_what_each_rule_would(rules: tuple[object, ...], extra: str) -> None:
+    classifier = Classifier(rules)  # type: ignore[arg-type]
+    screened = 0
+    for name in LOGS:
+        text = Path(name).read_text(encoding="utf-8", errors="replace") + extra
+        for ctx in _contexts(classifier, text):
+            expected = [r.id for r in classifier.screen.order if not ctx.impossible(r.required)]
+            assert [r.id for r in classifier.screen.candidates(ctx)] == expected, (name, type(ctx.presence))
+            screened += len(classifier.screen.order) - len(expected)
+    assert screened > len(LOGS) * len(rules) // 2  # most rules are ruled out on most logs
