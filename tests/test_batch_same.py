@@ -15,6 +15,7 @@ import pytest
 from logclassify import batch
 from logclassify.engine.classifier import Classifier, load_rules
 from logclassify.engine.match import Context
+from logclassify.engine.prefilter import literal_screen
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.sources import chunks_from
 from logclassify.render.jsonout import report_dict
@@ -74,3 +75,23 @@ def test_the_rule_screen_rules_out_what_each_rule_would(rules: tuple[object, ...
             assert [r.id for r in classifier.screen.candidates(ctx)] == expected, (name, type(ctx.presence))
             screened += len(classifier.screen.order) - len(expected)
     assert screened > len(LOGS) * len(rules) // 2  # most rules are ruled out on most logs
+
+
+@pytest.mark.parametrize("extra", ["", "Überprüfung fehlgeschlagen: ERROR\n"])
+def test_the_literal_screen_drops_what_the_scan_rules_out(rules: tuple[object, ...], extra: str) -> None:
+    classifier = Classifier(rules)  # type: ignore[arg-type]
+    index = classifier.literal_index
+    asked = {False: [*sorted(index._exact), "not looked for", "Überprüfung"],
+             True: [*sorted(index._folded), "not looked for", "überprüfung"]}
+    dropped = 0
+    for name in LOGS[::3]:
+        text = Path(name).read_text(encoding="utf-8", errors="replace") + extra
+        for ctx in _contexts(classifier, text):
+            if ctx.presence is None:
+                continue
+            screen = literal_screen(ctx.presence)
+            for folded, lits in asked.items():
+                kept = screen(lits, folded)
+                assert kept == [a for a in lits if ctx.presence.known(a, folded) != []], (name, folded)
+                dropped += len(lits) - len(kept)
+    assert dropped > 0

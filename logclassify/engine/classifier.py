@@ -14,7 +14,7 @@ from logclassify.engine.answer import Filler, compose
 from logclassify.engine.clip import finish_report
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
 from logclassify.engine.match import RULE_BUDGET_S, All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
-from logclassify.engine.prefilter import RuleScreen
+from logclassify.engine.prefilter import RuleScreen, literal_screen
 from logclassify.engine.rank import rank
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.engine.valueinputs import Inputs
@@ -260,7 +260,8 @@ class Classifier:
         presence: Presence | None = self.literal_index.locate(blob, index.line_starts())
         if presence is None:  # too many occurrences to report one by one: which literals occur, still one pass
             presence = self.literal_index.presence(blob)
-        index.known = presence.known if presence is not None else None
+        if presence is not None:
+            index.known, index.screen = presence.known, literal_screen(presence)
         tracebacks = parse_tracebacks(selection.segments)
         timeline = phases.build_timeline(lines, index)
         ending = phases.ending_phase(lines, timeline, index)

@@ -9,13 +9,30 @@ not satisfied. Sets the scan did not look for in full (a non-ASCII input's folde
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from logclassify.engine.match import Context, Literals
+from logclassify.read.lineindex import Screen
 
 if TYPE_CHECKING:
     from logclassify.engine.loader import CompiledRule
+    from logclassify.select import Presence
+
+
+def literal_screen(presence: Presence) -> Screen:
+    """`LineIndex.screen` from one input's literal scan: of many literals, those it did not rule out, in their order.
+    A literal is ruled out as `Presence.known` rules it out (looked for and not found, or not ASCII in an ASCII text),
+    here with set look-ups only, not a call per literal."""
+    indexed = (presence.indexed_exact, presence.indexed_folded)
+    found = (presence.exact, presence.folded)
+    ascii_text = presence.ascii_text
+
+    def screen(literals: Iterable[str], folded: bool) -> list[str]:
+        seen, looked_for = found[folded], indexed[folded]
+        return [a for a in literals if (a in seen or a not in looked_for) and (not ascii_text or a.isascii())]
+
+    return screen
 
 
 class RuleScreen:
