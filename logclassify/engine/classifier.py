@@ -115,12 +115,15 @@ def scan_triggers(rules: Sequence[CompiledRule]) -> list[Trigger]:
 def literal_index(rules: Sequence[CompiledRule]) -> LiteralIndex:
     """Every literal the rules' text conditions, the fact extractors, the collect_env reader and the phase readers
     look up in an input's lines: one pass per input finds them all (see `LineIndex.known`)."""
+    # Every condition's literal sets, not only lines': `Context.impossible` asks for an exception's or a group's
+    # too, and a set the scan looked for in full is answered without a search (one with a newline never is on
+    # one line: left to the search, which says so)
     lits = [
         lit
         for r in rules
         for m in (*walk(r.matcher), *(walk(r.confirm) if r.confirm else ()))
-        if isinstance(m, LineRegex)
         for lit in m.literals() or ()
+        if isinstance(m, LineRegex) or not any("\n" in a for a in lit.alternatives or ())
     ] + [lit for r in rules for lit in r.required or ()]
     readers = (
         *fact_literals(), *guard_literals(), *environment.KEY_LITERALS, *environment.PACKAGE_LITERALS, *phases.LITERALS,
