@@ -217,12 +217,15 @@ class Classifier:
             text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
             return self._classify_markdown(text, name, redact, stats)
         regular = str(path) != "-" and is_regular_file(stream)
-        if input_format == "auto" and not (regular and os.fstat(stream.fileno()).st_size > ISSUE_BODY_MAX):
+        size = os.fstat(stream.fileno()).st_size if regular else 0
+        if input_format == "auto" and not (regular and size > ISSUE_BODY_MAX):
             chunks, body = sniff_issue_body(chunks)  # the same test as for stdin and classify(): an issue body
             if body is not None:
                 return self._classify_markdown(body, name, redact, stats)
-        if regular:  # a large plain file: scanned in parallel byte ranges
-            selection = self.scanner.select_file(path, on_bytes=on_bytes)
+        from logclassify.select import parallel
+
+        if regular and size >= parallel.PARALLEL_MIN_BYTES:  # a large plain file: scanned in parallel byte ranges
+            selection = self.scanner.select_file(path, on_bytes=on_bytes)  # (a small one is not: no second open)
             if selection is not None:
                 return self.classify_selection(selection, source=name, redact=redact[0], redact_hosts=redact[1])
         return self.classify_chunks(

@@ -10,6 +10,7 @@ not satisfied. Sets the scan did not look for in full (a non-ASCII input's folde
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from logclassify.engine.match import Context, Literals
@@ -54,9 +55,9 @@ class RuleScreen:
         for n, lit in enumerate(self._sets):
             for a in lit.alternatives or ():
                 self._holding[lit.ignore_case].setdefault(a, []).append(n)
-        # per (indexed exact, indexed folded) of a Presence: the sets it decides, the others (a cache: two threads
-        # filling it at once store the same answer)
-        self._decided: dict[tuple[frozenset[str], frozenset[str]], tuple[frozenset[int], frozenset[int]]] = {}
+        # per (indexed exact, indexed folded) of a Presence: what it decides (a cache: two threads filling it at
+        # once store the same answer)
+        self._plans: dict[tuple[frozenset[str], frozenset[str]], _Plan] = {}
 
     def candidates(self, ctx: Context) -> Iterator[CompiledRule]:
         """The rules in evaluation order, less those that cannot hold on `ctx`'s input (same answer as asking
@@ -67,30 +68,51 @@ class RuleScreen:
                 if not ctx.impossible(rule.required):
                     yield rule
             return
-        satisfied: set[int] = set()
+        plan = self._plan(presence.indexed_exact, presence.indexed_folded)
+        met: dict[int, int] = {}  # rule -> how many of its decided sets the input satisfies
+        sets_met: set[int] = set()
         for found, holding in ((presence.exact, self._holding[False]), (presence.folded, self._holding[True])):
             for a in found:
-                sets = holding.get(a)
-                if sets is not None:
-                    satisfied.update(sets)
-        decided, undecided = self._decides(presence.indexed_exact, presence.indexed_folded)
-        absent = decided - satisfied
-        for rule, needs in zip(self.order, self._needs, strict=True):
-            if not needs.isdisjoint(absent):
+                for n in holding.get(a, ()):
+                    if n not in sets_met:
+                        sets_met.add(n)
+                        for i in plan.rules_needing.get(n, ()):
+                            met[i] = met.get(i, 0) + 1
+        wanted = plan.wanted
+        possible = plan.free + [i for i, k in met.items() if k == wanted[i]]
+        possible.sort()
+        for i in possible:
+            asked = plan.asked[i]
+            if asked and ctx.impossible(asked):
                 continue
-            asked = needs & undecided
-            if asked and ctx.impossible([self._sets[n] for n in sorted(asked)]):
-                continue
-            yield rule
+            yield self.order[i]
 
-    def _decides(self, exact: frozenset[str], folded: frozenset[str]) -> tuple[frozenset[int], frozenset[int]]:
-        """The sets whose every literal was looked for (so absent unless found), and the others."""
+    def _plan(self, exact: frozenset[str], folded: frozenset[str]) -> _Plan:
         key = (exact, folded)
-        known = self._decided.get(key)
-        if known is None:
-            decided = frozenset(
-                n for n, lit in enumerate(self._sets)
-                if (lit.alternatives or frozenset()) <= (folded if lit.ignore_case else exact)
-            )
-            known = self._decided[key] = (decided, frozenset(range(len(self._sets))) - decided)
-        return known
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _Plan.of(self._sets, self._needs, exact, folded)
+        return plan
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """For one set of literals looked for: rule (by index) <- the decided sets it needs, counted."""
+
+    rules_needing: dict[int, list[int]]  # decided set -> the rules needing it
+    wanted: list[int]  # rule -> how many decided sets it needs
+    free: list[int]  # the rules needing no decided set
+    asked: list[list[Literals]]  # rule -> the sets it needs that were not looked for in full: searched per input
+
+    @classmethod
+    def of(cls, sets: Sequence[Literals], needs: Sequence[frozenset[int]], exact: frozenset[str],
+           folded: frozenset[str]) -> _Plan:
+        decided = {n for n, lit in enumerate(sets)
+                   if (lit.alternatives or frozenset()) <= (folded if lit.ignore_case else exact)}
+        rules_needing: dict[int, list[int]] = {}
+        for i, ns in enumerate(needs):
+            for n in ns & decided:
+                rules_needing.setdefault(n, []).append(i)
+        wanted = [len(ns & decided) for ns in needs]
+        return cls(rules_needing, wanted, [i for i, k in enumerate(wanted) if k == 0],
+                   [[sets[n] for n in sorted(ns - decided)] for ns in needs])

@@ -89,8 +89,12 @@ class LineIndex:
         return literals if self.screen is None else self.screen(literals, lower)
 
     def lines_with_any(self, literals: Iterable[str], lower: bool = False) -> list[int]:
-        """Indexes of the lines that contain at least one of the literals, ascending."""
+        """Indexes of the lines that contain at least one of the literals, ascending (a new list)."""
+        if self.screen is not None:
+            literals = self.screen(literals, lower)
+            if len(literals) < 2:  # most readers' literals are all absent, or one is there
+                return list(self.lines_with(literals[0], lower)) if literals else []
         rows: set[int] = set()
-        for lit in self.maybe_present(literals, lower):
+        for lit in literals:
             rows.update(self.lines_with(lit, lower))
         return sorted(rows)
