@@ -15,7 +15,7 @@ import pytest
 from logclassify import batch
 from logclassify.engine.classifier import Classifier, load_rules
 from logclassify.engine.match import Context
-from logclassify.engine.prefilter import literal_screen
+from logclassify.engine.prefilter import literal_screen, with_folded
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.sources import chunks_from
 from logclassify.render.jsonout import report_dict
@@ -56,8 +56,10 @@ def _contexts(classifier: Classifier, text: str) -> list[Context]:
     lines = classifier.scanner.select(chunks_from(text)).lines
     index = LineIndex(lines)
     blob = index.haystack(True, False)[0]
+    located = classifier.literal_index.locate(blob, index.line_starts())  # every occurrence (of ASCII-folded ones)
     answers = [
-        classifier.literal_index.locate(blob, index.line_starts()),  # every occurrence (None for non-ASCII text)
+        located,
+        with_folded(located, classifier.lowered_index, index) if located is not None else None,  # and folded ones
         classifier.literal_index.presence(blob),  # which literals occur (None for non-ASCII text)
         None,  # no scan: each literal searched for
     ]
@@ -95,3 +97,26 @@ def test_the_literal_screen_drops_what_the_scan_rules_out(rules: tuple[object, .
                 assert kept == [a for a in lits if ctx.presence.known(a, folded) != []], (name, folded)
                 dropped += len(lits) - len(kept)
     assert dropped > 0
+
+
+@pytest.mark.parametrize("extra", ["", "Überprüfung fehlgeschlagen: ERROR\n", "İSTANBUL KELVIN \u212a\n"])
+def test_the_scan_finds_each_literal_on_the_lines_a_search_finds_it_on(rules: tuple[object, ...], extra: str) -> None:
+    """`with_folded` answers for the folded literals of a non-ASCII input: on exactly the rows `lines_with` finds
+    by searching the lowercased lines (`str.lower` folds more than ASCII: the Kelvin sign is a `k`)."""
+    classifier = Classifier(rules)  # type: ignore[arg-type]
+    answered = 0
+    for name in LOGS[::4]:
+        text = Path(name).read_text(encoding="utf-8", errors="replace") + extra
+        lines = classifier.scanner.select(chunks_from(text)).lines
+        index = LineIndex(lines)
+        located = classifier.literal_index.locate(index.haystack(True, False)[0], index.line_starts())
+        assert located is not None
+        presence = with_folded(located, classifier.lowered_index, index)
+        search = LineIndex(lines)  # no scan: every answer searched for
+        for folded, lits in ((False, classifier.literal_index._exact), (True, classifier.literal_index._folded)):
+            for lit in sorted(lits):
+                rows = presence.known(lit, folded)
+                if rows is not None:
+                    assert rows == search.lines_with(lit, folded), (name, lit, folded)
+                    answered += folded
+    assert answered > 0

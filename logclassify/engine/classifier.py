@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -14,7 +13,7 @@ from logclassify.engine.answer import Filler, compose
 from logclassify.engine.clip import finish_report
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
 from logclassify.engine.match import RULE_BUDGET_S, All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
-from logclassify.engine.prefilter import RuleScreen, literal_screen
+from logclassify.engine.prefilter import RuleScreen, literal_screen, with_folded
 from logclassify.engine.rank import rank
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.engine.valueinputs import Inputs
@@ -115,6 +114,11 @@ def scan_triggers(rules: Sequence[CompiledRule]) -> list[Trigger]:
 def literal_index(rules: Sequence[CompiledRule]) -> LiteralIndex:
     """Every literal the rules' text conditions, the fact extractors, the collect_env reader and the phase readers
     look up in an input's lines: one pass per input finds them all (see `LineIndex.known`)."""
+    return LiteralIndex(*index_literals(rules))
+
+
+def index_literals(rules: Sequence[CompiledRule]) -> tuple[list[str], list[str]]:
+    """The literals of `literal_index`: those looked up as they are, and those looked up in lowercased lines."""
     # Every condition's literal sets, not only lines': `Context.impossible` asks for an exception's or a group's
     # too, and a set the scan looked for in full is answered without a search (one with a newline never is on
     # one line: left to the search, which says so)
@@ -129,9 +133,9 @@ def literal_index(rules: Sequence[CompiledRule]) -> LiteralIndex:
         *fact_literals(), *guard_literals(), *environment.KEY_LITERALS, *environment.PACKAGE_LITERALS, *phases.LITERALS,
         *command.LITERALS, *command.SERVER_MARKERS, *values.LITERALS,
     )
-    return LiteralIndex(
-        itertools.chain((a for lit in lits if not lit.ignore_case for a in lit.alternatives or ()), readers),
-        itertools.chain((a for lit in lits if lit.ignore_case for a in lit.alternatives or ()), phases.FOLDED_LITERALS),
+    return (
+        [*(a for lit in lits if not lit.ignore_case for a in lit.alternatives or ()), *readers],
+        [*(a for lit in lits if lit.ignore_case for a in lit.alternatives or ()), *phases.FOLDED_LITERALS],
     )
 
 
@@ -141,7 +145,10 @@ class Classifier:
     def __init__(self, rules: Sequence[CompiledRule] | None = None) -> None:
         self.rules: tuple[CompiledRule, ...] = tuple(rules if rules is not None else load_rules())
         self.scanner = Scanner(ScanPlan.of(scan_triggers(self.rules)))
-        self.literal_index = literal_index(self.rules)
+        exact, folded = index_literals(self.rules)
+        self.literal_index = LiteralIndex(exact, folded)
+        # the folded literals as they are, for the lowercased lines of a non-ASCII input (`with_folded`)
+        self.lowered_index = LiteralIndex((a for a in folded if "\n" not in a), ())
         self.screen = RuleScreen(self.rules)
 
     # -- inputs -------------------------------------------------------------------------------------------
@@ -267,6 +274,7 @@ class Classifier:
         if presence is None:  # too many occurrences to report one by one: which literals occur, still one pass
             presence = self.literal_index.presence(blob)
         if presence is not None:
+            presence = with_folded(presence, self.lowered_index, index)
             index.known, index.screen = presence.known, literal_screen(presence)
         tracebacks = parse_tracebacks(selection.segments)
         timeline = phases.build_timeline(lines, index)

@@ -14,11 +14,26 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from logclassify.engine.match import Context, Literals
-from logclassify.read.lineindex import Screen
+from logclassify.read.lineindex import LineIndex, Screen
+from logclassify.select import LiteralIndex, Located, Presence
 
 if TYPE_CHECKING:
     from logclassify.engine.loader import CompiledRule
-    from logclassify.select import Presence
+
+
+def with_folded(presence: Presence, lowered: LiteralIndex, index: LineIndex) -> Presence:
+    """A non-ASCII input's `Located`, completed with the folded literals: Hyperscan's caseless match folds ASCII
+    only, so the scan leaves them to one search each of the lowercased lines (`LineIndex.lines_with(lit, True)`);
+    `lowered` (the folded literals, without those holding a newline) finds them all in one pass of those same
+    lowercased lines, on the same rows. Any other answer is returned as it is."""
+    if presence.ascii_text or not isinstance(presence, Located):
+        return presence
+    found = lowered.locate(index.haystack(True, True)[0], index.line_starts(True))
+    if found is None:
+        return presence
+    rows = dict(presence.rows)
+    rows.update(((lit, True), r) for (lit, _), r in found.rows.items())
+    return Located(presence.exact, found.exact, presence.indexed_exact, found.indexed_exact, False, rows)
 
 
 def literal_screen(presence: Presence) -> Screen:
