@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -241,3 +242,21 @@ def test_a_paste_quoted_in_an_issue_comment_is_read_like_the_log() -> None:
     assert frame.message == '  File "/x/vllm/_custom_ops.py", line 106, in rms_norm'
     (nested,) = normalize_line(3, "> > ERROR 04-20 10:00:00 [core.py:1] NameError: name 'vllm_ops' is not defined")
     assert nested.level == "ERROR" and nested.message == "NameError: name 'vllm_ops' is not defined"
+
+
+def test_a_file_that_grows_while_it_is_read_is_read_to_its_end(tmp_path: Path) -> None:
+    """A plain file's blocks are sized to what it holds (no 4 MiB buffer per small log): what is appended after a
+    block was read still comes, in lines, and so does a BytesIO read from the middle."""
+    path = tmp_path / "grow.log"
+    path.write_bytes(b"first\n" * 10)
+    with open_binary(path) as f:
+        chunks = iter_chunks(f, chunk_size=1 << 20)  # type: ignore[arg-type]
+        got = [next(chunks)]
+        with path.open("ab") as w:
+            w.write(b"appended line\n" * 20_000)  # more than the slack read past the size first seen
+        got += list(chunks)
+    assert b"".join(got) == path.read_bytes()
+    assert all(c.endswith(b"\n") for c in got)
+    buf = io.BytesIO(b"x\n" * 1000)
+    buf.seek(1000)
+    assert b"".join(iter_chunks(buf, chunk_size=64)) == b"x\n" * 500

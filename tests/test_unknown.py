@@ -227,6 +227,17 @@ def test_without_its_rule_a_known_failure_is_suggested_its_cause(log: str, famil
     assert [r.score for r in related] == sorted((r.score for r in related), reverse=True)
 
 
+def test_suggestions_follow_a_rule_list_changed_in_place() -> None:
+    """The words and signatures of a rule pack are derived once per sequence of rules, not once per log: a list
+    that loses a cause in place must not keep suggesting it."""
+    rules = list(default_classifier().rules)
+    without = Classifier([r for r in rules if r.id.split(".")[0] != "port-in-use"])
+    (u,) = without.classify(corpus("beyond-port-in-use-1.log")).unrecognized
+    assert "port-in-use" in [r.id.split(".")[0] for r in nearest_causes(u.error, rules)]
+    rules[:] = [r for r in rules if r.id.split(".")[0] != "port-in-use"]
+    assert "port-in-use" not in [r.id.split(".")[0] for r in nearest_causes(u.error, rules)]
+
+
 def test_suggestions_are_marked_as_suggestions() -> None:
     report = default_classifier().classify(corpus("beyond-other-5.log"))
     (u,) = report.unrecognized

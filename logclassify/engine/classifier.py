@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from logclassify.engine.clip import finish_report
 from logclassify.engine.literals import required_literals
 from logclassify.engine.loader import CompiledRule, builtin_rules_dir, load_rule_dirs
 from logclassify.engine.match import RULE_BUDGET_S, All, AnyOf, Context, Hit, LineRegex, Matcher, NoneOf, walk
+from logclassify.engine.prefilter import RuleScreen, literal_screen, with_folded
 from logclassify.engine.rank import rank
 from logclassify.engine.unknown import find_unrecognized
 from logclassify.engine.valueinputs import Inputs
@@ -121,20 +121,28 @@ def scan_triggers(rules: Sequence[CompiledRule]) -> list[Trigger]:
 def literal_index(rules: Sequence[CompiledRule]) -> LiteralIndex:
     """Every literal the rules' text conditions, the fact extractors, the collect_env reader and the phase readers
     look up in an input's lines: one pass per input finds them all (see `LineIndex.known`)."""
+    return LiteralIndex(*index_literals(rules))
+
+
+def index_literals(rules: Sequence[CompiledRule]) -> tuple[list[str], list[str]]:
+    """The literals of `literal_index`: those looked up as they are, and those looked up in lowercased lines."""
+    # Every condition's literal sets, not only lines': `Context.impossible` asks for an exception's or a group's
+    # too, and a set the scan looked for in full is answered without a search (one with a newline never is on
+    # one line: left to the search, which says so)
     lits = [
         lit
         for r in rules
         for m in (*walk(r.matcher), *(walk(r.confirm) if r.confirm else ()))
-        if isinstance(m, LineRegex)
         for lit in m.literals() or ()
+        if isinstance(m, LineRegex) or not any("\n" in a for a in lit.alternatives or ())
     ] + [lit for r in rules for lit in r.required or ()]
     readers = (
         *fact_literals(), *guard_literals(), *environment.KEY_LITERALS, *environment.PACKAGE_LITERALS, *phases.LITERALS,
         *command.LITERALS, *command.SERVER_MARKERS, *values.LITERALS,
     )
-    return LiteralIndex(
-        itertools.chain((a for lit in lits if not lit.ignore_case for a in lit.alternatives or ()), readers),
-        itertools.chain((a for lit in lits if lit.ignore_case for a in lit.alternatives or ()), phases.FOLDED_LITERALS),
+    return (
+        [*(a for lit in lits if not lit.ignore_case for a in lit.alternatives or ()), *readers],
+        [*(a for lit in lits if lit.ignore_case for a in lit.alternatives or ()), *phases.FOLDED_LITERALS],
     )
 
 
@@ -144,7 +152,11 @@ class Classifier:
     def __init__(self, rules: Sequence[CompiledRule] | None = None) -> None:
         self.rules: tuple[CompiledRule, ...] = tuple(rules if rules is not None else load_rules())
         self.scanner = Scanner(ScanPlan.of(scan_triggers(self.rules)))
-        self.literal_index = literal_index(self.rules)
+        exact, folded = index_literals(self.rules)
+        self.literal_index = LiteralIndex(exact, folded)
+        # the folded literals as they are, for the lowercased lines of a non-ASCII input (`with_folded`)
+        self.lowered_index = LiteralIndex((a for a in folded if "\n" not in a), ())
+        self.screen = RuleScreen(self.rules)
 
     # -- inputs -------------------------------------------------------------------------------------------
     def classify(
@@ -219,12 +231,15 @@ class Classifier:
             text = b"".join(_bounded(chunks, MAX_MARKDOWN_BYTES)).decode("utf-8", "replace")
             return self._classify_markdown(text, name, redact, stats)
         regular = str(path) != "-" and is_regular_file(stream)
-        if input_format == "auto" and not (regular and os.fstat(stream.fileno()).st_size > ISSUE_BODY_MAX):
+        size = os.fstat(stream.fileno()).st_size if regular else 0
+        if input_format == "auto" and not (regular and size > ISSUE_BODY_MAX):
             chunks, body = sniff_issue_body(chunks)  # the same test as for stdin and classify(): an issue body
             if body is not None:
                 return self._classify_markdown(body, name, redact, stats)
-        if regular:  # a large plain file: scanned in parallel byte ranges
-            selection = self.scanner.select_file(path, on_bytes=on_bytes)
+        from logclassify.select import parallel
+
+        if regular and size >= parallel.PARALLEL_MIN_BYTES:  # a large plain file: scanned in parallel byte ranges
+            selection = self.scanner.select_file(path, on_bytes=on_bytes)  # (a small one is not: no second open)
             if selection is not None:
                 return self.classify_selection(selection, source=name, redact=redact[0], redact_hosts=redact[1])
         return self.classify_chunks(
@@ -265,7 +280,9 @@ class Classifier:
         presence: Presence | None = self.literal_index.locate(blob, index.line_starts())
         if presence is None:  # too many occurrences to report one by one: which literals occur, still one pass
             presence = self.literal_index.presence(blob)
-        index.known = presence.known if presence is not None else None
+        if presence is not None:
+            presence = with_folded(presence, self.lowered_index, index)
+            index.known, index.screen = presence.known, literal_screen(presence)
         tracebacks = parse_tracebacks(selection.segments)
         timeline = phases.build_timeline(lines, index)
         ending = phases.ending_phase(lines, timeline, index)
@@ -290,12 +307,11 @@ class Classifier:
         inputs = Inputs(lines, index, ctx.facts, timeline, user_command, tracebacks=tracebacks)
         found: list[tuple[Diagnosis, int, Sequence[str]]] = []
         # Rules about where the log ends go last: a known cause that fired after the phase began is the error
-        # that followed it, so the log did not stop in that phase.
-        for rule in sorted(self.rules, key=lambda r: r.reads_ending):
+        # that followed it, so the log did not stop in that phase. A rule one of whose literals occurs nowhere is
+        # skipped unevaluated.
+        for rule in self.screen.candidates(ctx):
             if rule.reads_ending and ctx.ending is not None and _failure_after(found, ctx.ending.start_line):
                 ctx.ending = None
-            if ctx.impossible(rule.required):  # a literal it needs occurs nowhere: skip it unevaluated
-                continue
             ctx.begin(rule.id)
             result = rule.matcher.evaluate(ctx)
             if not result.ok:

@@ -86,6 +86,11 @@ _PY_WARNING = lazy(r"^\S+:\d+: \w*Warning: ")  # warnings.warn() output on stder
 _WRAPPER_LINE = pattern(_WRAPPING["lines"])
 _HEADER = lazy(r"^\d+ validation errors? for \w+$|^Error raised in subprocess:?$")
 _TRACE_FRAGMENT = lazy(r'^\s|^File "|^Traceback \(|^\^+$')
+_PLACEHOLDER = lazy(r"<\w+>")  # what `mask` put in
+_TITLE_PLACEHOLDER = lazy(r"'?\{[\w.]+\}'?")
+_LONG_WORD = lazy(r"[A-Za-z]{3,}")
+_LOWER_WORD = lazy(r"[a-z]{3,}")
+_NOT_SLUG = lazy(r"[^a-z0-9]+")
 
 
 # -- fingerprint ------------------------------------------------------------------------------------------
@@ -121,7 +126,7 @@ def summary(message: str, limit: int | None = ERROR_CHARS) -> str:
     for ln in lines[:3]:
         out.append(ln)
         text = " ".join(out)
-        if len(regex.findall(r"[A-Za-z]{3,}", text)) >= 6 and not ln.endswith(":") and not _HEADER.search(ln):
+        if len(_LONG_WORD.findall(text)) >= 6 and not ln.endswith(":") and not _HEADER.search(ln):
             break
     return " ".join(out)[:limit]
 
@@ -130,11 +135,11 @@ def fingerprint(exc_type: str, message: str, functions: Sequence[str] = ()) -> s
     """`<type-slug>:<10 hex>`, equal for the same failure on any machine or vLLM version."""
     short = exc_type.split("(", 1)[0].rsplit(".", 1)[-1]
     masked = mask(summary(unwrap(message))).lower()
-    words = regex.findall(r"[a-z]{3,}", regex.sub(r"<\w+>", " ", masked))
+    words = _LOWER_WORD.findall(_PLACEHOLDER.sub(" ", masked))
     basis = [short, masked]
     if len(words) < 2:
         basis.extend(functions[-_FRAMES_WHEN_VAGUE:])
-    slug = regex.sub(r"[^a-z0-9]+", "-", short.lower()).strip("-") or "error"
+    slug = _NOT_SLUG.sub("-", short.lower()).strip("-") or "error"
     import hashlib  # only when there is an unrecognised failure to fingerprint
 
     return f"{slug}:{hashlib.sha1('|'.join(basis).encode()).hexdigest()[:10]}"
@@ -341,7 +346,7 @@ _BUILTIN_EXCEPTIONS = frozenset(
 
 
 def _words(text: str) -> set[str]:
-    return set(_WORD.findall(regex.sub(r"<\w+>", " ", text.lower()))) - _PYTHON_PHRASING - _BUILTIN_EXCEPTIONS
+    return set(_WORD.findall(_PLACEHOLDER.sub(" ", text.lower()))) - _PYTHON_PHRASING - _BUILTIN_EXCEPTIONS
 
 
 def _family_words(rules: Sequence[CompiledRule]) -> dict[str, set[str]]:
@@ -355,7 +360,54 @@ def _family_words(rules: Sequence[CompiledRule]) -> dict[str, set[str]]:
 
 def _without_placeholders(title: str) -> str:
     """A rule's title as a suggestion shows it: no diagnosis filled its `{capture}` placeholders, so they read `...`."""
-    return str(regex.sub(r"'?\{[\w.]+\}'?", "...", title))
+    return str(_TITLE_PLACEHOLDER.sub("...", title))
+
+
+@dataclass(frozen=True)
+class _CauseTable:
+    """What `nearest_causes` compares an error with, which depends only on the rules: built once per rule pack
+    (it took ~30 ms, as long as classifying a small log, for every log with an unrecognised failure)."""
+
+    families: dict[str, set[str]]  # cause family -> the words its signatures look for
+    frequency: dict[str, int]  # word -> how many families use it
+    rare: int  # a word used by at most this many families is distinctive
+    # per cause rule, in rule order: (family, id, its signatures as rapidfuzz's default_process leaves them)
+    signatures: tuple[tuple[str, str, tuple[str, ...]], ...]
+    titles: dict[str, str]
+
+    @classmethod
+    def of(cls, rules: Sequence[CompiledRule]) -> _CauseTable:
+        from rapidfuzz import utils
+
+        families = _family_words(rules)
+        frequency: dict[str, int] = {}
+        for words in families.values():
+            for w in words:
+                frequency[w] = frequency.get(w, 0) + 1
+        sigs = tuple(
+            (rule.id.split(".", 1)[0], rule.id, tuple(utils.default_process(s) for s in signatures(rule)))
+            for rule in rules
+            if rule.rule.role == "cause"
+        )
+        return cls(families, frequency, max(2, int(DISTINCTIVE_SHARE * len(families))), sigs,
+                   {r.id: _without_placeholders(r.rule.title) for r in rules})
+
+
+_TABLES: dict[int, tuple[tuple[CompiledRule, ...], _CauseTable]] = {}  # id of the caller's sequence -> its table
+_TABLES_KEPT = 8  # leave-one-out evaluation passes a new list per rule; a classifier passes one tuple for ever
+
+
+def _cause_table(rules: Sequence[CompiledRule]) -> _CauseTable:
+    """The table of `rules`, reused while the same sequence holds the same rules (checked element by element: a
+    list changed in place gets a new table)."""
+    kept = _TABLES.get(id(rules))
+    if kept is not None and len(kept[0]) == len(rules) and all(a is b for a, b in zip(kept[0], rules, strict=True)):
+        return kept[1]
+    table = _CauseTable.of(rules)
+    if len(_TABLES) >= _TABLES_KEPT:
+        del _TABLES[next(iter(_TABLES))]
+    _TABLES[id(rules)] = (tuple(rules), table)
+    return table
 
 
 def nearest_causes(error: str, rules: Sequence[CompiledRule], limit: int = MAX_RELATED) -> list[Suggestion]:
@@ -368,29 +420,21 @@ def nearest_causes(error: str, rules: Sequence[CompiledRule], limit: int = MAX_R
         return []
     from rapidfuzz import fuzz, utils  # imported here: only unrecognised failures need it
 
-    query = regex.sub(r"<\w+>", " ", mask(error))
-    families = _family_words(rules)
-    frequency: dict[str, int] = {}
-    for words in families.values():
-        for w in words:
-            frequency[w] = frequency.get(w, 0) + 1
-    rare = max(2, int(DISTINCTIVE_SHARE * len(families)))
-    distinctive = {w for w in _words(query) if frequency.get(w, 0) <= rare}
+    query = _PLACEHOLDER.sub(" ", mask(error))
+    table = _cause_table(rules)
+    distinctive = {w for w in _words(query) if table.frequency.get(w, 0) <= table.rare}
+    processed = utils.default_process(query)  # what processor=default_process makes of it for every comparison
     best: dict[str, tuple[float, str]] = {}
-    for rule in rules:
-        family = rule.id.split(".", 1)[0]  # variants of one cause count once
-        if rule.rule.role != "cause" or not distinctive & families[family]:
+    for family, rid, sigs in table.signatures:  # variants of one cause count once
+        if not distinctive & table.families[family]:
             continue
-        for sig in signatures(rule):
-            score = fuzz.token_sort_ratio(query, sig, processor=utils.default_process) * 0.5 + fuzz.partial_ratio(
-                query, sig, processor=utils.default_process
-            ) * 0.5
+        for sig in sigs:
+            score = fuzz.token_sort_ratio(processed, sig) * 0.5 + fuzz.partial_ratio(processed, sig) * 0.5
             if score > best.get(family, (0.0, ""))[0]:
-                best[family] = (score, rule.id)
+                best[family] = (score, rid)
     ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
-    titles = {r.id: _without_placeholders(r.rule.title) for r in rules}
     return [
-        Suggestion(id=rid, title=titles[rid], score=round(score / 100, 2))
+        Suggestion(id=rid, title=table.titles[rid], score=round(score / 100, 2))
         for _, (score, rid) in ranked[:limit]
         if score / 100 >= MIN_SCORE
     ]

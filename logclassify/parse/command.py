@@ -130,11 +130,27 @@ def _closing(text: str, start: int) -> int | None:
     return None
 
 
+_CONSTANTS: dict[str, Any] = {"None": None, "True": True, "False": False}
+_PLAIN_INT = lazy(r"0|[1-9][0-9]{0,17}")
+_NAME = lazy(r"[A-Za-z_][A-Za-z0-9_.]*")  # a name or dotted name: no literal, its text
+_PLAIN_STR = lazy(r"'[^'\\]*'")  # quoted, no escapes (printable, checked apart)
+
+
 def literal(text: str) -> Any:
-    """A logged value: the Python literal it spells, or its text when it is none (`torch.bfloat16`)."""
+    """A logged value: the Python literal it spells, or its text when it is none (`torch.bfloat16`).
+    The common shapes (None, True, 8192, auto, torch.bfloat16, 'org/model') are read without `ast`, to the same
+    value: a vLLM config line holds dozens of them, and parsing each cost more than the rest of a small log."""
+    text = text.strip()
+    if text in _CONSTANTS:
+        return _CONSTANTS[text]
+    if _PLAIN_INT.fullmatch(text):
+        return int(text)
+    if _NAME.fullmatch(text):
+        return text
+    if _PLAIN_STR.fullmatch(text) and text.isprintable():
+        return text[1:-1]
     import ast
 
-    text = text.strip()
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):

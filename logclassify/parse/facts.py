@@ -71,13 +71,29 @@ def literals() -> tuple[str, ...]:
     return tuple(dict.fromkeys(lits))
 
 
+_BY_LITERAL: dict[str, list[int]] = {}  # literal -> the extractors (by index) it is one of
+for _k, _ex in enumerate(EXTRACTORS):
+    for _lit in _ex.literals:
+        _BY_LITERAL.setdefault(_lit, []).append(_k)
+_ALL_LITERALS = tuple(_BY_LITERAL)
+
+
+def _extractors_to_try(index: LineIndex) -> Sequence[int]:
+    """The extractors (by index, in order) one of whose literals may be in the input: all of them unless the index
+    can rule literals out, then those of the few literals left (one ask, not one per extractor)."""
+    if index.screen is None:
+        return range(len(EXTRACTORS))
+    return sorted({k for lit in index.maybe_present(_ALL_LITERALS) for k in _BY_LITERAL[lit]})
+
+
 def extract_facts(lines: Iterable[LogLine], index: LineIndex | None = None) -> list[Fact]:
     """All facts found, in input order. Each extractor looks only at the lines that hold one of its literals."""
     lines = lines if isinstance(lines, Sequence) else list(lines)
     index = index if index is not None else LineIndex(lines)
     extractors = EXTRACTORS
     found: list[tuple[int, int, Fact]] = []  # (line index, extractor index, fact): sorted into input order
-    for k, ex in enumerate(extractors):
+    for k in _extractors_to_try(index):
+        ex = extractors[k]
         rows = index.lines_with_any(ex.literals)
         if ex.also and rows:
             rows = sorted(set(rows).intersection(index.lines_with_any(ex.also)))

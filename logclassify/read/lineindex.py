@@ -4,7 +4,9 @@ Rules, fact extractors and the collect_env reader each look for dozens of litera
 Testing every literal against every line costs literals x lines `in` tests; here the lines are joined once, each
 literal is found with `str.find` (skipping to the next line after a hit), and answers are kept for the next asker.
 An optional `known(literal, folded)` (a one-pass multi-literal scan, see `select.LiteralIndex`) answers for
-the literals it looked for, present or absent, without any search; it returns None for the others.
+the literals it looked for, present or absent, without any search; it returns None for the others. An optional
+`screen(literals, folded)` from the same scan drops the absent ones of many literals in one call: readers that ask
+for a hundred literals, most absent, then look up only the few that may occur.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from logclassify.read.logline import LogLine
 
 Known = Callable[[str, bool], "list[int] | None"]
+Screen = Callable[[Iterable[str], bool], "list[str]"]
 
 
 class LineIndex:
@@ -25,6 +28,7 @@ class LineIndex:
     def __init__(self, lines: Sequence[LogLine], known: Known | None = None) -> None:
         self.lines = lines
         self.known = known
+        self.screen: Screen | None = None
         self._haystacks: dict[tuple[bool, bool], tuple[str, list[str]]] = {}
         self._starts: dict[bool, list[int]] = {}
         self._found: dict[tuple[str, bool], list[int]] = {}
@@ -80,8 +84,16 @@ class LineIndex:
             starts = self._starts[lower] = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
         return starts
 
+    def maybe_present(self, literals: Iterable[str], lower: bool = False) -> Iterable[str]:
+        """The literals, in their order, less those `screen` knows to be absent (all of them without a screen)."""
+        return literals if self.screen is None else self.screen(literals, lower)
+
     def lines_with_any(self, literals: Iterable[str], lower: bool = False) -> list[int]:
-        """Indexes of the lines that contain at least one of the literals, ascending."""
+        """Indexes of the lines that contain at least one of the literals, ascending (a new list)."""
+        if self.screen is not None:
+            literals = self.screen(literals, lower)
+            if len(literals) < 2:  # most readers' literals are all absent, or one is there
+                return list(self.lines_with(literals[0], lower)) if literals else []
         rows: set[int] = set()
         for lit in literals:
             rows.update(self.lines_with(lit, lower))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -52,8 +53,6 @@ def open_binary(path: str | os.PathLike[str]) -> BinaryIO:
 def is_regular_file(stream: BinaryIO) -> bool:
     """Whether an open stream is a regular file on disk (not a pipe, a terminal or a device): only those can be
     opened again, to be scanned in parallel byte ranges."""
-    import stat
-
     try:
         return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
     except (OSError, ValueError, io.UnsupportedOperation):
@@ -183,12 +182,14 @@ def _read(read: Callable[[int], bytes], n: int) -> bytes:
 
 
 def _read_block(stream: BinaryIO, n: int) -> bytes:
-    """Up to n bytes (fewer only at the end), read straight into a new buffer where the stream can (files,
-    pipes, BytesIO), which the chunk then grows in place to complete its last line: no copy of the block.
+    """Up to n bytes (fewer only at the end, or where a growing file ended when asked), read straight into a new
+    buffer where the stream can (files, pipes, BytesIO), which the chunk then grows in place to complete its last
+    line: no copy of the block.
     A bytearray stands in for bytes (each chunk is a new one, never reused)."""
     readinto = getattr(stream, "readinto", None)
     if readinto is None:
         return _read(stream.read, n)
+    n = min(n, _left_in_file(stream) + _SLACK)
     buf = bytearray(n)
     got = 0
     try:
@@ -203,6 +204,25 @@ def _read_block(stream: BinaryIO, n: int) -> bytes:
     if got < n:
         del buf[got:]
     return buf  # type: ignore[return-value]
+
+
+_SLACK = 1 << 16  # read this much past a regular file's known size: it may be growing
+
+
+def _left_in_file(stream: BinaryIO) -> int:
+    """The bytes of a plain open file or a BytesIO after its position, huge for anything else (a pipe, gzip). A 4 MiB
+    buffer allocated and shrunk for each small log cost as much as reading it (`logclassify -j` over many files,
+    `classify(text)`). A file that grows while it is read is still read to its end: each block asks again."""
+    if type(stream) is io.BytesIO:
+        with stream.getbuffer() as whole:
+            return max(0, whole.nbytes - stream.tell())
+    if type(stream) not in (io.BufferedReader, io.FileIO):
+        return sys.maxsize
+    try:
+        st = os.fstat(stream.fileno())
+        return max(0, st.st_size - stream.tell()) if stat.S_ISREG(st.st_mode) else sys.maxsize
+    except (OSError, ValueError):
+        return sys.maxsize
 
 
 def _rest_of_long_line(start: bytes, stream: BinaryIO, chunk_size: int, stats: ReadStats | None) -> tuple[bytes, bytes]:

@@ -56,7 +56,7 @@ class Candidates:
     def literals(self) -> dict[int, list[str]]:
         """Row -> the `LITERALS` in its whole line, in `LITERALS` order (rows ascending)."""
         by_row: dict[int, list[str]] = {}
-        for lit in LITERALS:
+        for lit in self.index.maybe_present(LITERALS):
             for i in self.index.lines_with(lit):
                 found = by_row.get(i)
                 if found is None:
