@@ -50,12 +50,13 @@ def failure_triggers() -> list[Trigger]:
     """Triggers for every line the unknown-error finder calls a failure, derived from its own patterns."""
     out = [Trigger((lit,), kind=TRACEBACK if lit.startswith("Traceback") else ANCHOR) for lit in CONTEXT_LITERALS]
     out += [Trigger((level,)) for level in sorted(unknown.FAILURE_LEVELS)]
-    sources = [(p, True) for p in unknown.FAILURE_LINE_PATTERNS] + [(unknown.BARE_EXCEPTION_PATTERN, False)]
-    for source, ignore_case in sources:
-        lits = required_literals(f"(?i){source}" if ignore_case else source)
+    # Not the bare-exception pattern: its literals ("rror", "xception") hit every line of a crash loop, and kept
+    # them all (a 24 MB gzip bomb of OOM tracebacks peaked at 450 MB instead of 120); "Error: " keeps most of those.
+    for source in unknown.FAILURE_LINE_PATTERNS:
+        lits = required_literals(f"(?i){source}")
         if not lits:  # the scan could not keep such a line in a big log: a mistake in the pattern list
             raise ValueError(f"failure pattern without a literal to scan for: {source!r}")
-        out.append(Trigger(tuple(sorted(lits)), source, ignore_case))
+        out.append(Trigger(tuple(sorted(lits)), source, ignore_case=True))
     return out
 
 
