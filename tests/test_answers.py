@@ -306,6 +306,9 @@ def _oom_traceback(*functions: str, budget: bool = False) -> str:
     (("determine_available_memory", "profile_run", "_dummy_sampler_run", "forward"), "sampler",
      "It ran out warming up the sampler"),
     (("determine_num_available_blocks", "profile_run", "execute_model"), "profile", "It ran out in the profiling run"),
+    # V0's initialize_cache allocates the KV cache, then captures the graphs: the inner frame decides
+    (("execute_method", "initialize_cache", "_warm_up_model", "capture_model"), "cuda_graphs",
+     "It ran out while capturing CUDA graphs"),
     # the engine's request loop runs only after start-up: serving, even where an inner frame has a start-up name
     (("run_busy_loop", "_process_engine_step", "execute_model", "load_model"), "serving",
      "It ran out while serving requests"),
@@ -337,6 +340,14 @@ def test_the_default_fraction_is_assumed_only_where_a_namespace_printed_it() -> 
     (d,) = [d for d in logclassify.classify(ARGS + "\n" + oom).diagnoses if d.id == "cuda-oom"]
     assert "util_now" not in {v.name for v in d.values}
     assert not any(f.startswith("This run gave vLLM") for f in d.fix)
+
+
+def test_initialize_cache_alone_names_no_step() -> None:
+    # V0's wrapper names the method, but initialize_cache both allocates the KV cache and captures CUDA graphs
+    log = ("ERROR 03-27 10:29:13 [worker_base.py:620] Error executing method 'initialize_cache'. This might cause "
+           "deadlock in distributed execution.\n" + _oom_traceback("execute_method", "initialize_cache"))
+    (d,) = [d for d in logclassify.classify(log).diagnoses if d.id == "cuda-oom"]
+    assert "oom_phase" not in {v.name for v in d.values}
 
 
 def test_oom_without_phase_inputs_gets_the_generic_steps() -> None:

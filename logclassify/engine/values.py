@@ -285,11 +285,13 @@ def out_of_memory(inp: Inputs) -> dict[str, Value]:
 # Read innermost first: V1's profile run and its CUDA-graph capture both go through `_dummy_run`, which names neither.
 PHASE_FRAMES: dict[str, tuple[str, str]] = {
     **dict.fromkeys(("_dummy_sampler_run", "_dummy_pooler_run"), ("sampler", "warming up the sampler")),
-    # torch.cuda.graph's own capture_begin / capture_end: a traceback cut above vLLM's capture_model still shows them
+    # V0's `initialize_cache` is not listed: it allocates the KV cache and then captures the CUDA graphs
+# (`_warm_up_model`), so it names neither step on its own (an inner frame does).
+# torch.cuda.graph's own capture_begin / capture_end: a traceback cut above vLLM's capture_model still shows them
     **dict.fromkeys(("capture_model", "_capture_cudagraphs", "_warmup_and_capture", "capture", "capture_begin",
                      "capture_end"), ("cuda_graphs", "capturing CUDA graphs")),
     **dict.fromkeys(("_allocate_kv_cache", "_allocate_kv_cache_tensors", "initialize_kv_cache_tensors",
-                     "initialize_kv_cache", "_init_cache_engine", "initialize_cache", "initialize_from_config"),
+                     "initialize_kv_cache", "_init_cache_engine", "initialize_from_config"),
                     ("kv_cache", "allocating the KV cache")),
     **dict.fromkeys(("profile_run", "determine_num_available_blocks", "determine_available_memory"),
                     ("profile", "the profiling run that sizes the KV cache")),
@@ -300,7 +302,7 @@ PHASE_FRAMES: dict[str, tuple[str, str]] = {
 # an inner frame is named after.
 SERVING_FRAMES = frozenset(("run_busy_loop", "_process_engine_step", "run_engine_loop", "engine_step"))
 # vLLM's wrappers name the step in the message itself: "... while processing method load_model: CUDA out of memory",
-# "Error executing method 'initialize_cache'", "... when warming up sampler with 1024 dummy requests",
+# "Error executing method 'determine_num_available_blocks'", "... when warming up sampler with 1024 dummy requests",
 # "Failed to load model - not enough GPU memory"; V0's MQ client answers a request after the loop died with
 # "Engine loop is not running. Inspect the stacktrace to find the original error: OutOfMemoryError(...)" (serving).
 PHASE_MESSAGE = (r"(?:processing method |executing method '?)(?P<method>\w+)|when warming up (?P<warm>sampler|pooler)|"
