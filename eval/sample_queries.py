@@ -80,6 +80,29 @@ def model_queries(seed: int = 15, n: int = 60) -> list[str]:
     return [f"[Bug]: {rnd.choice(MODEL_FAMILY)} with vllm {rnd.choice(VERSIONS)} error log" for _ in range(n)]
 
 
+# eval/random3 (2026-12-06, issue 15 §1): a new seeded family, because queries 49-72 above mostly returned threads
+# eval/random already held. Each query names a seeded stack that runs vLLM (or vLLM alone), a seeded vLLM version,
+# a seeded generic failure word and a seeded generic exception class; no symptom that points at a cause (no "OOM",
+# "hang", "NCCL", "timeout"...). Written and committed before any of them was run.
+STACKS3 = ["verl", "OpenRLHF", "LLaMA-Factory", "kserve", "Ray Serve", "TRL", "Xinference", "GPUStack", "llm-d",
+           "production-stack", "vllm-ascend", "ms-swift", "EasyR1", "lm-evaluation-harness", "LiteLLM proxy to vllm",
+           "vllm", "vllm", "vllm", "vllm"]  # plain "vllm" 4 times: about one query in five names no other stack
+FAILURE_WORDS = ["fails", "error", "crashes", "exception", "does not work", "broken", "failed to start", "errors out"]
+EXCEPTIONS3 = [*EXCEPTIONS, "Exception", "RuntimeError", "ValueError"]  # the common classes weigh a little more
+
+
+def random3_queries(seed: int = 16, n: int = 60) -> list[str]:
+    """eval/random3's queries (r0, r1, ...): seeded stack + vLLM version + failure word + exception class."""
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        stack, version, word, exc = (rnd.choice(STACKS3), rnd.choice(VERSIONS), rnd.choice(FAILURE_WORDS),
+                                     rnd.choice(EXCEPTIONS3))
+        head = "vllm" if stack == "vllm" else f"{stack} with vllm"
+        out.append(f"[Bug] {head} {version} {word}: Traceback (most recent call last) ... {exc}: ...")
+    return out
+
+
 if __name__ == "__main__":
     import sys
 
@@ -87,6 +110,10 @@ if __name__ == "__main__":
         lo, hi = int(sys.argv[2]), int(sys.argv[4])
         for n, q in enumerate(queries(n=hi)[lo:], start=lo):
             print(n, q)
+        sys.exit(0)
+    if sys.argv[1:] == ["--random3"]:  # eval/random3's family
+        for n, q in enumerate(random3_queries()):
+            print(f"r{n}", q)
         sys.exit(0)
     for n, q in enumerate(model_queries()):
         print(f"m{n}", q)

@@ -18,7 +18,7 @@ _REF = re.compile(
 )
 
 
-HELD_OUT_SETS = ("random", "random2")  # eval/random2: the fresh sample of 2026-12-05 (eval/README.md)
+HELD_OUT_SETS = ("random", "random2", "random3")  # random2/random3: the fresh samples of 2026-12-05/06 (eval/README.md)
 
 
 def _held_out_threads(set_name: str = "random") -> dict[tuple[str, str], str]:
@@ -56,6 +56,7 @@ def test_the_reference_parser_reads_every_citation_shape() -> None:
 def test_no_rule_fixture_or_catalogue_cites_a_held_out_thread() -> None:
     assert len(_held_out_threads("random")) >= 150  # the sample the coverage figure comes from
     assert len(_held_out_threads("random2")) >= 30  # the fresh sample, labelled before scoring
+    assert len(_held_out_threads("random3")) >= 80  # the third sample (a new query family), labelled before scoring
     held_out = {ref: case for name in HELD_OUT_SETS for ref, case in _held_out_threads(name).items()}
     leaks = []
     for path in _rule_side_files():
@@ -68,3 +69,19 @@ def test_the_fresh_sample_shares_no_thread_with_the_first() -> None:
     """eval/random2 was drawn after eval/random had been looked at: none of its threads may be one of eval/random's."""
     both = _held_out_threads("random").keys() & _held_out_threads("random2").keys()
     assert not both, sorted(both)
+
+
+def test_the_third_sample_shares_no_thread_with_the_earlier_ones() -> None:
+    """eval/random3 was drawn after eval/random and eval/random2 had been looked at: none of its threads may be theirs."""
+    earlier = _held_out_threads("random").keys() | _held_out_threads("random2").keys()
+    both = _held_out_threads("random3").keys() & earlier
+    assert not both, sorted(both)
+
+
+def test_every_held_out_case_file_is_listed_and_every_listed_file_exists() -> None:
+    """A case file without its cases.jsonl line (or the reverse) would be scored wrongly or not at all."""
+    for name in HELD_OUT_SETS:
+        root = ROOT / "eval" / name
+        listed = {json.loads(line)["file"] for line in (root / "cases.jsonl").read_text().splitlines()}
+        present = {p.name for p in root.glob("[0-9][0-9][0-9]-*")}
+        assert listed == present, (name, sorted(listed ^ present))
