@@ -43,7 +43,7 @@ def logs_in(folders: list[Path]) -> list[Path]:
             print(f"perlog: {folder} is not a folder, skipped", file=sys.stderr)
             continue
         out += sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES)
-                      and p.name != "README.md")
+                      and p.name not in ("README.md", "cases.jsonl"))
     return out
 
 
