@@ -360,7 +360,12 @@ class All(Matcher):
     def __init__(self, children: list[Matcher], within: int | None) -> None:
         self.children = children
         self.within = within
-        self.needs = [c.literals() for c in children]
+        self._needs = [c.literals() for c in children]
+
+    @property
+    def needs(self) -> list[list[Literals] | None]:
+        """Each child's literal requirement: what `evaluate` asks `Context.impossible` about."""
+        return self._needs
 
     def literals(self) -> list[Literals] | None:
         # Any one child's requirement is necessary for the group: offer all, the prefilter keeps the best.
@@ -372,7 +377,7 @@ class All(Matcher):
         return found or None
 
     def evaluate(self, ctx: Context) -> Result:
-        if any(ctx.impossible(needs) for needs in self.needs):
+        if any(ctx.impossible(needs) for needs in self._needs):
             return _FALSE  # a later child cannot hold: do not evaluate the earlier ones
         results: list[tuple[Matcher, Result]] = []
         for child in self.children:
@@ -412,7 +417,12 @@ def _context(hits: list[Hit]) -> list[Hit]:
 class AnyOf(Matcher):
     def __init__(self, children: list[Matcher]) -> None:
         self.children = children
-        self.needs = [c.literals() for c in children]
+        self._needs = [c.literals() for c in children]
+
+    @property
+    def needs(self) -> list[list[Literals] | None]:
+        """Each child's literal requirement: what `evaluate` asks `Context.impossible` about."""
+        return self._needs
 
     def literals(self) -> list[Literals] | None:
         alts: set[str] = set()
@@ -433,7 +443,7 @@ class AnyOf(Matcher):
     def evaluate(self, ctx: Context) -> Result:
         hits: list[Hit] = []
         ok = False
-        for child, needs in zip(self.children, self.needs, strict=True):
+        for child, needs in zip(self.children, self._needs, strict=True):
             if ctx.impossible(needs):
                 continue
             r = child.evaluate(ctx)
