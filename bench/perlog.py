@@ -6,7 +6,8 @@
     python bench/perlog.py --against /tmp/base --rounds 9   # paired rounds: this checkout's code against another's
 
 One `Classifier` is built once, every log is classified once as a warm-up (Hyperscan databases and lazy regexes
-compiled), then each round classifies every log again with `classify_path`, as `logclassify -j N` does in a worker.
+compiled), then each round classifies every log again with `classify_path`, as `logclassify -j N` does in a worker
+(redacted, as the command's reports are unless `--no-redact`; `--no-redact` here too leaves that out).
 The figure is logs per CPU-second of this process (`time.process_time`, so another process's load does not count,
 though a shared core's slower units still do); the median of the rounds is printed with min and max.
 
@@ -42,38 +43,38 @@ def logs_in(folders: list[Path]) -> list[Path]:
             print(f"perlog: {folder} is not a folder, skipped", file=sys.stderr)
             continue
         out += sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES)
-                      and p.name != "README.md")
+                      and p.name not in ("README.md", "cases.jsonl"))
     return out
 
 
-def one_round(classifier: object, logs: list[Path]) -> float:
+def one_round(classifier: object, logs: list[Path], redact: bool) -> float:
     from logclassify.engine.classifier import Classifier
 
     assert isinstance(classifier, Classifier)
     start = time.process_time()
     for path in logs:
-        classifier.classify_path(path)
+        classifier.classify_path(path, redact=redact)
     return time.process_time() - start
 
 
-def worker(folders: list[Path]) -> int:
+def worker(folders: list[Path], redact: bool) -> int:
     """`--worker`: warm up, then one round per line read on stdin, its CPU seconds printed on stdout."""
     from logclassify.engine.classifier import Classifier
 
     logs = logs_in(folders)
     classifier = Classifier()
-    one_round(classifier, logs)
+    one_round(classifier, logs, redact)
     print(len(logs), flush=True)
     for _ in sys.stdin:
-        print(one_round(classifier, logs), flush=True)
+        print(one_round(classifier, logs, redact), flush=True)
     return 0
 
 
-def paired(folders: list[Path], other: Path, rounds: int) -> int:
+def paired(folders: list[Path], other: Path, rounds: int, redact: bool) -> int:
     """This checkout's code (A) against `other`'s (B), a round each in turn."""
     def start(root: Path) -> subprocess.Popen[str]:
         env = {**os.environ, "PYTHONPATH": str(root)}
-        cmd = [sys.executable, __file__, "--worker", *map(str, folders)]
+        cmd = [sys.executable, __file__, "--worker", *(() if redact else ("--no-redact",)), *map(str, folders)]
         return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=root)
 
     procs = [start(ROOT), start(other.resolve())]
@@ -105,13 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=int, metavar="N", default=0, help="print the N functions with most own time")
     ap.add_argument("--dump", type=Path, metavar="DIR", help="write each log's JSON report under DIR")
     ap.add_argument("--against", type=Path, metavar="DIR", help="time another checkout's code too, paired rounds")
+    ap.add_argument("--no-redact", action="store_true", help="leave redaction out, as `logclassify --no-redact`")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     folders = [f.resolve() for f in args.folders] or list(DEFAULT_FOLDERS)
     if args.worker:
-        return worker(folders)
+        return worker(folders, not args.no_redact)
     if args.against:
-        return paired(folders, args.against, args.rounds)
+        return paired(folders, args.against, args.rounds, not args.no_redact)
 
     from logclassify.engine.classifier import Classifier
     from logclassify.render.jsonout import report_dict
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     built = time.process_time() - start
     start = time.process_time()
     for path in logs:
-        report = classifier.classify_path(path)
+        report = classifier.classify_path(path, redact=not args.no_redact)
         if args.dump:
             rel = path.relative_to(next(f for f in folders if path.is_relative_to(f)))
             dest = args.dump / path.parts[-len(rel.parts) - 1] / f"{rel}.json"
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.rounds):
         if profiler:
             profiler.enable()
-        times.append(one_round(classifier, logs))
+        times.append(one_round(classifier, logs, not args.no_redact))
         if profiler:
             profiler.disable()
     rates = sorted(len(logs) / t for t in times)

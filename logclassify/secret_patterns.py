@@ -3,12 +3,15 @@
 Two kinds: values that a *name* marks as secret (`api_key=...`, `'hf_token': [...]`, `--api-key ...`, `HF_TOKEN=...`,
 URL passwords, signed-URL signatures), in every shape vLLM, Python and shells print them; and tokens whose own
 format gives them away (`hf_...`, `ghp_...`, `AKIA...`, JWTs, PEM private keys), wherever they stand. Each pattern
-runs only on text that holds one of its trigger words (lowercased), so most strings cost a few `in` tests.
+runs only on text that holds one of its trigger words (lowercased); one search for all of them comes first, so a
+string that holds none (most do) costs that one search.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import regex
@@ -176,9 +179,31 @@ SECRETS: tuple[Secret, ...] = (
 )
 
 
+def _trie(words: Sequence[str]) -> str:
+    """A pattern that occurs where one of the words does, their common beginnings written once (`a(?:kia|sia)`):
+    `re` then tests a position in a few steps, where a plain alternation of ~80 words tries each one."""
+    if "" in words:  # a word ends here: the longer ones that go on occur only where it does
+        return ""
+    after: dict[str, list[str]] = {}
+    for w in words:
+        after.setdefault(w[0], []).append(w[1:])
+    alts = [re.escape(c) + _trie(rest) for c, rest in sorted(after.items())]
+    return alts[0] if len(alts) == 1 else f"(?:{'|'.join(alts)})"
+
+
+@functools.cache
+def _any_trigger() -> re.Pattern[str]:
+    """Any secret's trigger word, in one search: most strings of a report (evidence lines, titles) hold none, and
+    asking each kind in turn cost about as much as classifying a small log (`logclassify -j` redacts every report)."""
+    words = list(dict.fromkeys(t for s in SECRETS for t in s.triggers))
+    return re.compile(_trie(words) if words else "(?!)")
+
+
 def redact_secrets(text: str) -> str:
     """`text` with every secret replaced by `<redacted>` (labels, quotes and neighbours kept)."""
     lowered = text.lower()
+    if not _any_trigger().search(lowered):
+        return text
     out = text
     for s in SECRETS:
         if any(t in lowered for t in s.triggers):

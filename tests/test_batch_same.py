@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from logclassify import batch
-from logclassify.engine.classifier import Classifier, load_rules
+from logclassify.engine.classifier import Classifier, index_literals, load_rules
 from logclassify.engine.match import Context
 from logclassify.engine.prefilter import literal_screen, with_folded
 from logclassify.read.lineindex import LineIndex
@@ -82,9 +82,9 @@ def test_the_rule_screen_rules_out_what_each_rule_would(rules: tuple[object, ...
 @pytest.mark.parametrize("extra", ["", "Überprüfung fehlgeschlagen: ERROR\n"])
 def test_the_literal_screen_drops_what_the_scan_rules_out(rules: tuple[object, ...], extra: str) -> None:
     classifier = Classifier(rules)  # type: ignore[arg-type]
-    index = classifier.literal_index
-    asked = {False: [*sorted(index._exact), "not looked for", "Überprüfung"],
-             True: [*sorted(index._folded), "not looked for", "überprüfung"]}
+    exact, folded_lits = index_literals(classifier.rules)
+    asked = {False: [*sorted(set(exact)), "not looked for", "Überprüfung"],
+             True: [*sorted(set(folded_lits)), "not looked for", "überprüfung"]}
     dropped = 0
     for name in LOGS[::3]:
         text = Path(name).read_text(encoding="utf-8", errors="replace") + extra
@@ -113,8 +113,8 @@ def test_the_scan_finds_each_literal_on_the_lines_a_search_finds_it_on(rules: tu
         assert located is not None
         presence = with_folded(located, classifier.lowered_index, index)
         search = LineIndex(lines)  # no scan: every answer searched for
-        for folded, lits in ((False, classifier.literal_index._exact), (True, classifier.literal_index._folded)):
-            for lit in sorted(lits):
+        for folded, lits in zip((False, True), index_literals(classifier.rules), strict=True):
+            for lit in sorted(set(lits)):
                 rows = presence.known(lit, folded)
                 if rows is not None:
                     assert rows == search.lines_with(lit, folded), (name, lit, folded)

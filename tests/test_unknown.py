@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import regex
@@ -284,3 +285,52 @@ def test_a_traceback_header_alone_suggests_no_cause() -> None:
     signature quotes it the "related" cause of a wrapper line with nothing else to read."""
     assert nearest_causes("EngineCore hit an exception: Traceback (most recent call last):",
                           default_classifier().rules) == []
+
+
+def _nearest_by_every_comparison(error: str, rules: list[Any]) -> list[tuple[str, float]]:
+    """`nearest_causes` as it was first written: both scores of every signature of every cause that shares a
+    distinctive word, from scratch."""
+    from rapidfuzz import fuzz, utils
+
+    from logclassify.engine import unknown
+
+    query = regex.sub(r"<\w+>", " ", mask(error))
+    families = unknown._family_words(rules)
+    frequency: dict[str, int] = {}
+    for words in families.values():
+        for w in words:
+            frequency[w] = frequency.get(w, 0) + 1
+    rare = max(2, int(unknown.DISTINCTIVE_SHARE * len(families)))
+    distinctive = {w for w in unknown._words(query) if frequency.get(w, 0) <= rare}
+    best: dict[str, tuple[float, str]] = {}
+    for rule in rules:
+        family = rule.id.split(".", 1)[0]
+        if rule.rule.role != "cause" or not distinctive & families[family]:
+            continue
+        for sig in signatures(rule):
+            score = fuzz.token_sort_ratio(query, sig, processor=utils.default_process) * 0.5 + fuzz.partial_ratio(
+                query, sig, processor=utils.default_process) * 0.5
+            if score > best.get(family, (0.0, ""))[0]:
+                best[family] = (score, rule.id)
+    ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
+    return [(rid, round(score / 100, 2)) for _, (score, rid) in ranked[:3] if score / 100 >= unknown.MIN_SCORE]
+
+
+def test_suggestions_equal_those_of_every_comparison() -> None:
+    """The rule pack's table and the cut-off comparisons give the suggestions comparing everything gives, for the
+    failures of the corpus and the fixtures as no rule knows them, and with the errors' own cause left out."""
+    rules = list(default_classifier().rules)
+    errors = []
+    for path in sorted(CORPUS.glob("*.log")) + sorted(FIXTURES.rglob("*.log"))[::5]:
+        errors += [u.error for u in NO_RULES.classify(path.read_text(encoding="utf-8", errors="replace")).unrecognized]
+    assert len(errors) > 50
+    suggested = 0
+    for error in errors:
+        want = _nearest_by_every_comparison(error, rules)
+        assert [(s.id, s.score) for s in nearest_causes(error, rules)] == want, error
+        suggested += bool(want)
+        if want:  # without the best one's family: the next ones, compared anew
+            family = want[0][0].split(".")[0]
+            fewer = [r for r in rules if r.id.split(".")[0] != family]
+            assert [(s.id, s.score) for s in nearest_causes(error, fewer)] == _nearest_by_every_comparison(error, fewer)
+    assert suggested > 10

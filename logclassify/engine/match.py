@@ -362,6 +362,11 @@ class All(Matcher):
         self.within = within
         self._needs = [c.literals() for c in children]
 
+    @property
+    def needs(self) -> list[list[Literals] | None]:
+        """Each child's literal requirement: what `evaluate` asks `Context.impossible` about."""
+        return self._needs
+
     def literals(self) -> list[Literals] | None:
         # Any one child's requirement is necessary for the group: offer all, the prefilter keeps the best.
         found: list[Literals] = []
@@ -413,6 +418,11 @@ class AnyOf(Matcher):
     def __init__(self, children: list[Matcher]) -> None:
         self.children = children
         self._needs = [c.literals() for c in children]
+
+    @property
+    def needs(self) -> list[list[Literals] | None]:
+        """Each child's literal requirement: what `evaluate` asks `Context.impossible` about."""
+        return self._needs
 
     def literals(self) -> list[Literals] | None:
         alts: set[str] = set()

@@ -18,7 +18,7 @@ import functools
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import regex
 
@@ -410,6 +410,20 @@ def _cause_table(rules: Sequence[CompiledRule]) -> _CauseTable:
     return table
 
 
+def _score(fuzz: Any, query: str, sig: str, bound: float) -> float:
+    """`token_sort_ratio * 0.5 + partial_ratio * 0.5`, exact when it reaches `bound`; below it, a lower bound that
+    is above 0 exactly when the score is. (partial_ratio, the costly half, is skipped or cut off where it cannot
+    lift the score to `bound`: only a cause's best score, and only one that is shown, is ever used.)"""
+    tsr: float = fuzz.token_sort_ratio(query, sig)
+    if tsr == 0:  # whether the score is above 0 at all decides where the cause is listed among equals
+        pr: float = fuzz.partial_ratio(query, sig)
+    elif 2 * bound - tsr > 100:
+        pr = 0.0
+    else:
+        pr = fuzz.partial_ratio(query, sig, score_cutoff=max(0.0, 2 * bound - tsr - 1e-6))
+    return tsr * 0.5 + pr * 0.5
+
+
 def nearest_causes(error: str, rules: Sequence[CompiledRule], limit: int = MAX_RELATED) -> list[Suggestion]:
     """Up to `limit` known causes that plausibly are the same family as the error, best first. Hints, not diagnoses.
 
@@ -424,13 +438,15 @@ def nearest_causes(error: str, rules: Sequence[CompiledRule], limit: int = MAX_R
     table = _cause_table(rules)
     distinctive = {w for w in _words(query) if table.frequency.get(w, 0) <= table.rare}
     processed = utils.default_process(query)  # what processor=default_process makes of it for every comparison
+    shown = MIN_SCORE * 100
     best: dict[str, tuple[float, str]] = {}
     for family, rid, sigs in table.signatures:  # variants of one cause count once
         if not distinctive & table.families[family]:
             continue
         for sig in sigs:
-            score = fuzz.token_sort_ratio(processed, sig) * 0.5 + fuzz.partial_ratio(processed, sig) * 0.5
-            if score > best.get(family, (0.0, ""))[0]:
+            held = best.get(family, (0.0, ""))[0]
+            score = _score(fuzz, processed, sig, max(shown, held))
+            if score > held:
                 best[family] = (score, rid)
     ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
     return [
