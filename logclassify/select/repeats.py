@@ -136,22 +136,28 @@ def feed(st: ScanState, chunk: bytes) -> bool:
     table = st.shapes
     if table is None:
         table = st.shapes = ShapeTable()
-    shapes = bytes(chunk).translate(_ZERO).split(b"\n")  # bytes: a parallel scan's chunk is a reused bytearray
-    shapes.pop()  # after the last newline
-    n_lines = len(shapes)
-    # each line's shape number (-1: a shape not judged yet), straight into an array: no list of 10^5 ints
-    arr = np.fromiter(map(table.ids.get, shapes, repeat(-1)), dtype=np.int32, count=n_lines)
-    if n_lines and int(arr.min()) < 0:
+    zeroed = bytes(chunk).translate(_ZERO)  # bytes: a parallel scan's chunk is a reused bytearray
+    starts = _line_starts(np, chunk)
+    arr = _shape_ids(np, table, zeroed, starts)
+    n_lines = len(arr)
+    if n_lines and int(arr.min()) < 0:  # shapes not judged yet: each judged on its first line here
+        unknown = np.flatnonzero(arr < 0)
+        marks, which = np.unique(arr[unknown], return_inverse=True)
         first: dict[bytes, int] = {}
-        for i in np.flatnonzero(arr < 0).tolist():
-            if shapes[i] not in first:
-                first[shapes[i]] = i
-        if len(first) > n_lines // NEW_SHARE or len(table.kind) + len(first) > MAX_SHAPES:
+        shape_of: list[bytes] = []
+        most = n_lines // NEW_SHARE
+        for i in (-2 - marks[::-1]).tolist():  # a line of each mark, in the order of the lines
+            shape = zeroed[starts[i] : starts[i + 1] - 1]
+            shape_of.append(shape)
+            if shape not in first:
+                first[shape] = i
+                if len(first) > most:
+                    return False
+        if len(table.kind) + len(first) > MAX_SHAPES:
             return False
-        starts = _line_starts(np, chunk)
-        new = list(first)
-        table.judge(st, new, [chunk[starts[i] : starts[i + 1] - 1] for i in first.values()])
-        arr = np.fromiter(map(table.ids.__getitem__, shapes), dtype=np.int32, count=n_lines)
+        table.judge(st, list(first), [chunk[starts[i] : starts[i + 1] - 1] for i in first.values()])
+        ids = table.ids
+        arr[unknown] = np.array([ids[shape] for shape in reversed(shape_of)], dtype=np.int32)[which]
     counts = np.bincount(arr, minlength=len(table.kind))
     present = np.flatnonzero(counts)
     sigs = st.dropped.signatures
@@ -160,7 +166,6 @@ def feed(st: ScanState, chunk: bytes) -> bool:
         if table.kind[i] >= 0 and table.sig[i] not in sigs and not full_sigs:
             return False  # a first occurrence: its window is kept exactly, line by line
     # From here on, the chunk is this path's: nothing below returns False.
-    starts = _line_starts(np, chunk)
     base = st.line_no
     for i in present.tolist():  # every failure line here repeats a known one
         if table.kind[i] >= 0:
@@ -181,6 +186,67 @@ def feed(st: ScanState, chunk: bytes) -> bool:
         st.recent.append((base + 1 + i, chunk[starts[i] : starts[i + 1]]))
     st.line_no = base + n_lines
     return True
+
+
+def _shape_ids(np: Any, table: ShapeTable, zeroed: bytes, starts: Any) -> Any:
+    """Each line's shape number in `table`, as an int32 array; a shape not in it yet is -2 - (the index of a
+    line of that shape: the one it was found on, or one it copies).
+
+    A crash loop's chunk is one block of lines printed again and again: written with its digits as 0, most of
+    the chunk equals itself shifted by the block's length p. Where it does (one array comparison), a line is a
+    copy of the line p bytes before it and takes that line's number; only the other lines (the first block,
+    where the digits' count or the block changes) are looked up one by one. Without such a p (or with too many
+    lines left to look up) every line is looked up: a split and a dict look-up per line, in C."""
+    n = len(starts) - 1
+    period = _period(zeroed, starts)
+    if period:
+        a = np.frombuffer(zeroed, dtype=np.uint8)
+        # a byte that differs from the one p before it: its line, and the next (whose newline before it, the
+        # first of its bytes compared, is that line's last), are looked up
+        where = np.flatnonzero(a[period:] != a[:-period]) + period
+        if len(where) <= n // 4:
+            line = np.searchsorted(starts, where, side="right") - 1
+            fresh = np.zeros(n + 1, dtype=np.bool_)
+            fresh[line] = True
+            fresh[line + 1] = True
+            fresh[: int(np.searchsorted(starts, period, side="right"))] = True  # no whole line p bytes before
+            fresh = fresh[:n]
+            if int(np.count_nonzero(fresh)) <= n // 4:
+                src = np.arange(n, dtype=np.int64)
+                copies = np.flatnonzero(~fresh)
+                src[copies] = np.searchsorted(starts, starts[copies] - period)
+                while True:  # follow each copy back to a line looked up (pointer jumping: log(n) rounds)
+                    nxt = src[src]
+                    if np.array_equal(nxt, src):
+                        break
+                    src = nxt
+                ids = np.empty(n, dtype=np.int32)
+                look = np.flatnonzero(fresh)
+                get = table.ids.get
+                ids[look] = np.fromiter(
+                    (get(zeroed[starts[i] : starts[i + 1] - 1], -2 - i) for i in look.tolist()), dtype=np.int32,
+                    count=len(look))
+                return ids[src]
+    shapes = zeroed.split(b"\n")
+    shapes.pop()  # after the last newline
+    ids = np.fromiter(map(table.ids.get, shapes, repeat(-1)), dtype=np.int32, count=n)
+    missing = np.flatnonzero(ids < 0)
+    if len(missing):
+        ids[missing] = -2 - missing
+    return ids
+
+
+def _period(zeroed: bytes, starts: Any) -> int:
+    """The length in bytes of the block a chunk repeats (0: none found): from a line in its middle to the next
+    line of the same shape that follows a newline."""
+    n = len(starts) - 1
+    if n < 64:
+        return 0
+    i = n // 2
+    a, b = int(starts[i]), int(starts[i + 1])
+    line = zeroed[a - 1 : b]  # with the newline before it: a whole line
+    q = zeroed.find(line, b - 1)
+    return q - (a - 1) if q >= 0 else 0
 
 
 def _line_starts(np: Any, chunk: bytes) -> Any:
@@ -229,17 +295,27 @@ def _windows(st: ScanState, np: Any, kinds: Any, exc: Any, chunk: bytes, starts:
         np.zeros(len(headers), dtype=np.int64))
     tb_lo: list[int] = []
     tb_hi: list[int] = []
+    runs: list[Any] = []  # runs of headers whose windows end at their deadlines (see below)
     k = 0  # into exc_l: the walk only goes forward, so the exception line it meets next does too
     n_exc = len(exc_l)
     after = TRACEBACK_AFTER
-    for h, walked in zip(headers.tolist(), plain_reach.tolist(), strict=True):
+    heads = headers.tolist()
+    walked_l = plain_reach.tolist()
+    breaks = (np.flatnonzero(np.diff(headers) > CONTEXT_AFTER) + 1).tolist()  # a header far from the one before
+    open_from = bisect.bisect_right(heads, last_line - after)  # headers whose deadline is past this chunk
+    j = 0
+    n_heads = len(heads)
+    while j < n_heads:
+        h, walked = heads[j], walked_l[j]
+        j += 1
         if reach > walked:
             walked = reach
-        if h + after <= walked:  # inside the windows so far: it opens nothing
+        if h + after <= walked:  # inside the windows so far: it opens nothing, nor do the headers up to reach -
+            # after (a plain window reaches CONTEXT_AFTER < after past its line, so only `reach` can cover them)
+            j = max(j, bisect.bisect_right(heads, reach - after, j))
             continue
         start = walked + 1 if walked >= h else h + 1
-        while k < n_exc and exc_l[k] < start:
-            k += 1
+        k = bisect.bisect_left(exc_l, start, k)
         if k < n_exc and exc_l[k] <= h + after:
             end = exc_l[k] + CONTEXT_AFTER
             if end > h + after:
@@ -260,11 +336,22 @@ def _windows(st: ScanState, np: Any, kinds: Any, exc: Any, chunk: bytes, starts:
             reach = end
         tb_lo.append(h - CONTEXT_BEFORE)
         tb_hi.append(end)
+        if end == h + after == reach:
+            # A window that ran to its deadline, and the walk no further: the next header, if it comes within
+            # CONTEXT_AFTER lines, starts its walk there, past every line it could end CONTEXT_AFTER lines after,
+            # so it runs to its deadline too; and so on along a crash loop's headers (every one of them, as a
+            # window reaches TRACEBACK_AFTER past its own) up to a gap or a deadline past this chunk.
+            stop = min(breaks[bisect.bisect_left(breaks, j)] if breaks and breaks[-1] >= j else n_heads, open_from)
+            if stop > j:
+                runs.append(headers[j:stop])
+                reach = closed = heads[stop - 1] + after
+                j = stop
     plain_l = plain.tolist()
     win.plain = max(win.plain, plain_l[-1] + CONTEXT_AFTER if plain_l else 0, closed)
     win.tb_deadline, win.tb_header = deadline, pending
-    lo = np.concatenate([plain - CONTEXT_BEFORE, np.array(tb_lo, dtype=plain.dtype)])
-    hi = np.concatenate([plain + CONTEXT_AFTER, np.array(tb_hi, dtype=plain.dtype)])
+    lo = np.concatenate([plain - CONTEXT_BEFORE, np.array(tb_lo, dtype=plain.dtype)]
+                        + [run - CONTEXT_BEFORE for run in runs])
+    hi = np.concatenate([plain + CONTEXT_AFTER, np.array(tb_hi, dtype=plain.dtype)] + [run + after for run in runs])
     # backward context reaching into the chunk before: its last lines, from `recent`
     if len(lo):
         first = int(lo.min())

@@ -32,6 +32,7 @@ from logclassify.select.window import (  # re-exported: parallel and the tests r
 
 _AFTER = {ANCHOR: CONTEXT_AFTER, TRACEBACK: TRACEBACK_AFTER}  # the longest a window can be
 _OFFERS = 16  # times a chunk's rest is offered to `repeats` after the first lines are kept
+_SLICE = 256 << 10  # while the first lines fill up, a chunk is searched in slices of this size (`_feed`)
 
 
 @dataclass
@@ -112,28 +113,20 @@ class ScanState:
                 return
         finder = self.finder
         plan = finder.plan
-        anchor_hits, marker_first = found if found is not None else finder.candidates(chunk)
-        # Marker lines wanted from this chunk: (offset, marker) for the first lines within quota, and the last.
-        marker_offs: list[tuple[int, int]] = []
-        for k, pos in marker_first.items():
-            lit = plan.markers[k]
-            quota = MARKER_LINES - self.marker_count[k]
-            got = 0
-            while pos >= 0 and got < quota:
-                marker_offs.append((pos, k))
-                got += 1
-                nl = chunk.find(b"\n", pos)
-                pos = chunk.find(lit, nl + 1) if nl >= 0 else -1
-            self.marker_count[k] += got
-            pos = chunk.rfind(lit)
-            last: list[tuple[int, int]] = []
-            while pos >= 0 and len(last) < MARKER_LAST:  # the chunk's last lines with it
-                last.append((pos, -1 - k))
-                sol = chunk.rfind(b"\n", 0, pos)
-                pos = chunk.rfind(lit, 0, sol) if sol > 0 else -1
-            marker_offs.extend(reversed(last))
+        size = len(chunk)
+        # A chunk not searched yet is searched a slice at a time while its first lines are not all kept: a crash
+        # loop fills them within its first MB, and the rest of the chunk then goes to `repeats` unsearched. The
+        # walk below is the walk of the whole chunk either way (it only waits for the next slice's candidates).
+        if found is not None:
+            scanned = size
+        elif self.full or size < 2 * _SLICE:
+            scanned, found = size, finder.candidates(chunk)
+        else:
+            scanned = chunk.find(b"\n", _SLICE) + 1
+            found = finder.candidates(chunk[:scanned])
+        kept_at = (len(self.kept), self.kept_bytes)
+        events = self._events(chunk, 0, scanned, found)
         # Walk the candidate offsets in order, numbering lines incrementally.
-        events = sorted([(off, 0, i) for off, i in anchor_hits] + [(off, 1, k) for off, k in marker_offs])
         line_no = self.line_no
         win = self.win
         kept = self.kept
@@ -151,7 +144,6 @@ class ScanState:
         verified: set[int] = set()
         offers = 0 if self.full else _OFFERS  # a chunk that starts past the first lines was offered already
         offered = -1  # the number of failure signatures when the rest of the chunk was last offered
-        size = len(chunk)
         find = chunk.find
         rfind = chunk.rfind
 
@@ -177,7 +169,17 @@ class ScanState:
 
         if win.limit() >= pos_n:  # forward context carried over from the previous chunk
             take()
-        for off, kind, idx in events:
+        i = 0
+        while True:
+            if i == len(events):
+                if scanned >= size:
+                    break
+                nxt = self._next_slice(chunk, scanned, kept_at)
+                events.extend(self._events(chunk, scanned, nxt, finder.candidates(chunk[scanned:nxt])))
+                scanned = nxt
+                continue
+            off, kind, idx = events[i]
+            i += 1
             if off < 0:
                 off = 0
             start = rfind(b"\n", 0, off) + 1 if off > 0 else 0
@@ -258,6 +260,46 @@ class ScanState:
         for item in reversed(tail):
             self.recent.append(item)
         self.line_no = total
+
+    def _events(self, chunk: bytes, a: int, b: int, found: Candidates) -> list[tuple[int, int, int]]:
+        """The walk's events in chunk[a:b] (line-aligned), in order, from that slice's candidates `found` (offsets
+        in the slice): (offset, 0, anchor trigger) for candidate anchor lines, (offset, 1, marker) for a marker's
+        first lines within its quota and (offset, 1, -1 - marker) for the slice's last lines with it."""
+        plan = self.finder.plan
+        anchor_hits, marker_first = found
+        marker_offs: list[tuple[int, int]] = []
+        for k, pos in marker_first.items():
+            lit = plan.markers[k]
+            pos = max(pos, 0) + a
+            quota = MARKER_LINES - self.marker_count[k]
+            got = 0
+            while pos >= 0 and got < quota:
+                marker_offs.append((pos, k))
+                got += 1
+                nl = chunk.find(b"\n", pos, b)
+                pos = chunk.find(lit, nl + 1, b) if nl >= 0 else -1
+            self.marker_count[k] += got
+            pos = chunk.rfind(lit, a, b)
+            last: list[tuple[int, int]] = []
+            while pos >= 0 and len(last) < MARKER_LAST:  # the slice's last lines with it
+                last.append((pos, -1 - k))
+                sol = chunk.rfind(b"\n", a, pos)
+                pos = chunk.rfind(lit, a, sol) if sol > a else -1
+            marker_offs.extend(reversed(last))
+        return sorted([(off + a, 0, i) for off, i in anchor_hits] + [(off, 1, k) for off, k in marker_offs])
+
+    def _next_slice(self, chunk: bytes, scanned: int, kept_at: tuple[int, int]) -> int:
+        """Where the next slice of a chunk searched in slices ends: _SLICE further while the first lines might
+        fill before the chunk's end at the rate they have filled in it so far (or once they are full: the walk
+        goes on only when `repeats` declined the rest), else the chunk's end."""
+        size = len(chunk)
+        if not self.full:
+            rest = (size - scanned) / scanned
+            if (len(self.kept) + (len(self.kept) - kept_at[0]) * rest < self.limits[0]
+                    and self.kept_bytes + (self.kept_bytes - kept_at[1]) * rest < self.limits[1]):
+                return size
+        end = chunk.find(b"\n", scanned + _SLICE) + 1
+        return size if end <= 0 or size - end < _SLICE else end
 
     def _hand_over(self, chunk: bytes, start: int, n: int, events: list[tuple[int, int, int]]) -> bool:
         """The first lines were kept while this chunk was walked: offer its rest, from line n (at `start`), to
