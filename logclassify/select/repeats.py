@@ -193,40 +193,44 @@ def _shape_ids(np: Any, table: ShapeTable, zeroed: bytes, starts: Any) -> Any:
     line of that shape: the one it was found on, or one it copies).
 
     A crash loop's chunk is one block of lines printed again and again: written with its digits as 0, most of
-    the chunk equals itself shifted by the block's length p. Where it does (one array comparison), a line is a
-    copy of the line p bytes before it and takes that line's number; only the other lines (the first block,
-    where the digits' count or the block changes) are looked up one by one. Without such a p (or with too many
-    lines left to look up) every line is looked up: a split and a dict look-up per line, in C."""
+    the chunk equals itself shifted by the block's length p. Where it does (one array comparison per p tried), a
+    line is a copy of the line p bytes before it and takes that line's number; only the other lines (the first
+    block, where the block or the count of some number's digits changes) are looked up one by one. When more than
+    a quarter of the lines are such, every line is looked up: a split and a dict look-up per line, in C."""
     n = len(starts) - 1
-    period = _period(zeroed, starts)
-    if period:
-        a = np.frombuffer(zeroed, dtype=np.uint8)
-        # a byte that differs from the one p before it: its line, and the next (whose newline before it, the
-        # first of its bytes compared, is that line's last), are looked up
-        where = np.flatnonzero(a[period:] != a[:-period]) + period
-        if len(where) <= n // 4:
-            line = np.searchsorted(starts, where, side="right") - 1
-            fresh = np.zeros(n + 1, dtype=np.bool_)
-            fresh[line] = True
-            fresh[line + 1] = True
-            fresh[: int(np.searchsorted(starts, period, side="right"))] = True  # no whole line p bytes before
-            fresh = fresh[:n]
-            if int(np.count_nonzero(fresh)) <= n // 4:
-                src = np.arange(n, dtype=np.int64)
-                copies = np.flatnonzero(~fresh)
-                src[copies] = np.searchsorted(starts, starts[copies] - period)
-                while True:  # follow each copy back to a line looked up (pointer jumping: log(n) rounds)
-                    nxt = src[src]
-                    if np.array_equal(nxt, src):
-                        break
-                    src = nxt
-                ids = np.empty(n, dtype=np.int32)
-                look = np.flatnonzero(fresh)
-                get = table.ids.get
-                ids[look] = np.fromiter(
-                    (get(zeroed[starts[i] : starts[i + 1] - 1], -2 - i) for i in look.tolist()), dtype=np.int32,
-                    count=len(look))
-                return ids[src]
+    a = np.frombuffer(zeroed, dtype=np.uint8)
+    fresh = None
+    src = None
+    heads = starts[:-1]
+    for period in _periods(zeroed, starts):
+        # a line differing from the bytes p before it, or whose newline before it does (the line before
+        # differs), is not a copy
+        neq = np.empty(len(a), dtype=np.bool_)
+        neq[:period] = True
+        np.not_equal(a[period:], a[:-period], out=neq[period:])
+        bad = np.logical_or.reduceat(neq, heads)
+        bad[1:] |= bad[:-1]
+        copies = ~bad if fresh is None else (~bad & fresh)
+        if src is None:
+            src = np.arange(n, dtype=np.int64)
+        where = np.flatnonzero(copies)
+        src[where] = np.searchsorted(starts, starts[where] - period)
+        fresh = bad if fresh is None else (fresh & bad)
+        if int(np.count_nonzero(fresh)) <= n // 32:
+            break
+    if fresh is not None and src is not None and int(np.count_nonzero(fresh)) <= n // 4:
+        while True:  # follow each copy back to a line looked up (pointer jumping: log(n) rounds)
+            nxt = src[src]
+            if np.array_equal(nxt, src):
+                break
+            src = nxt
+        ids = np.empty(n, dtype=np.int32)
+        look = np.flatnonzero(fresh)
+        get = table.ids.get
+        ids[look] = np.fromiter(
+            (get(zeroed[starts[i] : starts[i + 1] - 1], -2 - i) for i in look.tolist()), dtype=np.int32,
+            count=len(look))
+        return ids[src]
     shapes = zeroed.split(b"\n")
     shapes.pop()  # after the last newline
     ids = np.fromiter(map(table.ids.get, shapes, repeat(-1)), dtype=np.int32, count=n)
@@ -236,17 +240,20 @@ def _shape_ids(np: Any, table: ShapeTable, zeroed: bytes, starts: Any) -> Any:
     return ids
 
 
-def _period(zeroed: bytes, starts: Any) -> int:
-    """The length in bytes of the block a chunk repeats (0: none found): from a line in its middle to the next
-    line of the same shape that follows a newline."""
+def _periods(zeroed: bytes, starts: Any) -> list[int]:
+    """Lengths in bytes of the block a chunk may repeat: from a line in its middle (and at a quarter and three
+    quarters) to the next line of the same shape."""
     n = len(starts) - 1
     if n < 64:
-        return 0
-    i = n // 2
-    a, b = int(starts[i]), int(starts[i + 1])
-    line = zeroed[a - 1 : b]  # with the newline before it: a whole line
-    q = zeroed.find(line, b - 1)
-    return q - (a - 1) if q >= 0 else 0
+        return []
+    out: list[int] = []
+    for i in (n // 2, n // 4, 3 * n // 4):
+        a, b = int(starts[i]), int(starts[i + 1])
+        line = zeroed[a - 1 : b]  # with the newline before it: a whole line
+        q = zeroed.find(line, b - 1, b - 1 + 64 * (b - a + 64))
+        if q >= 0 and q - (a - 1) not in out:
+            out.append(q - (a - 1))
+    return out
 
 
 def _line_starts(np: Any, chunk: bytes) -> Any:
@@ -293,6 +300,38 @@ def _windows(st: ScanState, np: Any, kinds: Any, exc: Any, chunk: bytes, starts:
     before = np.searchsorted(plain, headers)
     plain_reach = np.where(before > 0, plain[np.maximum(before - 1, 0)] + CONTEXT_AFTER, 0) if len(plain) else (
         np.zeros(len(headers), dtype=np.int64))
+    tb_lo, tb_hi, closed, pending, deadline = _header_windows(
+        np, headers, plain_reach, exc_l, last_line, reach, closed, pending, deadline)
+    plain_l = plain.tolist()
+    win.plain = max(win.plain, plain_l[-1] + CONTEXT_AFTER if plain_l else 0, closed)
+    win.tb_deadline, win.tb_header = deadline, pending
+    lo = np.concatenate([plain - CONTEXT_BEFORE, tb_lo])
+    hi = np.concatenate([plain + CONTEXT_AFTER, tb_hi])
+    # backward context reaching into the chunk before: its last lines, from `recent`
+    if len(lo):
+        first = int(lo.min())
+        if first <= base:
+            for rn, raw in list(st.recent):
+                if rn >= first and rn not in st.kept:
+                    st.keep_line(rn, raw)
+    # this chunk's lines inside some window (the carried walk's too): a difference array over line indexes
+    lo_i = np.clip(lo - (base + 1), 0, n)
+    hi_i = np.clip(hi - base, 0, n)
+    if carried > base:
+        lo_i = np.append(lo_i, 0)
+        hi_i = np.append(hi_i, min(carried - base, n))
+    diff = np.bincount(lo_i, minlength=n + 1)[: n + 1] - np.bincount(hi_i, minlength=n + 1)[: n + 1]
+    covered = np.flatnonzero(np.cumsum(diff[:n]) > 0)
+    _to_ring(st, np, covered, base, chunk, starts)
+
+
+def _header_windows(np: Any, headers: Any, plain_reach: Any, exc_l: list[int], last_line: int, reach: int,
+                    closed: int, pending: int, deadline: int) -> tuple[Any, Any, int, int, int]:
+    """The traceback windows of a chunk's headers (line numbers, in order), walked one after the other: each
+    header's window (first and last line), and after the last header the furthest end of a closed window and
+    the window still open at the chunk's end (header and deadline, 0: none). `plain_reach`: per header, how far
+    the plain windows before it reach; `exc_l`: the exception lines; `reach`, `closed`, `pending`, `deadline`:
+    the walk carried in. See `_windows`."""
     tb_lo: list[int] = []
     tb_hi: list[int] = []
     runs: list[Any] = []  # runs of headers whose windows end at their deadlines (see below)
@@ -336,7 +375,7 @@ def _windows(st: ScanState, np: Any, kinds: Any, exc: Any, chunk: bytes, starts:
             reach = end
         tb_lo.append(h - CONTEXT_BEFORE)
         tb_hi.append(end)
-        if end == h + after == reach:
+        if end == h + after:  # (and reach is end: an earlier reach beyond it would have covered this header)
             # A window that ran to its deadline, and the walk no further: the next header, if it comes within
             # CONTEXT_AFTER lines, starts its walk there, past every line it could end CONTEXT_AFTER lines after,
             # so it runs to its deadline too; and so on along a crash loop's headers (every one of them, as a
@@ -346,28 +385,9 @@ def _windows(st: ScanState, np: Any, kinds: Any, exc: Any, chunk: bytes, starts:
                 runs.append(headers[j:stop])
                 reach = closed = heads[stop - 1] + after
                 j = stop
-    plain_l = plain.tolist()
-    win.plain = max(win.plain, plain_l[-1] + CONTEXT_AFTER if plain_l else 0, closed)
-    win.tb_deadline, win.tb_header = deadline, pending
-    lo = np.concatenate([plain - CONTEXT_BEFORE, np.array(tb_lo, dtype=plain.dtype)]
-                        + [run - CONTEXT_BEFORE for run in runs])
-    hi = np.concatenate([plain + CONTEXT_AFTER, np.array(tb_hi, dtype=plain.dtype)] + [run + after for run in runs])
-    # backward context reaching into the chunk before: its last lines, from `recent`
-    if len(lo):
-        first = int(lo.min())
-        if first <= base:
-            for rn, raw in list(st.recent):
-                if rn >= first and rn not in st.kept:
-                    st.keep_line(rn, raw)
-    # this chunk's lines inside some window (the carried walk's too): a difference array over line indexes
-    lo_i = np.clip(lo - (base + 1), 0, n)
-    hi_i = np.clip(hi - base, 0, n)
-    if carried > base:
-        lo_i = np.append(lo_i, 0)
-        hi_i = np.append(hi_i, min(carried - base, n))
-    diff = np.bincount(lo_i, minlength=n + 1)[: n + 1] - np.bincount(hi_i, minlength=n + 1)[: n + 1]
-    covered = np.flatnonzero(np.cumsum(diff[:n]) > 0)
-    _to_ring(st, np, covered, base, chunk, starts)
+    lo = np.concatenate([np.array(tb_lo, dtype=np.int64)] + [run - CONTEXT_BEFORE for run in runs])
+    hi = np.concatenate([np.array(tb_hi, dtype=np.int64)] + [run + after for run in runs])
+    return lo, hi, closed, pending, deadline
 
 
 def _to_ring(st: ScanState, np: Any, covered: Any, base: int, chunk: bytes, starts: Any) -> None:

@@ -32,6 +32,7 @@ from logclassify.select.window import (  # re-exported: parallel and the tests r
 
 _AFTER = {ANCHOR: CONTEXT_AFTER, TRACEBACK: TRACEBACK_AFTER}  # the longest a window can be
 _OFFERS = 16  # times a chunk's rest is offered to `repeats` after the first lines are kept
+_NORMALISED = 4096  # distinct kept lines whose normalised records `segments` remembers (for their repeats)
 _SLICE = 256 << 10  # while the first lines fill up, a chunk is searched in slices of this size (`_feed`)
 
 
@@ -464,14 +465,28 @@ def _count_nl(buf: bytes, start: int, end: int) -> int:
 
 
 def segments(kept: dict[int, bytes]) -> Iterator[list[LogLine]]:
-    """Decode and normalise the kept lines, grouped into runs of consecutive numbers."""
+    """Decode and normalise the kept lines, grouped into runs of consecutive numbers.
+
+    A line that repeats one kept before (a crash loop's frames: most of what is kept past the first lines) is
+    normalised once: its records are copied with the new number (`normalize_line` reads only the text)."""
     segment: list[LogLine] = []
     prev = -1
+    done: dict[bytes, list[LogLine]] = {}
     for n in sorted(kept):
         if segment and n != prev + 1:
             yield segment
             segment = []
-        segment.extend(normalize_line(n, decode(kept[n]).rstrip("\r\n")))
+        raw = kept[n]
+        if type(raw) is not bytes:  # a slice of a reader's bytearray
+            raw = bytes(raw)
+        like = done.get(raw)
+        if like is None:
+            like = normalize_line(n, decode(raw).rstrip("\r\n"))
+            if len(done) < _NORMALISED:
+                done[raw] = like
+            segment.extend(like)
+        else:
+            segment.extend([LogLine(n, r.text, r.message, r.level, r.timestamp, r.process, r.origin) for r in like])
         prev = n
     if segment:
         yield segment
