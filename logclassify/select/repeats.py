@@ -111,7 +111,7 @@ class ScanState(Protocol):
     line_no: int
     recent: deque[tuple[int, bytes]]
     kept: dict[int, bytes]
-    ring: OrderedDict[int, bytes]
+    ring_later: LaterRing | None
     ring_bytes: int
     limits: tuple[int, ...]
     dropped: Dropped
@@ -121,6 +121,9 @@ class ScanState(Protocol):
     promoted_until: int
     counted: int
     first_hit: int | None
+
+    @property
+    def ring(self) -> OrderedDict[int, bytes]: ...
 
     def keep_line(self, n: int, raw: bytes) -> None: ...
 
@@ -201,20 +204,29 @@ def _shape_ids(np: Any, table: ShapeTable, zeroed: bytes, starts: Any) -> Any:
     a = np.frombuffer(zeroed, dtype=np.uint8)
     fresh = None
     src = None
-    heads = starts[:-1]
     for period in _periods(zeroed, starts):
         # a line differing from the bytes p before it, or whose newline before it does (the line before
-        # differs), is not a copy
-        neq = np.empty(len(a), dtype=np.bool_)
-        neq[:period] = True
-        np.not_equal(a[period:], a[:-period], out=neq[period:])
-        bad = np.logical_or.reduceat(neq, heads)
-        bad[1:] |= bad[:-1]
+        # differs), is not a copy; nor is a line within the first p bytes
+        neq = np.not_equal(a[period:], a[:-period])
+        bad = np.zeros(n + 1, dtype=np.bool_)
+        if int(np.count_nonzero(neq)) <= n:  # a few bytes differ: their lines
+            bad[np.searchsorted(starts, np.flatnonzero(neq) + period, side="right") - 1] = True
+        else:  # many (part of the chunk repeats another block): per line, in one pass
+            bad[:n] = np.logical_or.reduceat(np.concatenate([np.ones(period, dtype=np.bool_), neq]), starts[:-1])
+        bad[: int(np.searchsorted(starts, period, side="right"))] = True
+        bad[1:] |= bad[:-1].copy()
+        bad = bad[:n]
         copies = ~bad if fresh is None else (~bad & fresh)
         if src is None:
             src = np.arange(n, dtype=np.int64)
         where = np.flatnonzero(copies)
-        src[where] = np.searchsorted(starts, starts[where] - period)
+        # the line p bytes before: as many lines back as at the first copy (a steady loop), else searched for
+        back = starts[where] - period
+        guess = where - (int(where[0]) - int(np.searchsorted(starts, back[0]))) if len(where) else where
+        off = np.flatnonzero(starts[np.maximum(guess, 0)] != back)
+        if len(off):
+            guess[off] = np.searchsorted(starts, back[off])
+        src[where] = guess
         fresh = bad if fresh is None else (fresh & bad)
         if int(np.count_nonzero(fresh)) <= n // 32:
             break
@@ -413,20 +425,43 @@ def _to_ring(st: ScanState, np: Any, covered: Any, base: int, chunk: bytes, star
     fits = int(np.count_nonzero(np.cumsum(sizes[::-1]) <= cap_bytes))
     stay = covered[len(covered) - fits :]
     out = len(covered) - fits  # this chunk's window lines that do not stay
-    ring = st.ring
-    bounds = [min(ring), max(ring)] if ring else []
+    later = st.ring_later
+    if later is not None:  # the ring the chunk before left for later: pushed out whole, never built
+        st.ring_later = None
+        pushed, bounds = len(later.numbers), [int(later.numbers[0]), int(later.numbers[-1])]
+    else:
+        ring = st.ring
+        pushed, bounds = len(ring), [min(ring), max(ring)] if ring else []
     if out:
         bounds += [base + 1 + int(covered[0]), base + 1 + int(covered[out - 1])]
     if bounds:
         dropped = st.dropped
-        dropped.lines += len(ring) + out
+        dropped.lines += pushed + out
         first = min(bounds)
         dropped.first = first if not dropped.first else min(dropped.first, first)
         dropped.last = max(dropped.last, max(bounds))
-    ring.clear()
-    for i in stay.tolist():
-        ring[base + 1 + i] = chunk[starts[i] : starts[i + 1]]
+    st.ring.clear()
+    if fits:  # the lines that stay, as one copy of the bytes they lie in: the next chunk will likely push them out
+        lo = int(starts[stay[0]])
+        st.ring_later = LaterRing(stay + (base + 1), bytes(chunk[lo : int(starts[stay[-1] + 1])]),
+                                  starts[stay] - lo, starts[stay + 1] - lo)
     st.ring_bytes = int(sizes[cap - fits :].sum()) if fits else 0
+
+
+@dataclass
+class LaterRing:
+    """The ring of latest lines as a chunk left it, not built yet (`ScanState.ring` builds it when read): the
+    lines' numbers, and where each lies in `data`."""
+
+    numbers: Any
+    data: bytes
+    begins: Any
+    ends: Any
+
+    def fill(self, ring: OrderedDict[int, bytes]) -> None:
+        data = self.data
+        for n, a, b in zip(self.numbers.tolist(), self.begins.tolist(), self.ends.tolist(), strict=True):
+            ring[n] = data[a:b]
 
 
 def _markers(st: ScanState, np: Any, table: ShapeTable, arr: Any, present: Any, chunk: bytes, starts: Any) -> None:

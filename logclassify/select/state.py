@@ -74,7 +74,8 @@ class ScanState:
         self.full = False  # the first lines are kept: from now on only first occurrences go to `kept`
         self.promoted_until = 0  # lines up to this one belong to a first occurrence's window
         self.new_lines = self.new_bytes = 0
-        self.ring: OrderedDict[int, bytes] = OrderedDict()  # the latest lines of the other windows
+        self._ring: OrderedDict[int, bytes] = OrderedDict()  # the latest lines of the other windows (`ring`)
+        self.ring_later: Any = None  # `repeats.LaterRing`: the ring as the bulk path left it, built when read
         self.ring_bytes = 0
         self.marker_bytes = 0
         self.dropped = Dropped()
@@ -93,6 +94,14 @@ class ScanState:
         self.first_hit: int | None = None  # the first line that opened a window
         self.counted = 0  # the last line counted as a repeat
         self.shapes: Any = None  # `repeats.ShapeTable`: a crash loop's line shapes, made on first use
+
+    @property
+    def ring(self) -> OrderedDict[int, bytes]:
+        """The latest lines of the windows past the first lines and outside first occurrences, oldest first."""
+        if self.ring_later is not None:
+            later, self.ring_later = self.ring_later, None
+            later.fill(self._ring)
+        return self._ring
 
     def feed(self, chunk: bytes, found: Candidates | None = None) -> None:
         """Scan the next chunk; `found`: its candidates when they were searched already (`Scanner.select`'s
