@@ -257,7 +257,9 @@ def test_shapes_by_block_equal_shapes_line_by_line(case: str) -> None:
     for shape in shapes[: len(shapes) // 3]:  # the shapes of the first third are known, the others not
         table.ids.setdefault(shape, len(table.ids))
     starts = repeats._line_starts(np, text)
-    got = repeats._shape_ids(np, table, zeroed, starts).tolist()
+    ids, every = repeats._shape_ids(np, table, zeroed, starts)
+    assert every is None or every == shapes
+    got = ids.tolist()
     assert len(got) == len(shapes)
     for i, (shape, sid) in enumerate(zip(shapes, got, strict=True)):
         if shape in table.ids:

@@ -39,6 +39,7 @@ from logclassify.select.window import (
 MAX_SHAPES = 16_384  # distinct line shapes remembered per input (a few MB); past that, chunks go line by line
 NEW_SHARE = 8  # a chunk with more than 1/8 of its lines of new shapes is not a crash loop: line by line
 _ZERO = bytes.maketrans(b"123456789", b"000000000")
+_SAMPLE = 64 << 10  # bytes of a chunk compared with themselves one block before, to tell whether it loops
 _HEAD = 1024  # > TRACEBACK_AFTER + CONTEXT_AFTER: how far into a handed-over chunk lines may be kept already
 
 _np: Any = None
@@ -141,26 +142,35 @@ def feed(st: ScanState, chunk: bytes) -> bool:
         table = st.shapes = ShapeTable()
     zeroed = bytes(chunk).translate(_ZERO)  # bytes: a parallel scan's chunk is a reused bytearray
     starts = _line_starts(np, chunk)
-    arr = _shape_ids(np, table, zeroed, starts)
+    arr, shapes = _shape_ids(np, table, zeroed, starts)
     n_lines = len(arr)
     if n_lines and int(arr.min()) < 0:  # shapes not judged yet: each judged on its first line here
-        unknown = np.flatnonzero(arr < 0)
-        marks, which = np.unique(arr[unknown], return_inverse=True)
-        first: dict[bytes, int] = {}
-        shape_of: list[bytes] = []
         most = n_lines // NEW_SHARE
-        for i in (-2 - marks[::-1]).tolist():  # a line of each mark, in the order of the lines
-            shape = zeroed[starts[i] : starts[i + 1] - 1]
-            shape_of.append(shape)
-            if shape not in first:
-                first[shape] = i
-                if len(first) > most:
-                    return False
-        if len(table.kind) + len(first) > MAX_SHAPES:
-            return False
-        table.judge(st, list(first), [chunk[starts[i] : starts[i + 1] - 1] for i in first.values()])
-        ids = table.ids
-        arr[unknown] = np.array([ids[shape] for shape in reversed(shape_of)], dtype=np.int32)[which]
+        first: dict[bytes, int] = {}
+        if shapes is not None:  # every line's shape at hand (the chunk did not go by its block)
+            for i in np.flatnonzero(arr < 0).tolist():
+                if shapes[i] not in first:
+                    first[shapes[i]] = i
+            if len(first) > most or len(table.kind) + len(first) > MAX_SHAPES:
+                return False
+            table.judge(st, list(first), [chunk[starts[i] : starts[i + 1] - 1] for i in first.values()])
+            arr = np.fromiter(map(table.ids.__getitem__, shapes), dtype=np.int32, count=n_lines)
+        else:  # by block: the lines looked up that are not in the table, and their copies (the same mark)
+            unknown = np.flatnonzero(arr < 0)
+            marks, which = np.unique(arr[unknown], return_inverse=True)
+            shape_of: list[bytes] = []
+            for i in (-2 - marks[::-1]).tolist():  # a line of each mark, in the order of the lines
+                shape = zeroed[starts[i] : starts[i + 1] - 1]
+                shape_of.append(shape)
+                if shape not in first:
+                    first[shape] = i
+                    if len(first) > most:
+                        return False
+            if len(table.kind) + len(first) > MAX_SHAPES:
+                return False
+            table.judge(st, list(first), [chunk[starts[i] : starts[i + 1] - 1] for i in first.values()])
+            ids = table.ids
+            arr[unknown] = np.array([ids[shape] for shape in reversed(shape_of)], dtype=np.int32)[which]
     counts = np.bincount(arr, minlength=len(table.kind))
     present = np.flatnonzero(counts)
     sigs = st.dropped.signatures
@@ -191,9 +201,10 @@ def feed(st: ScanState, chunk: bytes) -> bool:
     return True
 
 
-def _shape_ids(np: Any, table: ShapeTable, zeroed: bytes, starts: Any) -> Any:
+def _shape_ids(np: Any, table: ShapeTable, zeroed: bytes, starts: Any) -> tuple[Any, list[bytes] | None]:
     """Each line's shape number in `table`, as an int32 array; a shape not in it yet is -2 - (the index of a
-    line of that shape: the one it was found on, or one it copies).
+    line of that shape: the one it was found on, or one it copies). And every line's shape, when they were all
+    looked up (else None).
 
     A crash loop's chunk is one block of lines printed again and again: written with its digits as 0, most of
     the chunk equals itself shifted by the block's length p. Where it does (one array comparison per p tried), a
@@ -204,12 +215,17 @@ def _shape_ids(np: Any, table: ShapeTable, zeroed: bytes, starts: Any) -> Any:
     a = np.frombuffer(zeroed, dtype=np.uint8)
     fresh = None
     src = None
-    for period in _periods(zeroed, starts):
+    for period, at in _periods(zeroed, starts):
         # a line differing from the bytes p before it, or whose newline before it does (the line before
         # differs), is not a copy; nor is a line within the first p bytes
+        # first on 64 KiB from where it was found: a log that does not loop costs little
+        m = min(_SAMPLE, len(a) - at)
+        if 2 * int(np.count_nonzero(a[at : at + m] != a[at - period : at + m - period])) > m:
+            continue
         neq = np.not_equal(a[period:], a[:-period])
+        differ = int(np.count_nonzero(neq))
         bad = np.zeros(n + 1, dtype=np.bool_)
-        if int(np.count_nonzero(neq)) <= n:  # a few bytes differ: their lines
+        if differ <= n:  # a few bytes differ: their lines
             bad[np.searchsorted(starts, np.flatnonzero(neq) + period, side="right") - 1] = True
         else:  # many (part of the chunk repeats another block): per line, in one pass
             bad[:n] = np.logical_or.reduceat(np.concatenate([np.ones(period, dtype=np.bool_), neq]), starts[:-1])
@@ -242,29 +258,29 @@ def _shape_ids(np: Any, table: ShapeTable, zeroed: bytes, starts: Any) -> Any:
         ids[look] = np.fromiter(
             (get(zeroed[starts[i] : starts[i + 1] - 1], -2 - i) for i in look.tolist()), dtype=np.int32,
             count=len(look))
-        return ids[src]
+        return ids[src], None
     shapes = zeroed.split(b"\n")
     shapes.pop()  # after the last newline
     ids = np.fromiter(map(table.ids.get, shapes, repeat(-1)), dtype=np.int32, count=n)
     missing = np.flatnonzero(ids < 0)
     if len(missing):
         ids[missing] = -2 - missing
-    return ids
+    return ids, shapes
 
 
-def _periods(zeroed: bytes, starts: Any) -> list[int]:
-    """Lengths in bytes of the block a chunk may repeat: from a line in its middle (and at a quarter and three
-    quarters) to the next line of the same shape."""
+def _periods(zeroed: bytes, starts: Any) -> list[tuple[int, int]]:
+    """Lengths in bytes of the block a chunk may repeat, each with where it was found: from a line in its middle
+    (and at a quarter and three quarters) to the next line of the same shape, found after the first."""
     n = len(starts) - 1
     if n < 64:
         return []
-    out: list[int] = []
+    out: list[tuple[int, int]] = []
     for i in (n // 2, n // 4, 3 * n // 4):
         a, b = int(starts[i]), int(starts[i + 1])
         line = zeroed[a - 1 : b]  # with the newline before it: a whole line
         q = zeroed.find(line, b - 1, b - 1 + 64 * (b - a + 64))
-        if q >= 0 and q - (a - 1) not in out:
-            out.append(q - (a - 1))
+        if q >= 0 and all(q - (a - 1) != p for p, _ in out):
+            out.append((q - (a - 1), q))
     return out
 
 

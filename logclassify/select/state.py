@@ -179,82 +179,80 @@ class ScanState:
 
         if win.limit() >= pos_n:  # forward context carried over from the previous chunk
             take()
-        i = 0
+        todo = events  # the events not walked yet: all of them, or the next slice's
         while True:
-            if i == len(events):
-                if scanned >= size:
-                    break
-                nxt = self._next_slice(chunk, scanned, kept_at)
-                events.extend(self._events(chunk, scanned, nxt, finder.candidates(chunk[scanned:nxt])))
-                scanned = nxt
-                continue
-            off, kind, idx = events[i]
-            i += 1
-            if off < 0:
-                off = 0
-            start = rfind(b"\n", 0, off) + 1 if off > 0 else 0
-            if start != last_start:
-                count_n += _count_nl(chunk, count_off, start)
-                count_off = start
-                last_start = start
-                n = count_n + 1
-                if (self.full and offers and n > self.promoted_until
-                        and len(self.dropped.signatures) != offered):  # the first lines are kept: the rest in bulk
-                    offers -= 1  # tried again after each new failure (its window kept), a few times a chunk
-                    offered = len(self.dropped.signatures)
-                    if self._hand_over(chunk, start, n, events):
-                        return
-            if kind == 1:
-                self.keep_marker(idx, n, chunk[start : find(b"\n", start) + 1])
-                continue
-            if n != verified_line:
-                verified_line = n
-                verified = set()
-            elif idx in verified or n == repeat_line:
-                continue
-            verified.add(idx)
-            after = n + _AFTER[triggers[idx].kind]
-            inside = after <= win.limit() and n < pos_n  # inside a window already kept, and would not extend it
-            if inside and (not self.full or n <= self.promoted_until):
-                continue
-            line = chunk[start : find(b"\n", start) + 1]
-            if not self.full:
-                if not finder.verify(idx, decode(line).rstrip("\r\n")):
+            for off, kind, idx in todo:
+                if off < 0:
+                    off = 0
+                start = rfind(b"\n", 0, off) + 1 if off > 0 else 0
+                if start != last_start:
+                    count_n += _count_nl(chunk, count_off, start)
+                    count_off = start
+                    last_start = start
+                    n = count_n + 1
+                    if (self.full and offers and n > self.promoted_until
+                            and len(self.dropped.signatures) != offered):  # the first lines are kept: the rest in bulk
+                        offers -= 1  # tried again after each new failure (its window kept), a few times a chunk
+                        offered = len(self.dropped.signatures)
+                        if self._hand_over(chunk, start, n, events):
+                            return
+                if kind == 1:
+                    self.keep_marker(idx, n, chunk[start : find(b"\n", start) + 1])
                     continue
-                self._remember(line, n)
-            else:  # past the first lines: keep the first occurrence of each failure, count its repeats
-                promote = self._first_occurrence(idx, line, n)
-                if promote is None:
+                if n != verified_line:
+                    verified_line = n
+                    verified = set()
+                elif idx in verified or n == repeat_line:
                     continue
-                if not promote:
-                    repeat_line = n  # counted once; its other triggers need no check
-                    if inside:
+                verified.add(idx)
+                after = n + _AFTER[triggers[idx].kind]
+                inside = after <= win.limit() and n < pos_n  # inside a window already kept, and would not extend it
+                if inside and (not self.full or n <= self.promoted_until):
+                    continue
+                line = chunk[start : find(b"\n", start) + 1]
+                if not self.full:
+                    if not finder.verify(idx, decode(line).rstrip("\r\n")):
                         continue
+                    self._remember(line, n)
+                else:  # past the first lines: keep the first occurrence of each failure, count its repeats
+                    promote = self._first_occurrence(idx, line, n)
+                    if promote is None:
+                        continue
+                    if not promote:
+                        repeat_line = n  # counted once; its other triggers need no check
+                        if inside:
+                            continue
+                    lo = n - CONTEXT_BEFORE
+                    if promote:
+                        self.promoted_until = max(self.promoted_until, after)
+                        for rn in range(max(lo, line_no + 1), pos_n):  # its context already taken into the ring
+                            if rn in self.ring:
+                                raw = self.ring.pop(rn)
+                                self.ring_bytes -= len(raw)
+                                keep(rn, raw)
+                if self.first_hit is None:
+                    self.first_hit = n
                 lo = n - CONTEXT_BEFORE
-                if promote:
-                    self.promoted_until = max(self.promoted_until, after)
-                    for rn in range(max(lo, line_no + 1), pos_n):  # its context already taken into the ring
-                        if rn in self.ring:
-                            raw = self.ring.pop(rn)
-                            self.ring_bytes -= len(raw)
+                if lo <= line_no:  # backward context from earlier chunks
+                    for rn, raw in self.recent:
+                        if rn >= lo and rn not in kept:
                             keep(rn, raw)
-            if self.first_hit is None:
-                self.first_hit = n
-            lo = n - CONTEXT_BEFORE
-            if lo <= line_no:  # backward context from earlier chunks
-                for rn, raw in self.recent:
-                    if rn >= lo and rn not in kept:
-                        keep(rn, raw)
-                lo = line_no + 1
-            if lo >= pos_n:  # jump: walk back from this line's start to line lo
-                back = start
-                for _ in range(n - lo):
-                    if back <= 0:
-                        break
-                    back = rfind(b"\n", 0, back - 1) + 1
-                pos_n, pos_off = lo, back
-            win.open(n, triggers[idx].kind)
-            take()
+                    lo = line_no + 1
+                if lo >= pos_n:  # jump: walk back from this line's start to line lo
+                    back = start
+                    for _ in range(n - lo):
+                        if back <= 0:
+                            break
+                        back = rfind(b"\n", 0, back - 1) + 1
+                    pos_n, pos_off = lo, back
+                win.open(n, triggers[idx].kind)
+                take()
+            if scanned >= size:
+                break
+            nxt = self._next_slice(chunk, scanned, kept_at)
+            todo = self._events(chunk, scanned, nxt, finder.candidates(chunk[scanned:nxt]))
+            events.extend(todo)  # `_hand_over` reads them all
+            scanned = nxt
         # count the rest of the chunk
         total = count_n + _count_nl(chunk, count_off, size)
         # remember the last lines for the backward context of the next chunk and the tail
