@@ -39,6 +39,7 @@ from logclassify.select.window import (
 MAX_SHAPES = 16_384  # distinct line shapes remembered per input (a few MB); past that, chunks go line by line
 NEW_SHARE = 8  # a chunk with more than 1/8 of its lines of new shapes is not a crash loop: line by line
 _ZERO = bytes.maketrans(b"123456789", b"000000000")
+_SAMPLE = 64 << 10  # bytes of a chunk compared with themselves one block before, to tell whether it loops
 _HEAD = 1024  # > TRACEBACK_AFTER + CONTEXT_AFTER: how far into a handed-over chunk lines may be kept already
 
 _np: Any = None
@@ -111,7 +112,7 @@ class ScanState(Protocol):
     line_no: int
     recent: deque[tuple[int, bytes]]
     kept: dict[int, bytes]
-    ring: OrderedDict[int, bytes]
+    ring_later: LaterRing | None
     ring_bytes: int
     limits: tuple[int, ...]
     dropped: Dropped
@@ -121,6 +122,9 @@ class ScanState(Protocol):
     promoted_until: int
     counted: int
     first_hit: int | None
+
+    @property
+    def ring(self) -> OrderedDict[int, bytes]: ...
 
     def keep_line(self, n: int, raw: bytes) -> None: ...
 
@@ -136,22 +140,37 @@ def feed(st: ScanState, chunk: bytes) -> bool:
     table = st.shapes
     if table is None:
         table = st.shapes = ShapeTable()
-    shapes = bytes(chunk).translate(_ZERO).split(b"\n")  # bytes: a parallel scan's chunk is a reused bytearray
-    shapes.pop()  # after the last newline
-    n_lines = len(shapes)
-    # each line's shape number (-1: a shape not judged yet), straight into an array: no list of 10^5 ints
-    arr = np.fromiter(map(table.ids.get, shapes, repeat(-1)), dtype=np.int32, count=n_lines)
-    if n_lines and int(arr.min()) < 0:
+    zeroed = bytes(chunk).translate(_ZERO)  # bytes: a parallel scan's chunk is a reused bytearray
+    starts = _line_starts(np, chunk)
+    arr, shapes = _shape_ids(np, table, zeroed, starts)
+    n_lines = len(arr)
+    if n_lines and int(arr.min()) < 0:  # shapes not judged yet: each judged on its first line here
+        most = n_lines // NEW_SHARE
         first: dict[bytes, int] = {}
-        for i in np.flatnonzero(arr < 0).tolist():
-            if shapes[i] not in first:
-                first[shapes[i]] = i
-        if len(first) > n_lines // NEW_SHARE or len(table.kind) + len(first) > MAX_SHAPES:
-            return False
-        starts = _line_starts(np, chunk)
-        new = list(first)
-        table.judge(st, new, [chunk[starts[i] : starts[i + 1] - 1] for i in first.values()])
-        arr = np.fromiter(map(table.ids.__getitem__, shapes), dtype=np.int32, count=n_lines)
+        if shapes is not None:  # every line's shape at hand (the chunk did not go by its block)
+            for i in np.flatnonzero(arr < 0).tolist():
+                if shapes[i] not in first:
+                    first[shapes[i]] = i
+            if len(first) > most or len(table.kind) + len(first) > MAX_SHAPES:
+                return False
+            table.judge(st, list(first), [chunk[starts[i] : starts[i + 1] - 1] for i in first.values()])
+            arr = np.fromiter(map(table.ids.__getitem__, shapes), dtype=np.int32, count=n_lines)
+        else:  # by block: the lines looked up that are not in the table, and their copies (the same mark)
+            unknown = np.flatnonzero(arr < 0)
+            marks, which = np.unique(arr[unknown], return_inverse=True)
+            shape_of: list[bytes] = []
+            for i in (-2 - marks[::-1]).tolist():  # a line of each mark, in the order of the lines
+                shape = zeroed[starts[i] : starts[i + 1] - 1]
+                shape_of.append(shape)
+                if shape not in first:
+                    first[shape] = i
+                    if len(first) > most:
+                        return False
+            if len(table.kind) + len(first) > MAX_SHAPES:
+                return False
+            table.judge(st, list(first), [chunk[starts[i] : starts[i + 1] - 1] for i in first.values()])
+            ids = table.ids
+            arr[unknown] = np.array([ids[shape] for shape in reversed(shape_of)], dtype=np.int32)[which]
     counts = np.bincount(arr, minlength=len(table.kind))
     present = np.flatnonzero(counts)
     sigs = st.dropped.signatures
@@ -160,7 +179,6 @@ def feed(st: ScanState, chunk: bytes) -> bool:
         if table.kind[i] >= 0 and table.sig[i] not in sigs and not full_sigs:
             return False  # a first occurrence: its window is kept exactly, line by line
     # From here on, the chunk is this path's: nothing below returns False.
-    starts = _line_starts(np, chunk)
     base = st.line_no
     for i in present.tolist():  # every failure line here repeats a known one
         if table.kind[i] >= 0:
@@ -181,6 +199,89 @@ def feed(st: ScanState, chunk: bytes) -> bool:
         st.recent.append((base + 1 + i, chunk[starts[i] : starts[i + 1]]))
     st.line_no = base + n_lines
     return True
+
+
+def _shape_ids(np: Any, table: ShapeTable, zeroed: bytes, starts: Any) -> tuple[Any, list[bytes] | None]:
+    """Each line's shape number in `table`, as an int32 array; a shape not in it yet is -2 - (the index of a
+    line of that shape: the one it was found on, or one it copies). And every line's shape, when they were all
+    looked up (else None).
+
+    A crash loop's chunk is one block of lines printed again and again: written with its digits as 0, most of
+    the chunk equals itself shifted by the block's length p. Where it does (one array comparison per p tried), a
+    line is a copy of the line p bytes before it and takes that line's number; only the other lines (the first
+    block, where the block or the count of some number's digits changes) are looked up one by one. When more than
+    a quarter of the lines are such, every line is looked up: a split and a dict look-up per line, in C."""
+    n = len(starts) - 1
+    a = np.frombuffer(zeroed, dtype=np.uint8)
+    fresh = None
+    src = None
+    for period, at in _periods(zeroed, starts):
+        # a line differing from the bytes p before it, or whose newline before it does (the line before
+        # differs), is not a copy; nor is a line within the first p bytes
+        # first on 64 KiB from where it was found: a log that does not loop costs little
+        m = min(_SAMPLE, len(a) - at)
+        if 2 * int(np.count_nonzero(a[at : at + m] != a[at - period : at + m - period])) > m:
+            continue
+        neq = np.not_equal(a[period:], a[:-period])
+        differ = int(np.count_nonzero(neq))
+        bad = np.zeros(n + 1, dtype=np.bool_)
+        if differ <= n:  # a few bytes differ: their lines
+            bad[np.searchsorted(starts, np.flatnonzero(neq) + period, side="right") - 1] = True
+        else:  # many (part of the chunk repeats another block): per line, in one pass
+            bad[:n] = np.logical_or.reduceat(np.concatenate([np.ones(period, dtype=np.bool_), neq]), starts[:-1])
+        bad[: int(np.searchsorted(starts, period, side="right"))] = True
+        bad[1:] |= bad[:-1].copy()
+        bad = bad[:n]
+        copies = ~bad if fresh is None else (~bad & fresh)
+        if src is None:
+            src = np.arange(n, dtype=np.int64)
+        where = np.flatnonzero(copies)
+        # the line p bytes before: as many lines back as at the first copy (a steady loop), else searched for
+        back = starts[where] - period
+        guess = where - (int(where[0]) - int(np.searchsorted(starts, back[0]))) if len(where) else where
+        off = np.flatnonzero(starts[np.maximum(guess, 0)] != back)
+        if len(off):
+            guess[off] = np.searchsorted(starts, back[off])
+        src[where] = guess
+        fresh = bad if fresh is None else (fresh & bad)
+        if int(np.count_nonzero(fresh)) <= n // 32:
+            break
+    if fresh is not None and src is not None and int(np.count_nonzero(fresh)) <= n // 4:
+        while True:  # follow each copy back to a line looked up (pointer jumping: log(n) rounds)
+            nxt = src[src]
+            if np.array_equal(nxt, src):
+                break
+            src = nxt
+        ids = np.empty(n, dtype=np.int32)
+        look = np.flatnonzero(fresh)
+        get = table.ids.get
+        ids[look] = np.fromiter(
+            (get(zeroed[starts[i] : starts[i + 1] - 1], -2 - i) for i in look.tolist()), dtype=np.int32,
+            count=len(look))
+        return ids[src], None
+    shapes = zeroed.split(b"\n")
+    shapes.pop()  # after the last newline
+    ids = np.fromiter(map(table.ids.get, shapes, repeat(-1)), dtype=np.int32, count=n)
+    missing = np.flatnonzero(ids < 0)
+    if len(missing):
+        ids[missing] = -2 - missing
+    return ids, shapes
+
+
+def _periods(zeroed: bytes, starts: Any) -> list[tuple[int, int]]:
+    """Lengths in bytes of the block a chunk may repeat, each with where it was found: from a line in its middle
+    (and at a quarter and three quarters) to the next line of the same shape, found after the first."""
+    n = len(starts) - 1
+    if n < 64:
+        return []
+    out: list[tuple[int, int]] = []
+    for i in (n // 2, n // 4, 3 * n // 4):
+        a, b = int(starts[i]), int(starts[i + 1])
+        line = zeroed[a - 1 : b]  # with the newline before it: a whole line
+        q = zeroed.find(line, b - 1, b - 1 + 64 * (b - a + 64))
+        if q >= 0 and all(q - (a - 1) != p for p, _ in out):
+            out.append((q - (a - 1), q))
+    return out
 
 
 def _line_starts(np: Any, chunk: bytes) -> Any:
@@ -227,19 +328,61 @@ def _windows(st: ScanState, np: Any, kinds: Any, exc: Any, chunk: bytes, starts:
     before = np.searchsorted(plain, headers)
     plain_reach = np.where(before > 0, plain[np.maximum(before - 1, 0)] + CONTEXT_AFTER, 0) if len(plain) else (
         np.zeros(len(headers), dtype=np.int64))
+    tb_lo, tb_hi, closed, pending, deadline = _header_windows(
+        np, headers, plain_reach, exc_l, last_line, reach, closed, pending, deadline)
+    plain_l = plain.tolist()
+    win.plain = max(win.plain, plain_l[-1] + CONTEXT_AFTER if plain_l else 0, closed)
+    win.tb_deadline, win.tb_header = deadline, pending
+    lo = np.concatenate([plain - CONTEXT_BEFORE, tb_lo])
+    hi = np.concatenate([plain + CONTEXT_AFTER, tb_hi])
+    # backward context reaching into the chunk before: its last lines, from `recent`
+    if len(lo):
+        first = int(lo.min())
+        if first <= base:
+            for rn, raw in list(st.recent):
+                if rn >= first and rn not in st.kept:
+                    st.keep_line(rn, raw)
+    # this chunk's lines inside some window (the carried walk's too): a difference array over line indexes
+    lo_i = np.clip(lo - (base + 1), 0, n)
+    hi_i = np.clip(hi - base, 0, n)
+    if carried > base:
+        lo_i = np.append(lo_i, 0)
+        hi_i = np.append(hi_i, min(carried - base, n))
+    diff = np.bincount(lo_i, minlength=n + 1)[: n + 1] - np.bincount(hi_i, minlength=n + 1)[: n + 1]
+    covered = np.flatnonzero(np.cumsum(diff[:n]) > 0)
+    _to_ring(st, np, covered, base, chunk, starts)
+
+
+def _header_windows(np: Any, headers: Any, plain_reach: Any, exc_l: list[int], last_line: int, reach: int,
+                    closed: int, pending: int, deadline: int) -> tuple[Any, Any, int, int, int]:
+    """The traceback windows of a chunk's headers (line numbers, in order), walked one after the other: each
+    header's window (first and last line), and after the last header the furthest end of a closed window and
+    the window still open at the chunk's end (header and deadline, 0: none). `plain_reach`: per header, how far
+    the plain windows before it reach; `exc_l`: the exception lines; `reach`, `closed`, `pending`, `deadline`:
+    the walk carried in. See `_windows`."""
     tb_lo: list[int] = []
     tb_hi: list[int] = []
+    runs: list[Any] = []  # runs of headers whose windows end at their deadlines (see below)
     k = 0  # into exc_l: the walk only goes forward, so the exception line it meets next does too
     n_exc = len(exc_l)
     after = TRACEBACK_AFTER
-    for h, walked in zip(headers.tolist(), plain_reach.tolist(), strict=True):
+    heads = headers.tolist()
+    walked_l = plain_reach.tolist()
+    breaks = (np.flatnonzero(np.diff(headers) > CONTEXT_AFTER) + 1).tolist()  # a header far from the one before
+    open_from = bisect.bisect_right(heads, last_line - after)  # headers whose deadline is past this chunk
+    j = 0
+    n_heads = len(heads)
+    while j < n_heads:
+        h, walked = heads[j], walked_l[j]
+        j += 1
         if reach > walked:
             walked = reach
-        if h + after <= walked:  # inside the windows so far: it opens nothing
+        if h + after <= walked:  # inside the windows so far: it opens nothing, nor do the headers up to reach -
+            # after (a plain window reaches CONTEXT_AFTER < after past its line, so only `reach` can cover them)
+            j = max(j, bisect.bisect_right(heads, reach - after, j))
             continue
         start = walked + 1 if walked >= h else h + 1
-        while k < n_exc and exc_l[k] < start:
-            k += 1
+        k = bisect.bisect_left(exc_l, start, k)
         if k < n_exc and exc_l[k] <= h + after:
             end = exc_l[k] + CONTEXT_AFTER
             if end > h + after:
@@ -260,27 +403,19 @@ def _windows(st: ScanState, np: Any, kinds: Any, exc: Any, chunk: bytes, starts:
             reach = end
         tb_lo.append(h - CONTEXT_BEFORE)
         tb_hi.append(end)
-    plain_l = plain.tolist()
-    win.plain = max(win.plain, plain_l[-1] + CONTEXT_AFTER if plain_l else 0, closed)
-    win.tb_deadline, win.tb_header = deadline, pending
-    lo = np.concatenate([plain - CONTEXT_BEFORE, np.array(tb_lo, dtype=plain.dtype)])
-    hi = np.concatenate([plain + CONTEXT_AFTER, np.array(tb_hi, dtype=plain.dtype)])
-    # backward context reaching into the chunk before: its last lines, from `recent`
-    if len(lo):
-        first = int(lo.min())
-        if first <= base:
-            for rn, raw in list(st.recent):
-                if rn >= first and rn not in st.kept:
-                    st.keep_line(rn, raw)
-    # this chunk's lines inside some window (the carried walk's too): a difference array over line indexes
-    lo_i = np.clip(lo - (base + 1), 0, n)
-    hi_i = np.clip(hi - base, 0, n)
-    if carried > base:
-        lo_i = np.append(lo_i, 0)
-        hi_i = np.append(hi_i, min(carried - base, n))
-    diff = np.bincount(lo_i, minlength=n + 1)[: n + 1] - np.bincount(hi_i, minlength=n + 1)[: n + 1]
-    covered = np.flatnonzero(np.cumsum(diff[:n]) > 0)
-    _to_ring(st, np, covered, base, chunk, starts)
+        if end == h + after:  # (and reach is end: an earlier reach beyond it would have covered this header)
+            # A window that ran to its deadline, and the walk no further: the next header, if it comes within
+            # CONTEXT_AFTER lines, starts its walk there, past every line it could end CONTEXT_AFTER lines after,
+            # so it runs to its deadline too; and so on along a crash loop's headers (every one of them, as a
+            # window reaches TRACEBACK_AFTER past its own) up to a gap or a deadline past this chunk.
+            stop = min(breaks[bisect.bisect_left(breaks, j)] if breaks and breaks[-1] >= j else n_heads, open_from)
+            if stop > j:
+                runs.append(headers[j:stop])
+                reach = closed = heads[stop - 1] + after
+                j = stop
+    lo = np.concatenate([np.array(tb_lo, dtype=np.int64)] + [run - CONTEXT_BEFORE for run in runs])
+    hi = np.concatenate([np.array(tb_hi, dtype=np.int64)] + [run + after for run in runs])
+    return lo, hi, closed, pending, deadline
 
 
 def _to_ring(st: ScanState, np: Any, covered: Any, base: int, chunk: bytes, starts: Any) -> None:
@@ -306,20 +441,43 @@ def _to_ring(st: ScanState, np: Any, covered: Any, base: int, chunk: bytes, star
     fits = int(np.count_nonzero(np.cumsum(sizes[::-1]) <= cap_bytes))
     stay = covered[len(covered) - fits :]
     out = len(covered) - fits  # this chunk's window lines that do not stay
-    ring = st.ring
-    bounds = [min(ring), max(ring)] if ring else []
+    later = st.ring_later
+    if later is not None:  # the ring the chunk before left for later: pushed out whole, never built
+        st.ring_later = None
+        pushed, bounds = len(later.numbers), [int(later.numbers[0]), int(later.numbers[-1])]
+    else:
+        ring = st.ring
+        pushed, bounds = len(ring), [min(ring), max(ring)] if ring else []
     if out:
         bounds += [base + 1 + int(covered[0]), base + 1 + int(covered[out - 1])]
     if bounds:
         dropped = st.dropped
-        dropped.lines += len(ring) + out
+        dropped.lines += pushed + out
         first = min(bounds)
         dropped.first = first if not dropped.first else min(dropped.first, first)
         dropped.last = max(dropped.last, max(bounds))
-    ring.clear()
-    for i in stay.tolist():
-        ring[base + 1 + i] = chunk[starts[i] : starts[i + 1]]
+    st.ring.clear()
+    if fits:  # the lines that stay, as one copy of the bytes they lie in: the next chunk will likely push them out
+        lo = int(starts[stay[0]])
+        st.ring_later = LaterRing(stay + (base + 1), bytes(chunk[lo : int(starts[stay[-1] + 1])]),
+                                  starts[stay] - lo, starts[stay + 1] - lo)
     st.ring_bytes = int(sizes[cap - fits :].sum()) if fits else 0
+
+
+@dataclass
+class LaterRing:
+    """The ring of latest lines as a chunk left it, not built yet (`ScanState.ring` builds it when read): the
+    lines' numbers, and where each lies in `data`."""
+
+    numbers: Any
+    data: bytes
+    begins: Any
+    ends: Any
+
+    def fill(self, ring: OrderedDict[int, bytes]) -> None:
+        data = self.data
+        for n, a, b in zip(self.numbers.tolist(), self.begins.tolist(), self.ends.tolist(), strict=True):
+            ring[n] = data[a:b]
 
 
 def _markers(st: ScanState, np: Any, table: ShapeTable, arr: Any, present: Any, chunk: bytes, starts: Any) -> None:

@@ -127,8 +127,10 @@ class Scanner:
         if not second.endswith(b"\n"):
             second = second + b"\n"
         with ThreadPoolExecutor(1, thread_name_prefix="logclassify-scan") as pool:
-            ahead: Future[Candidates] | None = pool.submit(self.candidates, second)
+            # the first chunk is walked before the second is searched: a crash loop fills the first lines within
+            # it, and then no chunk is searched at all
             self._feed(st, first, None, on_bytes)
+            ahead: Future[Candidates] | None = pool.submit(self.candidates, second) if not st.full else None
             chunk = second
             for nxt in it:
                 if nxt and not nxt.endswith(b"\n"):  # what `ScanState.feed` would do: the search sees the same

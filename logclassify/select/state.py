@@ -32,6 +32,8 @@ from logclassify.select.window import (  # re-exported: parallel and the tests r
 
 _AFTER = {ANCHOR: CONTEXT_AFTER, TRACEBACK: TRACEBACK_AFTER}  # the longest a window can be
 _OFFERS = 16  # times a chunk's rest is offered to `repeats` after the first lines are kept
+_NORMALISED = 4096  # distinct kept lines whose normalised records `segments` remembers (for their repeats)
+_SLICE = 256 << 10  # while the first lines fill up, a chunk is searched in slices of this size (`_feed`)
 
 
 @dataclass
@@ -72,7 +74,8 @@ class ScanState:
         self.full = False  # the first lines are kept: from now on only first occurrences go to `kept`
         self.promoted_until = 0  # lines up to this one belong to a first occurrence's window
         self.new_lines = self.new_bytes = 0
-        self.ring: OrderedDict[int, bytes] = OrderedDict()  # the latest lines of the other windows
+        self._ring: OrderedDict[int, bytes] = OrderedDict()  # the latest lines of the other windows (`ring`)
+        self.ring_later: Any = None  # `repeats.LaterRing`: the ring as the bulk path left it, built when read
         self.ring_bytes = 0
         self.marker_bytes = 0
         self.dropped = Dropped()
@@ -91,6 +94,14 @@ class ScanState:
         self.first_hit: int | None = None  # the first line that opened a window
         self.counted = 0  # the last line counted as a repeat
         self.shapes: Any = None  # `repeats.ShapeTable`: a crash loop's line shapes, made on first use
+
+    @property
+    def ring(self) -> OrderedDict[int, bytes]:
+        """The latest lines of the windows past the first lines and outside first occurrences, oldest first."""
+        if self.ring_later is not None:
+            later, self.ring_later = self.ring_later, None
+            later.fill(self._ring)
+        return self._ring
 
     def feed(self, chunk: bytes, found: Candidates | None = None) -> None:
         """Scan the next chunk; `found`: its candidates when they were searched already (`Scanner.select`'s
@@ -112,28 +123,20 @@ class ScanState:
                 return
         finder = self.finder
         plan = finder.plan
-        anchor_hits, marker_first = found if found is not None else finder.candidates(chunk)
-        # Marker lines wanted from this chunk: (offset, marker) for the first lines within quota, and the last.
-        marker_offs: list[tuple[int, int]] = []
-        for k, pos in marker_first.items():
-            lit = plan.markers[k]
-            quota = MARKER_LINES - self.marker_count[k]
-            got = 0
-            while pos >= 0 and got < quota:
-                marker_offs.append((pos, k))
-                got += 1
-                nl = chunk.find(b"\n", pos)
-                pos = chunk.find(lit, nl + 1) if nl >= 0 else -1
-            self.marker_count[k] += got
-            pos = chunk.rfind(lit)
-            last: list[tuple[int, int]] = []
-            while pos >= 0 and len(last) < MARKER_LAST:  # the chunk's last lines with it
-                last.append((pos, -1 - k))
-                sol = chunk.rfind(b"\n", 0, pos)
-                pos = chunk.rfind(lit, 0, sol) if sol > 0 else -1
-            marker_offs.extend(reversed(last))
+        size = len(chunk)
+        # A chunk not searched yet is searched a slice at a time while its first lines are not all kept: a crash
+        # loop fills them within its first MB, and the rest of the chunk then goes to `repeats` unsearched. The
+        # walk below is the walk of the whole chunk either way (it only waits for the next slice's candidates).
+        if found is not None:
+            scanned = size
+        elif self.full or size < 2 * _SLICE:
+            scanned, found = size, finder.candidates(chunk)
+        else:
+            scanned = chunk.find(b"\n", _SLICE) + 1
+            found = finder.candidates(chunk[:scanned])
+        kept_at = (len(self.kept), self.kept_bytes)
+        events = self._events(chunk, 0, scanned, found)
         # Walk the candidate offsets in order, numbering lines incrementally.
-        events = sorted([(off, 0, i) for off, i in anchor_hits] + [(off, 1, k) for off, k in marker_offs])
         line_no = self.line_no
         win = self.win
         kept = self.kept
@@ -151,7 +154,6 @@ class ScanState:
         verified: set[int] = set()
         offers = 0 if self.full else _OFFERS  # a chunk that starts past the first lines was offered already
         offered = -1  # the number of failure signatures when the rest of the chunk was last offered
-        size = len(chunk)
         find = chunk.find
         rfind = chunk.rfind
 
@@ -177,72 +179,80 @@ class ScanState:
 
         if win.limit() >= pos_n:  # forward context carried over from the previous chunk
             take()
-        for off, kind, idx in events:
-            if off < 0:
-                off = 0
-            start = rfind(b"\n", 0, off) + 1 if off > 0 else 0
-            if start != last_start:
-                count_n += _count_nl(chunk, count_off, start)
-                count_off = start
-                last_start = start
-                n = count_n + 1
-                if (self.full and offers and n > self.promoted_until
-                        and len(self.dropped.signatures) != offered):  # the first lines are kept: the rest in bulk
-                    offers -= 1  # tried again after each new failure (its window kept), a few times a chunk
-                    offered = len(self.dropped.signatures)
-                    if self._hand_over(chunk, start, n, events):
-                        return
-            if kind == 1:
-                self.keep_marker(idx, n, chunk[start : find(b"\n", start) + 1])
-                continue
-            if n != verified_line:
-                verified_line = n
-                verified = set()
-            elif idx in verified or n == repeat_line:
-                continue
-            verified.add(idx)
-            after = n + _AFTER[triggers[idx].kind]
-            inside = after <= win.limit() and n < pos_n  # inside a window already kept, and would not extend it
-            if inside and (not self.full or n <= self.promoted_until):
-                continue
-            line = chunk[start : find(b"\n", start) + 1]
-            if not self.full:
-                if not finder.verify(idx, decode(line).rstrip("\r\n")):
+        todo = events  # the events not walked yet: all of them, or the next slice's
+        while True:
+            for off, kind, idx in todo:
+                if off < 0:
+                    off = 0
+                start = rfind(b"\n", 0, off) + 1 if off > 0 else 0
+                if start != last_start:
+                    count_n += _count_nl(chunk, count_off, start)
+                    count_off = start
+                    last_start = start
+                    n = count_n + 1
+                    if (self.full and offers and n > self.promoted_until
+                            and len(self.dropped.signatures) != offered):  # the first lines are kept: the rest in bulk
+                        offers -= 1  # tried again after each new failure (its window kept), a few times a chunk
+                        offered = len(self.dropped.signatures)
+                        if self._hand_over(chunk, start, n, events):
+                            return
+                if kind == 1:
+                    self.keep_marker(idx, n, chunk[start : find(b"\n", start) + 1])
                     continue
-                self._remember(line, n)
-            else:  # past the first lines: keep the first occurrence of each failure, count its repeats
-                promote = self._first_occurrence(idx, line, n)
-                if promote is None:
+                if n != verified_line:
+                    verified_line = n
+                    verified = set()
+                elif idx in verified or n == repeat_line:
                     continue
-                if not promote:
-                    repeat_line = n  # counted once; its other triggers need no check
-                    if inside:
+                verified.add(idx)
+                after = n + _AFTER[triggers[idx].kind]
+                inside = after <= win.limit() and n < pos_n  # inside a window already kept, and would not extend it
+                if inside and (not self.full or n <= self.promoted_until):
+                    continue
+                line = chunk[start : find(b"\n", start) + 1]
+                if not self.full:
+                    if not finder.verify(idx, decode(line).rstrip("\r\n")):
                         continue
+                    self._remember(line, n)
+                else:  # past the first lines: keep the first occurrence of each failure, count its repeats
+                    promote = self._first_occurrence(idx, line, n)
+                    if promote is None:
+                        continue
+                    if not promote:
+                        repeat_line = n  # counted once; its other triggers need no check
+                        if inside:
+                            continue
+                    lo = n - CONTEXT_BEFORE
+                    if promote:
+                        self.promoted_until = max(self.promoted_until, after)
+                        for rn in range(max(lo, line_no + 1), pos_n):  # its context already taken into the ring
+                            if rn in self.ring:
+                                raw = self.ring.pop(rn)
+                                self.ring_bytes -= len(raw)
+                                keep(rn, raw)
+                if self.first_hit is None:
+                    self.first_hit = n
                 lo = n - CONTEXT_BEFORE
-                if promote:
-                    self.promoted_until = max(self.promoted_until, after)
-                    for rn in range(max(lo, line_no + 1), pos_n):  # its context already taken into the ring
-                        if rn in self.ring:
-                            raw = self.ring.pop(rn)
-                            self.ring_bytes -= len(raw)
+                if lo <= line_no:  # backward context from earlier chunks
+                    for rn, raw in self.recent:
+                        if rn >= lo and rn not in kept:
                             keep(rn, raw)
-            if self.first_hit is None:
-                self.first_hit = n
-            lo = n - CONTEXT_BEFORE
-            if lo <= line_no:  # backward context from earlier chunks
-                for rn, raw in self.recent:
-                    if rn >= lo and rn not in kept:
-                        keep(rn, raw)
-                lo = line_no + 1
-            if lo >= pos_n:  # jump: walk back from this line's start to line lo
-                back = start
-                for _ in range(n - lo):
-                    if back <= 0:
-                        break
-                    back = rfind(b"\n", 0, back - 1) + 1
-                pos_n, pos_off = lo, back
-            win.open(n, triggers[idx].kind)
-            take()
+                    lo = line_no + 1
+                if lo >= pos_n:  # jump: walk back from this line's start to line lo
+                    back = start
+                    for _ in range(n - lo):
+                        if back <= 0:
+                            break
+                        back = rfind(b"\n", 0, back - 1) + 1
+                    pos_n, pos_off = lo, back
+                win.open(n, triggers[idx].kind)
+                take()
+            if scanned >= size:
+                break
+            nxt = self._next_slice(chunk, scanned, kept_at)
+            todo = self._events(chunk, scanned, nxt, finder.candidates(chunk[scanned:nxt]))
+            events.extend(todo)  # `_hand_over` reads them all
+            scanned = nxt
         # count the rest of the chunk
         total = count_n + _count_nl(chunk, count_off, size)
         # remember the last lines for the backward context of the next chunk and the tail
@@ -258,6 +268,46 @@ class ScanState:
         for item in reversed(tail):
             self.recent.append(item)
         self.line_no = total
+
+    def _events(self, chunk: bytes, a: int, b: int, found: Candidates) -> list[tuple[int, int, int]]:
+        """The walk's events in chunk[a:b] (line-aligned), in order, from that slice's candidates `found` (offsets
+        in the slice): (offset, 0, anchor trigger) for candidate anchor lines, (offset, 1, marker) for a marker's
+        first lines within its quota and (offset, 1, -1 - marker) for the slice's last lines with it."""
+        plan = self.finder.plan
+        anchor_hits, marker_first = found
+        marker_offs: list[tuple[int, int]] = []
+        for k, pos in marker_first.items():
+            lit = plan.markers[k]
+            pos = max(pos, 0) + a
+            quota = MARKER_LINES - self.marker_count[k]
+            got = 0
+            while pos >= 0 and got < quota:
+                marker_offs.append((pos, k))
+                got += 1
+                nl = chunk.find(b"\n", pos, b)
+                pos = chunk.find(lit, nl + 1, b) if nl >= 0 else -1
+            self.marker_count[k] += got
+            pos = chunk.rfind(lit, a, b)
+            last: list[tuple[int, int]] = []
+            while pos >= 0 and len(last) < MARKER_LAST:  # the slice's last lines with it
+                last.append((pos, -1 - k))
+                sol = chunk.rfind(b"\n", a, pos)
+                pos = chunk.rfind(lit, a, sol) if sol > a else -1
+            marker_offs.extend(reversed(last))
+        return sorted([(off + a, 0, i) for off, i in anchor_hits] + [(off, 1, k) for off, k in marker_offs])
+
+    def _next_slice(self, chunk: bytes, scanned: int, kept_at: tuple[int, int]) -> int:
+        """Where the next slice of a chunk searched in slices ends: _SLICE further while the first lines might
+        fill before the chunk's end at the rate they have filled in it so far (or once they are full: the walk
+        goes on only when `repeats` declined the rest), else the chunk's end."""
+        size = len(chunk)
+        if not self.full:
+            rest = (size - scanned) / scanned
+            if (len(self.kept) + (len(self.kept) - kept_at[0]) * rest < self.limits[0]
+                    and self.kept_bytes + (self.kept_bytes - kept_at[1]) * rest < self.limits[1]):
+                return size
+        end = chunk.find(b"\n", scanned + _SLICE) + 1
+        return size if end <= 0 or size - end < _SLICE else end
 
     def _hand_over(self, chunk: bytes, start: int, n: int, events: list[tuple[int, int, int]]) -> bool:
         """The first lines were kept while this chunk was walked: offer its rest, from line n (at `start`), to
@@ -422,14 +472,28 @@ def _count_nl(buf: bytes, start: int, end: int) -> int:
 
 
 def segments(kept: dict[int, bytes]) -> Iterator[list[LogLine]]:
-    """Decode and normalise the kept lines, grouped into runs of consecutive numbers."""
+    """Decode and normalise the kept lines, grouped into runs of consecutive numbers.
+
+    A line that repeats one kept before (a crash loop's frames: most of what is kept past the first lines) is
+    normalised once: its records are copied with the new number (`normalize_line` reads only the text)."""
     segment: list[LogLine] = []
     prev = -1
+    done: dict[bytes, list[LogLine]] = {}
     for n in sorted(kept):
         if segment and n != prev + 1:
             yield segment
             segment = []
-        segment.extend(normalize_line(n, decode(kept[n]).rstrip("\r\n")))
+        raw = kept[n]
+        if type(raw) is not bytes:  # a slice of a reader's bytearray
+            raw = bytes(raw)
+        like = done.get(raw)
+        if like is None:
+            like = normalize_line(n, decode(raw).rstrip("\r\n"))
+            if len(done) < _NORMALISED:
+                done[raw] = like
+            segment.extend(like)
+        else:
+            segment.extend([LogLine(n, r.text, r.message, r.level, r.timestamp, r.process, r.origin) for r in like])
         prev = n
     if segment:
         yield segment
