@@ -1,5 +1,6 @@
-"""The held-out random sample (eval/random) is never used to write rules: no rule, fixture or catalogue page may cite
-a thread that one of its cases was drawn from (issue 15 §1, eval/README.md).
+"""The held-out random samples (eval/random2, eval/random3) are never used to write rules: no rule, fixture or
+catalogue page may cite a thread that one of their cases was drawn from (issue 15 §1, eval/README.md). eval/random,
+the first sample, moved to the rule side on 2026-12-06 (a development set whose misses are a work list).
 
 A rule writer who finds such a thread on their own picks another report for the fixture, or the case is moved to
 the rule side in eval/random/cases.jsonl and a fresh one drawn; either way this test names the file and the thread.
@@ -18,7 +19,8 @@ _REF = re.compile(
 )
 
 
-HELD_OUT_SETS = ("random", "random2", "random3")  # random2/random3: the fresh samples of 2026-12-05/06 (eval/README.md)
+HELD_OUT_SETS = ("random2", "random3")  # the fresh samples of 2026-12-05/06 (eval/README.md)
+SAMPLES = ("random", *HELD_OUT_SETS)  # eval/random: on the rule side since 2026-12-06
 
 
 def _held_out_threads(set_name: str = "random") -> dict[tuple[str, str], str]:
@@ -54,7 +56,6 @@ def test_the_reference_parser_reads_every_citation_shape() -> None:
 
 
 def test_no_rule_fixture_or_catalogue_cites_a_held_out_thread() -> None:
-    assert len(_held_out_threads("random")) >= 150  # the sample the coverage figure comes from
     assert len(_held_out_threads("random2")) >= 30  # the fresh sample, labelled before scoring
     assert len(_held_out_threads("random3")) >= 80  # the third sample (a new query family), labelled before scoring
     held_out = {ref: case for name in HELD_OUT_SETS for ref, case in _held_out_threads(name).items()}
@@ -80,7 +81,7 @@ def test_the_third_sample_shares_no_thread_with_the_earlier_ones() -> None:
 
 def test_every_held_out_case_file_is_listed_and_every_listed_file_exists() -> None:
     """A case file without its cases.jsonl line (or the reverse) would be scored wrongly or not at all."""
-    for name in HELD_OUT_SETS:
+    for name in SAMPLES:
         root = ROOT / "eval" / name
         listed = {json.loads(line)["file"] for line in (root / "cases.jsonl").read_text().splitlines()}
         present = {p.name for p in root.glob("[0-9][0-9][0-9]-*")}
