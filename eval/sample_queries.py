@@ -103,6 +103,26 @@ def random3_queries(seed: int = 16, n: int = 60) -> list[str]:
     return out
 
 
+# eval/random4 (2026-12-06, issue 15 §1): a fourth seeded family, so that the held-out total reaches 150. Each query
+# names a seeded platform (GPU / accelerator), a seeded vLLM version, a seeded launch form ("vllm serve" or "LLM("),
+# a seeded generic failure word and a seeded generic exception class, in traceback words; no symptom that points at a
+# cause (no "OOM", "hang", "NCCL", "timeout", "driver"...). Written and committed before any of them was run.
+PLATFORMS4 = ["A100", "H100", "RTX 4090", "RTX 3090", "L40S", "A10G", "V100", "T4", "H20", "MI300X", "MI250",
+              "Ascend 910B", "CPU", "TPU", "Gaudi", "GH200", "B200", "Jetson"]
+LAUNCH4 = ["vllm serve", "LLM(", "python -m vllm.entrypoints.openai.api_server", "vllm serve", "LLM("]
+
+
+def random4_queries(seed: int = 17, n: int = 60) -> list[str]:
+    """eval/random4's queries (q0, q1, ...): seeded platform + vLLM version + launch form + failure word + exception."""
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        plat, version, launch, word, exc = (rnd.choice(PLATFORMS4), rnd.choice(VERSIONS), rnd.choice(LAUNCH4),
+                                            rnd.choice(FAILURE_WORDS), rnd.choice(EXCEPTIONS3))
+        out.append(f"[Bug] {launch} on {plat} vllm {version} {word}: Traceback (most recent call last) ... {exc}: ...")
+    return out
+
+
 if __name__ == "__main__":
     import sys
 
@@ -110,6 +130,10 @@ if __name__ == "__main__":
         lo, hi = int(sys.argv[2]), int(sys.argv[4])
         for n, q in enumerate(queries(n=hi)[lo:], start=lo):
             print(n, q)
+        sys.exit(0)
+    if sys.argv[1:] == ["--random4"]:  # eval/random4's family
+        for n, q in enumerate(random4_queries()):
+            print(f"q{n}", q)
         sys.exit(0)
     if sys.argv[1:] == ["--random3"]:  # eval/random3's family
         for n, q in enumerate(random3_queries()):
