@@ -1,4 +1,4 @@
-"""The held-out random samples (eval/random2, eval/random3) are never used to write rules: no rule, fixture or
+"""The held-out random samples (eval/random2, eval/random3, eval/random4) are never used to write rules: no rule, fixture or
 catalogue page may cite a thread that one of their cases was drawn from (issue 15 §1, eval/README.md). eval/random,
 the first sample, moved to the rule side on 2026-12-06 (a development set whose misses are a work list).
 
@@ -19,7 +19,7 @@ _REF = re.compile(
 )
 
 
-HELD_OUT_SETS = ("random2", "random3")  # the fresh samples of 2026-12-05/06 (eval/README.md)
+HELD_OUT_SETS = ("random2", "random3", "random4")  # the fresh samples of 2026-12-05/06 (eval/README.md)
 SAMPLES = ("random", *HELD_OUT_SETS)  # eval/random: on the rule side since 2026-12-06
 
 
@@ -58,6 +58,7 @@ def test_the_reference_parser_reads_every_citation_shape() -> None:
 def test_no_rule_fixture_or_catalogue_cites_a_held_out_thread() -> None:
     assert len(_held_out_threads("random2")) >= 30  # the fresh sample, labelled before scoring
     assert len(_held_out_threads("random3")) >= 80  # the third sample (a new query family), labelled before scoring
+    assert len(_held_out_threads("random4")) >= 37  # the fourth sample (another new query family), labelled before scoring
     held_out = {ref: case for name in HELD_OUT_SETS for ref, case in _held_out_threads(name).items()}
     leaks = []
     for path in _rule_side_files():
@@ -76,6 +77,14 @@ def test_the_third_sample_shares_no_thread_with_the_earlier_ones() -> None:
     """eval/random3 was drawn after eval/random and eval/random2 had been looked at: none of its threads may be theirs."""
     earlier = _held_out_threads("random").keys() | _held_out_threads("random2").keys()
     both = _held_out_threads("random3").keys() & earlier
+    assert not both, sorted(both)
+
+
+def test_the_fourth_sample_shares_no_thread_with_the_earlier_ones() -> None:
+    """eval/random4 was drawn after eval/random, random2 and random3 had been looked at: none of its threads may be theirs."""
+    earlier = (_held_out_threads("random").keys() | _held_out_threads("random2").keys()
+               | _held_out_threads("random3").keys())
+    both = _held_out_threads("random4").keys() & earlier
     assert not both, sorted(both)
 
 
