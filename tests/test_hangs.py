@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 _KILLED_SCAN = textwrap.dedent("""\
     import os, signal, sys
-    from logclassify.select import parallel
+    from logclassify.select import parallel, window
 
-    parallel.PARALLEL_MIN_BYTES = 4096  # small files get the parallel scan too
+    window.PARALLEL_MIN_BYTES = 4096  # small files get the parallel scan too
     real = parallel._scan_range
 
     def dying(job):

@@ -82,7 +82,7 @@ def test_a_worker_may_scan_a_large_file_in_parallel_itself(tmp_path: Path) -> No
         (tmp_path / name).write_text(LOG + "INFO 06-10 21:32:18 [engine.py:9] step\n" * 5000)
         names.append(str(tmp_path / name))
     driver = tmp_path / "driver.py"
-    driver.write_text("import sys\nfrom logclassify.select import parallel\nparallel.PARALLEL_MIN_BYTES = 4096\n"
+    driver.write_text("import sys\nfrom logclassify.select import window\nwindow.PARALLEL_MIN_BYTES = 4096\n"
                       "from logclassify.cli import main\nmain(sys.argv[1:], prog_name='logclassify')\n")
     r = subprocess.run([sys.executable, str(driver), "-j", "2", "--format", "jsonl", *names],
                        capture_output=True, timeout=LIMIT, cwd=Path(__file__).parent.parent)

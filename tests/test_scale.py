@@ -141,7 +141,7 @@ def test_parallel_scan_of_a_file_matches_the_stream(
     classifier: Classifier, log: bytes, reference: Any, tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("hyperscan")
-    monkeypatch.setattr("logclassify.select.parallel.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("logclassify.select.window.PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr("logclassify.read.sources.CHUNK_SIZE", 5000)  # many chunks per worker
     path = tmp_path / "big.log"
     path.write_bytes(log)

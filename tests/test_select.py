@@ -64,7 +64,7 @@ def test_progress_is_an_argument_of_the_scan(backend: str) -> None:
 
 def test_progress_of_forked_byte_ranges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("hyperscan")
-    monkeypatch.setattr("logclassify.select.parallel.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("logclassify.select.window.PARALLEL_MIN_BYTES", 0)
     scanner = Scanner(ScanPlan.of([*TRIGGERS[:3], Trigger(("vllm_version",), kind=MARKER)]), backend="hyperscan")
     path = tmp_path / "a.log"
     data = _log(20000)

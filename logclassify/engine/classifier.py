@@ -26,7 +26,7 @@ from logclassify.parse.traceback import all_exceptions, parse_tracebacks
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.markdown import ISSUE_BODY_MAX, log_lines_of_markdown, sniff_issue_body
 from logclassify.read.sources import LogData, ReadStats, chunks_from, is_regular_file, iter_chunks, open_binary
-from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, ScanPlan, Selection, Trigger
+from logclassify.select import ANCHOR, MARKER, TRACEBACK, LiteralIndex, Presence, Scanner, ScanPlan, Selection, Trigger, window
 
 InputFormat = Literal["auto", "log", "markdown"]
 MAX_EVIDENCE = 6
@@ -247,9 +247,7 @@ class Classifier:
             chunks, body = sniff_issue_body(chunks)  # the same test as for stdin and classify(): an issue body
             if body is not None:
                 return self._classify_markdown(body, name, redact, stats)
-        from logclassify.select import parallel
-
-        if regular and size >= parallel.PARALLEL_MIN_BYTES:  # a large plain file: scanned in parallel byte ranges
+        if regular and size >= window.PARALLEL_MIN_BYTES:  # a large plain file: scanned in parallel byte ranges
             selection = self.scanner.select_file(path, on_bytes=on_bytes)  # (a small one is not: no second open)
             if selection is not None:
                 return self.classify_selection(selection, source=name, redact=redact[0], redact_hosts=redact[1])

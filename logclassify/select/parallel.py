@@ -15,12 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from logclassify.read.sources import InputError, ReadStats
+from logclassify.select import window
 from logclassify.select.budget import Dropped
 from logclassify.select.plan import Finder
 from logclassify.select.state import ScanState, Selection, segments
-from logclassify.select.window import CONTEXT_BEFORE, MARKER_LAST, MARKER_LINES, TAIL_LINES, TRACEBACK_AFTER, Window
+from logclassify.select.window import (
+    CONTEXT_BEFORE,
+    MARKER_LAST,
+    MARKER_LINES,
+    TAIL_LINES,
+    TRACEBACK_AFTER,
+    Window,
+)
 
-PARALLEL_MIN_BYTES = 64 << 20  # plain files at least this large are scanned in several processes
 MAX_WORKERS = 4
 
 
@@ -35,7 +42,7 @@ def select_file(
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as f:
-            if workers < 2 or size < PARALLEL_MIN_BYTES or f.read(2) == b"\x1f\x8b":
+            if workers < 2 or size < window.PARALLEL_MIN_BYTES or f.read(2) == b"\x1f\x8b":
                 return None
             import multiprocessing
 

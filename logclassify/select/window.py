@@ -14,6 +14,9 @@ CONTEXT_BEFORE = 40  # lines kept before a hit (proximity conditions, the start 
 CONTEXT_AFTER = 60  # lines kept after a hit
 TRACEBACK_AFTER = 400  # a traceback header keeps up to this many lines after it, to reach its exception line
 TAIL_LINES = 40  # always keep the end of the input
+# plain files at least this large are scanned in several processes (defined here, not in `parallel`: the classifier
+# checks a file's size against it without importing the parallel scan)
+PARALLEL_MIN_BYTES = 64 << 20
 MARKER_LINES = 100  # a marker literal keeps its first this many lines ...
 MARKER_LAST = 20  # ... and its last this many
 
