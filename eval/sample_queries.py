@@ -123,6 +123,28 @@ def random4_queries(seed: int = 17, n: int = 60) -> list[str]:
     return out
 
 
+# eval/random5 (2026-12-06, issue 15 §1): a fifth seeded family, so that the held-out side (random2 + random4, 73
+# cases) grows towards 150 with fresh reports. Each query names a seeded vLLM feature in use (the context a report
+# states), a seeded vLLM version, a seeded generic failure word and a seeded generic exception class, in traceback
+# words; no word names a cause or a cause-specific symptom (no "OOM", "hang", "NCCL", "timeout", "driver"...).
+# VERSIONS holds nothing newer than 0.15.0, so none is added. Written and committed before any of them was run.
+FEATURES5 = ["LoRA adapter", "image input", "video input", "tool calling", "structured output", "guided decoding",
+             "speculative decoding", "prefix caching", "chunked prefill", "embeddings", "pooling", "pipeline parallel",
+             "data parallel", "expert parallel", "quantized checkpoint", "long context", "streaming responses",
+             "offline batch generate", "OpenAI chat completions", "reasoning model", "multi-node"]
+
+
+def random5_queries(seed: int = 18, n: int = 80) -> list[str]:
+    """eval/random5's queries (f0, f1, ...): seeded feature + vLLM version + failure word + exception class."""
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        feature, version, word, exc = (rnd.choice(FEATURES5), rnd.choice(VERSIONS), rnd.choice(FAILURE_WORDS),
+                                       rnd.choice(EXCEPTIONS3))
+        out.append(f"[Bug] vllm {version} {feature} {word}: Traceback (most recent call last) ... {exc}: ...")
+    return out
+
+
 if __name__ == "__main__":
     import sys
 
@@ -130,6 +152,10 @@ if __name__ == "__main__":
         lo, hi = int(sys.argv[2]), int(sys.argv[4])
         for n, q in enumerate(queries(n=hi)[lo:], start=lo):
             print(n, q)
+        sys.exit(0)
+    if sys.argv[1:] == ["--random5"]:  # eval/random5's family
+        for n, q in enumerate(random5_queries()):
+            print(f"f{n}", q)
         sys.exit(0)
     if sys.argv[1:] == ["--random4"]:  # eval/random4's family
         for n, q in enumerate(random4_queries()):
