@@ -1,4 +1,4 @@
-"""The held-out random samples (eval/random2, eval/random4) are never used to write rules: no rule, fixture or
+"""The held-out random samples (eval/random2, eval/random4, eval/random5) are never used to write rules: no rule, fixture or
 catalogue page may cite a thread that one of their cases was drawn from (issue 15 §1, eval/README.md). eval/random,
 the first sample, and eval/random3, the third, moved to the rule side on 2026-12-06 (development sets whose misses
 are a work list).
@@ -20,7 +20,7 @@ _REF = re.compile(
 )
 
 
-HELD_OUT_SETS = ("random2", "random4")  # the fresh samples still held out (eval/README.md)
+HELD_OUT_SETS = ("random2", "random4", "random5")  # the fresh samples still held out (eval/README.md)
 RULE_SIDE_SETS = ("random", "random3")  # development sets since 2026-12-06: their threads may be fixture sources
 SAMPLES = (*RULE_SIDE_SETS, *HELD_OUT_SETS)
 
@@ -60,6 +60,7 @@ def test_the_reference_parser_reads_every_citation_shape() -> None:
 def test_no_rule_fixture_or_catalogue_cites_a_held_out_thread() -> None:
     assert len(_held_out_threads("random2")) >= 30  # the fresh sample, labelled before scoring
     assert len(_held_out_threads("random4")) >= 37  # the fourth sample (another new query family), labelled before scoring
+    assert len(_held_out_threads("random5")) >= 78  # the fifth sample (a feature-in-use query family), labelled before scoring
     held_out = {ref: case for name in HELD_OUT_SETS for ref, case in _held_out_threads(name).items()}
     leaks = []
     for path in _rule_side_files():
@@ -87,6 +88,29 @@ def test_the_fourth_sample_shares_no_thread_with_the_earlier_ones() -> None:
                | _held_out_threads("random3").keys())
     both = _held_out_threads("random4").keys() & earlier
     assert not both, sorted(both)
+
+
+def test_the_fifth_sample_shares_no_thread_with_the_earlier_ones() -> None:
+    """eval/random5 was drawn after eval/random, random2, random3 and random4 had been looked at (and while random4 was
+    being extended): none of its threads may be theirs."""
+    earlier = (_held_out_threads("random").keys() | _held_out_threads("random2").keys()
+               | _held_out_threads("random3").keys() | _held_out_threads("random4").keys())
+    both = _held_out_threads("random5").keys() & earlier
+    assert not both, sorted(both)
+
+
+def test_the_fifth_sample_lists_every_draw_and_takes_each_thread_once() -> None:
+    """Every case of eval/random5 is a 'case' draw in its draws.jsonl (same file, same thread), and no thread is a case
+    twice: the draw record is the evidence that nothing was picked for its cause."""
+    root = ROOT / "eval" / "random5"
+    draws = [json.loads(line) for line in (root / "draws.jsonl").read_text().splitlines()]
+    assert {d["status"] for d in draws} <= {"case", "repeat", "skipped"}
+    assert all(d.get("why") for d in draws if d["status"] == "skipped")
+    taken = [(d["source"], d["note"]) for d in draws if d["status"] == "case"]
+    cases = [(c["source"], c["file"]) for c in map(json.loads, (root / "cases.jsonl").read_text().splitlines())]
+    assert sorted(taken) == sorted(cases)
+    sources = [s for s, _ in cases]
+    assert len(sources) == len(set(sources))
 
 
 def test_every_held_out_case_file_is_listed_and_every_listed_file_exists() -> None:
