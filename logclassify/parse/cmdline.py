@@ -57,7 +57,9 @@ def serve_words(args: dict[str, Any], program: str = "vllm serve") -> list[str]:
     """`vllm serve MODEL` (or `python -m ...api_server --model MODEL`) and one group of words per other argument, in
     the logged order."""
     model = model_of(args)
-    if program.endswith("vllm serve"):  # maybe after `NAME=value` settings typed before it
+    # `vllm serve MODEL` (maybe after `NAME=value` settings typed before it); a container image whose entrypoint is
+    # `vllm serve`, given the model as its first argument, is marked by a `model_tag`
+    if program.endswith("vllm serve") or "model_tag" in args:
         out = [program + (f" {quote(model)}" if model else "")]
     else:
         out = [program + (f" --model {quote(model)}" if model else "")]
@@ -68,6 +70,16 @@ def serve_words(args: dict[str, Any], program: str = "vllm serve") -> list[str]:
         if words:
             out.append(" ".join(words))
     return out
+
+
+class Code(str):
+    """A keyword argument's value as the user wrote it in Python (`args.model`, `torch.cuda.device_count()`): shown
+    as written, never quoted as a string."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def offline_words(args: dict[str, Any]) -> list[str]:
