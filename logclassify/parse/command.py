@@ -227,7 +227,8 @@ _PROMPT = lazy(
 )
 _ENV_ONLY = lazy(r"^\s*`*(?:[A-Za-z_]\w*=\S*\s+)+\\\s*$")  # `CUDA_VISIBLE_DEVICES=0 \` before the command line
 # where the shell's own syntax starts: `> out.log`, `2>&1`, `&>> log`, `| tee`, `&`, `;`, `&&` end the arguments
-_SHELL_END = lazy(r"^(?:\d?>|&>|<|\||&|;)")
+# (a `<redacted>` or `<TOKEN>` placeholder pasted for a value is no input redirection)
+_SHELL_END = lazy(r"^(?:\d?>|&>|<(?![^<>\s]*>$)|\||&|;)")
 MAX_CONTINUATION = 64  # lines of one typed command continued with `\`
 # vLLM's one-dash aliases of engine arguments: `-tp 2` is `--tensor-parallel-size 2`
 SHORT_FLAGS = {"tp": "tensor_parallel_size", "pp": "pipeline_parallel_size", "dp": "data_parallel_size",
