@@ -485,3 +485,16 @@ def test_secret_names_not_flags_and_lora_modules_as_their_flag() -> None:
     assert found.args == {"model": "x", "enable_prompt_tokens_details": True, "max_num_batched_tokens": 8192,
                           "api_key": "<redacted>",
                           "lora_modules": ["a=/p", {"name": "b", "path": "/q", "base_model_name": "x"}]}
+
+
+def test_gpustack_command_list_keeps_json_values_whole() -> None:
+    # later GPUStack logs `command: [...]`, the words joined with spaces, JSON values unquoted
+    found = read_line('gpustack.worker.backends.vllm - INFO - With image: x/vllm:latest, command: [vllm serve /m '
+                      '--speculative-config {"method": "mtp", "num_speculative_tokens": 3} --max-model-len=262144 '
+                      '--gpu-memory-utilization=0.82]', 2)
+    assert found is not None
+    assert found.args == {"model": "/m", "speculative_config": '{"method": "mtp", "num_speculative_tokens": 3}',
+                          "max_model_len": 262144, "gpu_memory_utilization": 0.82}
+    # cut inside a JSON value: no command
+    assert read_line('gpustack - INFO - With image: x, command: [vllm serve /m --speculative-config {"method": '
+                     '"mtp",]', 2) is None

@@ -35,9 +35,9 @@ NON_DEFAULT = "non-default args: {"
 NAMESPACE = "args: Namespace("
 ENGINE_CONFIG = "with config: "
 TYPED = ("vllm serve ", "vllm.entrypoints.openai.api_server", "docker run ", "podman run ")
-# GPUStack's worker logs the vLLM command it runs: 0.6 `Run vllm with arguments: serve MODEL ...`, 2.x
-# `With image: IMAGE, arguments: [vllm serve MODEL ...]`
-GPUSTACK = ("Run vllm with arguments: ", ", arguments: [vllm serve ")
+# GPUStack's worker logs the vLLM command it runs: 0.6 `Run vllm with arguments: serve MODEL ...`, 2.0
+# `With image: IMAGE, arguments: [vllm serve MODEL ...]`, later `With image: IMAGE, command: [vllm serve MODEL ...]`
+GPUSTACK = ("Run vllm with arguments: ", ", arguments: [vllm serve ", ", command: [vllm serve ")
 OFFLINE_CALL = "LLM("
 LITERALS = (NON_DEFAULT, NAMESPACE, ENGINE_CONFIG, *TYPED, *GPUSTACK, OFFLINE_CALL)
 SERVER_MARKERS = ("vLLM API server version", "api_server.py", "vllm serve", "Starting vLLM API server", "model_tag")
@@ -368,20 +368,39 @@ def _flags(words: list[str]) -> dict[str, Any] | None:
 
 def read_gpustack(message: str, number: int) -> LoggedArgs | None:
     """The vLLM command GPUStack's worker logs before it starts it: `Run vllm with arguments: serve MODEL --flag v`
-    (0.6) or `With image: IMAGE, arguments: [vllm serve MODEL --flag v]` (2.x, the list closed on the same line)."""
+    (0.6) or `With image: IMAGE, arguments: [vllm serve MODEL --flag v]` (2.x; `command: [` later; the list closed
+    on the same line). GPUStack joins the words with spaces, unquoted: a JSON value (`{"method": "mtp", ...}`) is
+    one word again from its `{` to the matching `}`."""
     at = message.find(GPUSTACK[0])
     if at >= 0:
         line = "vllm " + message[at + len(GPUSTACK[0]) :].strip()
     else:
-        at = message.find(GPUSTACK[1])
-        close = message.rfind("]")
-        if at < 0 or close < at:
+        found_at = [(message.find(g), g) for g in GPUSTACK[1:] if g in message]
+        if not found_at:
             return None
-        line = message[at + len(", arguments: [") : close]
-    found = read_typed(line, number)
-    if found is None or not line.startswith("vllm serve "):
+        at, marker = found_at[0]
+        close = message.rfind("]")
+        if close < at:
+            return None  # the list is cut before its end
+        line = message[at + marker.index("[") + 1 : close]
+    words = _json_words(line.split())
+    if words is None or words[:2] != ["vllm", "serve"]:
         return None
-    return found
+    return read_typed(" ".join(quote(w) if i > 1 else w for i, w in enumerate(words)), number)
+
+
+def _json_words(tokens: list[str]) -> list[str] | None:
+    """Whitespace-split words with a `{...}` / `[...]` value split at its spaces joined back; None when one is
+    not closed (a line cut inside it)."""
+    out: list[str] = []
+    depth = 0
+    for token in tokens:
+        if depth > 0:
+            out[-1] += " " + token
+        else:
+            out.append(token)
+        depth = max(depth + token.count("{") + token.count("[") - token.count("}") - token.count("]"), 0)
+    return out if depth == 0 else None
 
 
 _CALL = lazy(r"^\s*(?:[A-Za-z_][\w.]*(?:\[[^\]]*\])?\s*=\s*)?(?:vllm\.)?LLM\(")
