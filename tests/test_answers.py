@@ -498,3 +498,13 @@ def test_gpustack_command_list_keeps_json_values_whole() -> None:
     # cut inside a JSON value: no command
     assert read_line('gpustack - INFO - With image: x, command: [vllm serve /m --speculative-config {"method": '
                      '"mtp",]', 2) is None
+
+
+def test_a_prompt_with_venv_and_host_and_a_shell_variable_kept() -> None:
+    # as pasted in vllm PR #7716: `(venv) (base) user@host:~/vllm$ vllm serve $MODEL --tensor-parallel-size 3`
+    found = read_line("(venv) (base) rshaw@beaker:~/vllm$ vllm serve $MODEL --tensor-parallel-size 3", 1)
+    assert found is not None and found.args == {"model": "$MODEL", "tensor_parallel_size": 3}
+    command = Command(kind="serve", source="command line", line=1, args=found.args, text="", program=found.program)
+    # the variable stays unquoted, for the shell to expand
+    assert render(command, {**found.args, "tensor_parallel_size": 2}) == "vllm serve $MODEL --tensor-parallel-size 2"
+    assert read_line("user@host: vllm serve x", 1) is None

@@ -8,6 +8,7 @@ offline use. Flags follow vLLM's spelling: `max_model_len` is `--max-model-len`,
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from logclassify.models import ArgChange, Command
 
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
 _POSITIONAL = ("model_tag", "model")
+_VARIABLE = re.compile(r"\$(?:[A-Za-z_]\w*|\{[A-Za-z_]\w*\})")
 
 
 def flag(name: str) -> str:
@@ -22,8 +24,11 @@ def flag(name: str) -> str:
 
 
 def quote(text: str) -> str:
-    """A shell word: as is when it holds only safe characters, else single-quoted."""
+    """A shell word: as is when it holds only safe characters or is one shell variable (`$MODEL`, `${HF_HOME}`, as
+    typed: quoting it would stop the shell expanding it), else single-quoted."""
     if text and all(c in _SAFE for c in text):
+        return text
+    if _VARIABLE.fullmatch(text):
         return text
     return "'" + text.replace("'", "'\"'\"'") + "'"
 

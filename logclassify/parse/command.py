@@ -220,7 +220,8 @@ def _clean(args: dict[str, Any]) -> dict[str, Any]:
 
 
 _PROMPT = lazy(
-    r"^\s*`*(?:(?:bash|sh|shell|console|zsh)\s+)?(?:[$#>+]\s*)?(?P<env>(?:[A-Za-z_]\w*=\S*\s+)*)"
+    r"^\s*`*(?:(?:bash|sh|shell|console|zsh)\s+)?(?:\([\w.-]+\)\s*)*(?:[\w.-]+@[\w.-]+:[^\s$#]*)?"
+    r"(?:[$#>+]\s*)?(?P<env>(?:[A-Za-z_]\w*=\S*\s+)*)"
     r"(?P<pre>(?:(?:nohup|exec|time|sudo(?:\s+-E)?)\s+)*)"
     r"(?P<cmd>vllm serve\s|(?:\S*/)?python(?:3(?:\.\d+)?)?(?:\s+-[uBOE]+)*\s+-m\s+vllm\.entrypoints\.openai\.api_server\b"
     r"|(?:docker|podman)\s+run\s)"
@@ -293,6 +294,7 @@ def _docker_word(word: str) -> str:
 def read_typed(message: str, number: int) -> LoggedArgs | None:
     """A command line as typed (`vllm serve MODEL --flag v`, `python -m vllm.entrypoints.openai.api_server --model
     M ...`, `docker run OPTIONS vllm/vllm-openai:TAG [MODEL] --flag v`), at the start of a line (after a `$` prompt,
+    maybe with `(venv) user@host:~/dir` before it,
     `NAME=value` settings and `nohup` / `sudo`, which the corrected command keeps, secret-named settings redacted);
     None for prose that mentions one. A command pasted as inline code (between backticks, maybe after the language
     tag of a fence written inline: `` `bash vllm serve ...` ``) is read too. What follows a redirection or `&` is
