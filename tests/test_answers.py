@@ -273,7 +273,9 @@ def test_markdown_gives_offline_commands_as_python() -> None:
            "stored in KV cache (3664). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
            "initializing the engine.\n")
     md = render_markdown(logclassify.classify(log))
-    assert "```python\n   LLM(model='m/x', max_model_len=3664)\n   # added max_model_len=3664\n" in md
+    # rebuilt from the engine config line, which shows only some arguments: said after the change
+    assert ("```python\n   LLM(model='m/x', max_model_len=3664)\n   # added max_model_len=3664; the log shows only "
+            "part of your command: keep the arguments it leaves out\n") in md
 
 
 def test_a_capture_fills_a_step_and_sets_an_argument() -> None:
@@ -508,3 +510,20 @@ def test_a_prompt_with_venv_and_host_and_a_shell_variable_kept() -> None:
     # the variable stays unquoted, for the shell to expand
     assert render(command, {**found.args, "tensor_parallel_size": 2}) == "vllm serve $MODEL --tensor-parallel-size 2"
     assert read_line("user@host: vllm serve x", 1) is None
+
+
+def test_a_command_rebuilt_from_part_of_the_arguments_says_so() -> None:
+    # the engine config line shows only some of the arguments: the corrected command is marked as partial
+    log = ("INFO 01-11 15:51:02 llm_engine.py:70] Initializing an LLM engine with config: model='/m/x', "
+           "tokenizer='/m/x', dtype=torch.float16, max_seq_len=4096, tensor_parallel_size=1, seed=0)\n"
+           "ValueError: The model's max seq len (4096) is larger than the maximum number of tokens that can be "
+           "stored in KV cache (3664). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
+           "initializing the engine.\n")
+    report = logclassify.classify(log)
+    assert report.command is not None and not report.command.complete
+    assert "keep the arguments it leaves out" in render_text(report)
+    assert "keep the arguments it leaves out" in render_markdown(report)
+    # a complete command carries no such note
+    full = logclassify.classify(ARGS + "\n" + KV_V1 + "\n")
+    assert full.command is not None and full.command.complete
+    assert "leaves out" not in render_text(full) and "leaves out" not in render_markdown(full)

@@ -31,6 +31,9 @@ def change_summary(changes: list[ArgChange], offline: bool = False) -> str:
     return "; ".join(parts)
 
 
+PARTIAL = "the log shows only part of your command: keep the arguments it leaves out"
+
+
 def command_lines(fc: FixCommand, width: int) -> list[str]:
     """The corrected command, one line when it fits, else one argument per line joined with `\\`."""
     if len(fc.command) <= width or fc.command.startswith("LLM("):
