@@ -100,3 +100,11 @@ def test_gpustack_list_cut_in_the_paste_is_no_command() -> None:
 ])
 def test_token_in_a_name_is_no_secret_by_itself(name: str, arg: str, value: str) -> None:
     assert command_of(name).args[arg] == value
+
+
+def test_docker_run_quoted_in_a_report_gives_the_corrected_fraction() -> None:
+    # apocas/dockerode#811 (the same report as vllm#20305): the `docker run` quoted with `> ` over 13 lines
+    c = command_of("memory/gpu-mem-utilization-too-high-docker-run-corrected")
+    assert (c.source, c.line, c.complete) == ("command line", 3, True)
+    assert c.args["gpu_memory_utilization"] == 0.95 and c.args["tensor_parallel_size"] == 2
+    assert "-e HF_TOKEN=<redacted>" in c.program and c.program.endswith("vllm/vllm-openai:v0.9.1")
