@@ -1,12 +1,14 @@
 """How many diagnoses answer in the user's own numbers: a value derived from the log or a corrected command.
 
-    python eval/answers.py                         # ../shared/corpus and eval/heldout: counts per folder and rule
+    python eval/answers.py                         # ../shared/corpus and fixtures/: counts per folder and rule
     python eval/answers.py --show                  # also every value and command, with its input lines, to read
-    python eval/answers.py --show DIR...           # other folders
+    python eval/answers.py --show DIR...           # other folders (a held-out sample only when its owner scores it)
 
 Counts the diagnoses (consequences included) whose answer carries at least one derived value (`values` with a
 name that is not a fact), a corrected command, or a fix step filled with the log's own numbers (a capture), out of
-all diagnoses, and the logs whose command was read back.
+all diagnoses, and the logs whose command was read back, by the shape it was read from (vLLM's `non-default args`
+or `Namespace`, a typed or GPUStack-logged `command line`, an offline `LLM(...)` call in the `code`, the
+`engine config` line).
 `--show` prints, for each such diagnosis, each value with the text of the lines it comes from, and each corrected
 command with its changes: the way to check by reading that no number is wrong. It never reads eval/random.
 """
@@ -26,7 +28,7 @@ from logclassify import Classifier  # noqa: E402
 from logclassify.engine.placeholders import placeholders  # noqa: E402
 from logclassify.models import Diagnosis, Report  # noqa: E402
 
-DEFAULT = (ROOT.parent / "shared" / "corpus", ROOT / "eval" / "heldout")
+DEFAULT = (ROOT.parent / "shared" / "corpus", ROOT / "fixtures")
 SUFFIXES = (".log", ".txt", ".md", ".gz")
 
 
@@ -86,10 +88,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         total = with_values = commands_read = n_logs = 0
         per_rule: Counter[str] = Counter()
+        per_source: Counter[str] = Counter()
         for path in logs(folder):
             n_logs += 1
             report = clf.classify_path(path)
             commands_read += report.command is not None
+            if report.command is not None:
+                per_source[report.command.source] += 1
             text = path.read_bytes().decode("utf-8", "replace").splitlines() if args.show else []
             for d in every(report.diagnoses):
                 total += 1
@@ -100,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                         show(path, report, d, text)
         print(f"{folder}: {n_logs} logs, {commands_read} with the user's command read back; {with_values} of "
               f"{total} diagnoses carry a value from the log or a corrected command")
+        print("   commands read from: " + ", ".join(f"{src} {n}" for src, n in per_source.most_common()))
         for rid, n in per_rule.most_common():
             print(f"   {n:>3}  {rid}")
     return 0

@@ -273,7 +273,9 @@ def test_markdown_gives_offline_commands_as_python() -> None:
            "stored in KV cache (3664). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
            "initializing the engine.\n")
     md = render_markdown(logclassify.classify(log))
-    assert "```python\n   LLM(model='m/x', max_model_len=3664)\n   # added max_model_len=3664\n" in md
+    # rebuilt from the engine config line, which shows only some arguments: said after the change
+    assert ("```python\n   LLM(model='m/x', max_model_len=3664)\n   # added max_model_len=3664; the log shows only "
+            "part of your command: keep the arguments it leaves out\n") in md
 
 
 def test_a_capture_fills_a_step_and_sets_an_argument() -> None:
@@ -407,3 +409,121 @@ def test_a_text_step_without_else_is_left_out_when_a_value_is_missing(tmp_path: 
     clf = logclassify.Classifier(load_rules(tmp_path, builtin=False))
     (d,) = clf.classify("boom here now\n").diagnoses
     assert d.fix == ["Plain step."] and d.values == []
+
+
+# -- more command shapes: docker run, nohup python -m, GPUStack's logged command, LLM(...) in a traceback -------------
+
+
+def test_docker_run_keeps_its_options_and_reads_the_arguments_after_the_image() -> None:
+    line = ('docker run --runtime nvidia --gpus all -v ~/.cache/huggingface:/root/.cache/huggingface '
+            '--env "HUGGING_FACE_HUB_TOKEN=hf_abcdef" -p 8000:8000 --ipc=host vllm/vllm-openai:latest '
+            '--model m/x --max-model-len 131072 &>> server.log')
+    found = read_line(line, 1)
+    assert found is not None and found.source == "command line" and found.complete
+    assert found.args == {"model": "m/x", "max_model_len": 131072}  # the redirection is the shell's
+    assert found.program == ("docker run --runtime nvidia --gpus all -v ~/.cache/huggingface:/root/.cache/huggingface "
+                             "--env HUGGING_FACE_HUB_TOKEN=<redacted> -p 8000:8000 --ipc=host vllm/vllm-openai:latest")
+    # an image whose entrypoint is `vllm serve`, given the model first: the model stays first
+    found = read_line("docker run -e HF_TOKEN=$HF_TOKEN vllm/vllm-openai:v0.9.1 Qwen/Qwen3-8B -tp 2", 1)
+    assert found is not None and found.args["model"] == "Qwen/Qwen3-8B" and found.args["tensor_parallel_size"] == 2
+    command = Command(kind="serve", source="command line", line=1, args=found.args, text="", program=found.program)
+    assert render(command, found.args) == ("docker run -e HF_TOKEN=$HF_TOKEN vllm/vllm-openai:v0.9.1 Qwen/Qwen3-8B "
+                                           "--tensor-parallel-size 2")
+
+
+@pytest.mark.parametrize("line", [
+    "docker run --rm -it ubuntu:22.04 bash",  # no vLLM image
+    "docker run --entrypoint bash vllm/vllm-openai:latest -c 'vllm serve m'",  # the server replaced
+    "docker run -v",  # cut
+])
+def test_docker_run_of_something_else_is_no_command(line: str) -> None:
+    assert read_line(line, 1) is None
+
+
+def test_python_m_after_nohup_a_python_path_and_before_a_redirection() -> None:
+    found = read_line("CUDA_VISIBLE_DEVICES=0 nohup /usr/bin/python3.10 -u -m vllm.entrypoints.openai.api_server "
+                      "--model m/x --max-model-len 4096 > vllm.log 2>&1 &", 1)
+    assert found is not None and found.args == {"model": "m/x", "max_model_len": 4096}
+    assert found.program == "CUDA_VISIBLE_DEVICES=0 nohup /usr/bin/python3.10 -u -m vllm.entrypoints.openai.api_server"
+
+
+def test_gpustack_logged_commands_are_read() -> None:
+    old = read_line("gpustack.worker.backends.vllm - DEBUG - Run vllm with arguments: serve /m/gemma --max-model-len "
+                    "8192 --tensor-parallel-size 3 --port 40059", 4)
+    new = read_line("gpustack.worker.backends.vllm - INFO - With image: gpustack/runner:cuda12.9-vllm0.11.2, "
+                    "arguments: [vllm serve /m/gpt --max-model-len 8192 --tensor-parallel-size 2]", 5)
+    assert old is not None and old.program == "vllm serve" and old.line == 4
+    assert old.args == {"model": "/m/gemma", "max_model_len": 8192, "tensor_parallel_size": 3, "port": 40059}
+    assert new is not None and new.args == {"model": "/m/gpt", "max_model_len": 8192, "tensor_parallel_size": 2}
+    # the list cut before its end is no command
+    assert read_line("gpustack - INFO - With image: x, arguments: [vllm serve /m/gpt --max-model-len", 5) is None
+
+
+def test_an_llm_call_on_a_traceback_source_line_is_the_offline_command() -> None:
+    log = ("Traceback (most recent call last):\n"
+           '  File "run.py", line 8, in <module>\n'
+           "    llm = LLM(model=args.model, tensor_parallel_size=2, max_model_len=4096)\n"
+           '  File "/x/vllm/entrypoints/llm.py", line 105, in __init__\n'
+           "ValueError: The model's max seq len (4096) is larger than the maximum number of tokens that can be "
+           "stored in KV cache (3664). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
+           "initializing the engine.\n")
+    report = logclassify.classify(log)
+    assert report.command is not None and report.command.kind == "offline" and report.command.source == "code"
+    assert report.command.line == 3
+    (d,) = report.diagnoses
+    # a name the user wrote (args.model) is shown as written, not quoted as a string
+    assert [c.command for c in d.commands] == ["LLM(model=args.model, tensor_parallel_size=2, max_model_len=3664)"]
+    assert read_line("    llm = LLM(", 1) is None  # continued on the next line: not read
+    partial = read_line("    llm = LLM(**engine_args)", 1)
+    assert partial is None  # no model named
+
+
+def test_secret_names_not_flags_and_lora_modules_as_their_flag() -> None:
+    found = read_line("non-default args: {'model': 'x', 'enable_prompt_tokens_details': True, "
+                      "'max_num_batched_tokens': 8192, 'api_key': ['sk-1'], 'lora_modules': ["
+                      "LoRAModulePath(name='a', path='/p', base_model_name=None), "
+                      "LoRAModulePath(name='b', path='/q', base_model_name='x')]}", 1)
+    assert found is not None
+    assert found.args == {"model": "x", "enable_prompt_tokens_details": True, "max_num_batched_tokens": 8192,
+                          "api_key": "<redacted>",
+                          "lora_modules": ["a=/p", {"name": "b", "path": "/q", "base_model_name": "x"}]}
+
+
+def test_gpustack_command_list_keeps_json_values_whole() -> None:
+    # later GPUStack logs `command: [...]`, the words joined with spaces, JSON values unquoted
+    found = read_line('gpustack.worker.backends.vllm - INFO - With image: x/vllm:latest, command: [vllm serve /m '
+                      '--speculative-config {"method": "mtp", "num_speculative_tokens": 3} --max-model-len=262144 '
+                      '--gpu-memory-utilization=0.82]', 2)
+    assert found is not None
+    assert found.args == {"model": "/m", "speculative_config": '{"method": "mtp", "num_speculative_tokens": 3}',
+                          "max_model_len": 262144, "gpu_memory_utilization": 0.82}
+    # cut inside a JSON value: no command
+    assert read_line('gpustack - INFO - With image: x, command: [vllm serve /m --speculative-config {"method": '
+                     '"mtp",]', 2) is None
+
+
+def test_a_prompt_with_venv_and_host_and_a_shell_variable_kept() -> None:
+    # as pasted in vllm PR #7716: `(venv) (base) user@host:~/vllm$ vllm serve $MODEL --tensor-parallel-size 3`
+    found = read_line("(venv) (base) rshaw@beaker:~/vllm$ vllm serve $MODEL --tensor-parallel-size 3", 1)
+    assert found is not None and found.args == {"model": "$MODEL", "tensor_parallel_size": 3}
+    command = Command(kind="serve", source="command line", line=1, args=found.args, text="", program=found.program)
+    # the variable stays unquoted, for the shell to expand
+    assert render(command, {**found.args, "tensor_parallel_size": 2}) == "vllm serve $MODEL --tensor-parallel-size 2"
+    assert read_line("user@host: vllm serve x", 1) is None
+
+
+def test_a_command_rebuilt_from_part_of_the_arguments_says_so() -> None:
+    # the engine config line shows only some of the arguments: the corrected command is marked as partial
+    log = ("INFO 01-11 15:51:02 llm_engine.py:70] Initializing an LLM engine with config: model='/m/x', "
+           "tokenizer='/m/x', dtype=torch.float16, max_seq_len=4096, tensor_parallel_size=1, seed=0)\n"
+           "ValueError: The model's max seq len (4096) is larger than the maximum number of tokens that can be "
+           "stored in KV cache (3664). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
+           "initializing the engine.\n")
+    report = logclassify.classify(log)
+    assert report.command is not None and not report.command.complete
+    assert "keep the arguments it leaves out" in render_text(report)
+    assert "keep the arguments it leaves out" in render_markdown(report)
+    # a complete command carries no such note
+    full = logclassify.classify(ARGS + "\n" + KV_V1 + "\n")
+    assert full.command is not None and full.command.complete
+    assert "leaves out" not in render_text(full) and "leaves out" not in render_markdown(full)

@@ -8,6 +8,7 @@ offline use. Flags follow vLLM's spelling: `max_model_len` is `--max-model-len`,
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from logclassify.models import ArgChange, Command
 
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
 _POSITIONAL = ("model_tag", "model")
+_VARIABLE = re.compile(r"\$(?:[A-Za-z_]\w*|\{[A-Za-z_]\w*\})")
 
 
 def flag(name: str) -> str:
@@ -22,8 +24,11 @@ def flag(name: str) -> str:
 
 
 def quote(text: str) -> str:
-    """A shell word: as is when it holds only safe characters, else single-quoted."""
+    """A shell word: as is when it holds only safe characters or is one shell variable (`$MODEL`, `${HF_HOME}`, as
+    typed: quoting it would stop the shell expanding it), else single-quoted."""
     if text and all(c in _SAFE for c in text):
+        return text
+    if _VARIABLE.fullmatch(text):
         return text
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
@@ -57,7 +62,9 @@ def serve_words(args: dict[str, Any], program: str = "vllm serve") -> list[str]:
     """`vllm serve MODEL` (or `python -m ...api_server --model MODEL`) and one group of words per other argument, in
     the logged order."""
     model = model_of(args)
-    if program.endswith("vllm serve"):  # maybe after `NAME=value` settings typed before it
+    # `vllm serve MODEL` (maybe after `NAME=value` settings typed before it); a container image whose entrypoint is
+    # `vllm serve`, given the model as its first argument, is marked by a `model_tag`
+    if program.endswith("vllm serve") or "model_tag" in args:
         out = [program + (f" {quote(model)}" if model else "")]
     else:
         out = [program + (f" --model {quote(model)}" if model else "")]
@@ -68,6 +75,16 @@ def serve_words(args: dict[str, Any], program: str = "vllm serve") -> list[str]:
         if words:
             out.append(" ".join(words))
     return out
+
+
+class Code(str):
+    """A keyword argument's value as the user wrote it in Python (`args.model`, `torch.cuda.device_count()`): shown
+    as written, never quoted as a string."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def offline_words(args: dict[str, Any]) -> list[str]:

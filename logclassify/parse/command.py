@@ -1,13 +1,19 @@
 """The command the user ran, read back from the arguments vLLM logs at start-up, or from the command line typed.
 
-Four shapes, best first: `non-default args: {'model': 'x', 'max_model_len': 8192}` (exactly what the user set),
+Shapes, best first: `non-default args: {'model': 'x', 'max_model_len': 8192}` (exactly what the user set),
 `args: Namespace(host=None, port=8000, ...)` (every argument, defaults included: those equal to vLLM's default are
-left out), a typed `vllm serve MODEL --flag v` or `python -m vllm.entrypoints.openai.api_server --model M ...` at the
-start of a line (an issue's paste), and the engine's `with config: model='x', ..., tensor_parallel_size=4, ...` line
-(a part of the arguments only, those it shows as given rather than resolved: the command rebuilt from it is marked
-incomplete). Values are read as Python literals; one that is not a literal (`PosixPath(...)`, `torch.bfloat16`) is
-kept as its text. Secret-named arguments (`api_key`, tokens) are never kept: their value becomes `<redacted>`
-whatever the report's redaction setting.
+left out); then a command line: typed at the start of a line (an issue's paste) as `vllm serve MODEL --flag v`,
+`python -m vllm.entrypoints.openai.api_server --model M ...` (after `nohup`, a python path or version, and before
+`> out.log 2>&1 &`, which are no arguments), `docker run ... vllm/vllm-openai:TAG [MODEL] --flag v` (the docker
+options and the image kept as typed), or as GPUStack logs the one it runs (`Run vllm with arguments: serve M ...`,
+`With image: I, arguments: [vllm serve M ...]`); an offline script's `llm = LLM(model=..., name=value)` call on one
+line (a traceback's source line, a pasted script); and last the engine's `with config: model='x', ...,
+tensor_parallel_size=4, ...` line (a part of the arguments only, those it shows as given rather than resolved: the
+command rebuilt from it is marked incomplete). Values are read as Python literals; one that is not a literal
+(`PosixPath(...)`, `torch.bfloat16`) is kept as its text, and vLLM's `LoRAModulePath(name=, path=)` as the
+`--lora-modules` value that gives it. Secret-named arguments (`api_key`, `hf_token`) are never kept: their value
+becomes `<redacted>` whatever the report's redaction setting (a flag or a number under such a name is no secret:
+`return_tokens_as_token_ids=True` stays).
 """
 
 from __future__ import annotations
@@ -16,17 +22,24 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import regex
+
 from logclassify.lazyre import lazy
 from logclassify.models import Command
-from logclassify.parse.cmdline import quote, render, typed
+from logclassify.parse.cmdline import Code, quote, render, typed
 from logclassify.read.lineindex import LineIndex
 from logclassify.read.logline import LogLine
+from logclassify.secret_patterns import is_secret_name
 
 NON_DEFAULT = "non-default args: {"
 NAMESPACE = "args: Namespace("
 ENGINE_CONFIG = "with config: "
-TYPED = ("vllm serve ", "vllm.entrypoints.openai.api_server")
-LITERALS = (NON_DEFAULT, NAMESPACE, ENGINE_CONFIG, *TYPED)
+TYPED = ("vllm serve ", "vllm.entrypoints.openai.api_server", "docker run ", "podman run ")
+# GPUStack's worker logs the vLLM command it runs: 0.6 `Run vllm with arguments: serve MODEL ...`, 2.0
+# `With image: IMAGE, arguments: [vllm serve MODEL ...]`, later `With image: IMAGE, command: [vllm serve MODEL ...]`
+GPUSTACK = ("Run vllm with arguments: ", ", arguments: [vllm serve ", ", command: [vllm serve ")
+OFFLINE_CALL = "LLM("
+LITERALS = (NON_DEFAULT, NAMESPACE, ENGINE_CONFIG, *TYPED, *GPUSTACK, OFFLINE_CALL)
 SERVER_MARKERS = ("vLLM API server version", "api_server.py", "vllm serve", "Starting vLLM API server", "model_tag")
 REDACTED = "<redacted>"
 
@@ -74,7 +87,6 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "kv_cache_dtype": "auto", "enforce_eager": False,
     "trust_remote_code": False, "tokenizer_mode": "auto",
 }
-_SECRET_WORDS = ("api_key", "token", "secret", "password", "passwd", "credential")
 
 
 @dataclass(frozen=True)
@@ -167,35 +179,126 @@ def _pairs(body: str, sep: str) -> dict[str, Any]:
         value = value.strip()
         while value.endswith(")") and value.count(")") > value.count("("):  # the end of the enclosing call
             value = value[:-1]
-        out[key] = literal(value)
+        out[key] = _lora_modules(value) if value.lstrip("[").startswith("LoRAModulePath(") else literal(value)
+    return out
+
+
+def _lora_modules(text: str) -> list[Any] | str:
+    """vLLM's printed `[LoRAModulePath(name='a', path='/p', base_model_name=None), ...]` as the `--lora-modules`
+    values that give it: `a=/p`, or the JSON form `{"name": ..., "path": ..., "base_model_name": ...}` when a base
+    model is named; the text as printed when an item is cut or holds something else."""
+    out: list[Any] = []
+    at = text.find("LoRAModulePath(")
+    while at >= 0:
+        open_at = at + len("LoRAModulePath")
+        close = _closing(text, open_at)
+        if close is None:
+            return text
+        item = _pairs(text[open_at + 1 : close], "=")
+        name, path, base = item.get("name"), item.get("path"), item.get("base_model_name")
+        if not isinstance(name, str) or not isinstance(path, str) or set(item) - {"name", "path", "base_model_name"}:
+            return text
+        out.append(f"{name}={path}" if base is None else {"name": name, "path": path, "base_model_name": base})
+        at = text.find("LoRAModulePath(", close)
     return out
 
 
 def is_secret(name: str) -> bool:
-    low = name.lower()
-    return any(w in low for w in _SECRET_WORDS)
+    return is_secret_name(name)
+
+
+def _secret_value(value: Any) -> bool:
+    """A value that may be a key or token: text, or a list holding text (`'api_key': ['sk-...']`); a flag, a number
+    or an empty value is none."""
+    if isinstance(value, str):
+        return value != ""
+    return isinstance(value, (list, tuple)) and any(isinstance(v, str) and v for v in value)
 
 
 def _clean(args: dict[str, Any]) -> dict[str, Any]:
-    return {k: (REDACTED if is_secret(k) and v not in (None, "", [], False) else v) for k, v in args.items()}
+    return {k: (REDACTED if is_secret(k) and _secret_value(v) else v) for k, v in args.items()}
 
 
 _PROMPT = lazy(
-    r"^\s*`*(?:(?:bash|sh|shell|console|zsh)\s+)?(?:[$#>+]\s*)?(?P<env>(?:[A-Za-z_]\w*=\S*\s+)*)"
-    r"(?P<cmd>vllm serve\s|python3? -m vllm\.entrypoints\.openai\.api_server\b)"
+    r"^\s*`*(?:(?:bash|sh|shell|console|zsh)\s+)?(?:\([\w.-]+\)\s*)*(?:[\w.-]+@[\w.-]+:[^\s$#]*)?"
+    r"(?:[$#>+]\s*)?(?P<env>(?:[A-Za-z_]\w*=\S*\s+)*)"
+    r"(?P<pre>(?:(?:nohup|exec|time|sudo(?:\s+-E)?)\s+)*)"
+    r"(?P<cmd>vllm serve\s|(?:\S*/)?python(?:3(?:\.\d+)?)?(?:\s+-[uBOE]+)*\s+-m\s+vllm\.entrypoints\.openai\.api_server\b"
+    r"|(?:docker|podman)\s+run\s)"
 )
 _ENV_ONLY = lazy(r"^\s*`*(?:[A-Za-z_]\w*=\S*\s+)+\\\s*$")  # `CUDA_VISIBLE_DEVICES=0 \` before the command line
+# where the shell's own syntax starts: `> out.log`, `2>&1`, `&>> log`, `| tee`, `&`, `;`, `&&` end the arguments
+# (a `<redacted>` or `<TOKEN>` placeholder pasted for a value is no input redirection)
+_SHELL_END = lazy(r"^(?:\d?>|&>|<(?![^<>\s]*>$)|\||&|;)")
 MAX_CONTINUATION = 64  # lines of one typed command continued with `\`
 # vLLM's one-dash aliases of engine arguments: `-tp 2` is `--tensor-parallel-size 2`
 SHORT_FLAGS = {"tp": "tensor_parallel_size", "pp": "pipeline_parallel_size", "dp": "data_parallel_size",
                "dpl": "data_parallel_size_local", "q": "quantization"}
+# `docker run` / `podman run` options that take the next word as their value (the others are bare flags)
+DOCKER_VALUED = frozenset({
+    "-v", "--volume", "-e", "--env", "--env-file", "-p", "--publish", "--name", "--gpus", "--runtime", "--shm-size",
+    "--ipc", "--network", "--net", "-u", "--user", "-w", "--workdir", "--mount", "--device", "--ulimit", "--cpus",
+    "-m", "--memory", "--restart", "-l", "--label", "--cap-add", "--security-opt", "--platform", "--log-opt",
+    "--hostname", "-h", "--add-host", "--pid", "--group-add", "--tmpfs", "--entrypoint", "--pull", "--cpuset-cpus",
+    "--memory-swap", "--log-driver", "--dns", "--expose", "--uts", "--cgroupns",
+})
+_VLLM_IMAGE = lazy(r"(?:[\w.:-]+/)*[\w.-]*vllm[\w.-]*(?::[\w.-]+)?(?:@sha256:[0-9a-f]+)?", regex.IGNORECASE)
+_VARIABLE = lazy(r"\$\{?\w+\}?")
+_SHELL_WORD = lazy(r"[\w@%+=:,./~${}-]+")  # as typed: a `~/` path or a `$VARIABLE` the shell expands, not quoted
+
+
+def _arguments(words: list[str]) -> list[str]:
+    """The words up to where the shell's own syntax starts (a redirection, a pipe, `&`)."""
+    for i, word in enumerate(words):
+        if _SHELL_END.match(word):
+            return words[:i]
+    return words
+
+
+def _docker(words: list[str]) -> tuple[list[str], str, list[str]] | None:
+    """`docker run`'s options (each as typed, secret-named settings redacted), the vLLM image, and the words after
+    it (the image's entrypoint is vLLM's server: they are its arguments); None when no vLLM image is run or an
+    `--entrypoint` replaces the server."""
+    options: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if not word.startswith("-"):
+            if not _VLLM_IMAGE.fullmatch(word):
+                return None
+            return options, word, words[i + 1 :]
+        name, eq, _ = word.partition("=")
+        if name == "--entrypoint":
+            return None
+        if eq or name not in DOCKER_VALUED:
+            options.append(_docker_word(word))
+            i += 1
+            continue
+        if i + 1 >= len(words):
+            return None
+        options.append(f"{word} {_docker_word(words[i + 1])}")
+        i += 2
+    return None
+
+
+def _docker_word(word: str) -> str:
+    """One docker option word as the corrected command repeats it: `NAME=secret` settings redacted (a `$VARIABLE`
+    kept: it names no secret), shell variables left unquoted."""
+    head, eq, value = word.partition("=")
+    name = head.rpartition("=")[2].lstrip("-")
+    if eq and is_secret_name(name) and value and not _VARIABLE.fullmatch(value):
+        return f"{head}={REDACTED}"
+    return word if _SHELL_WORD.fullmatch(word) else quote(word)
 
 
 def read_typed(message: str, number: int) -> LoggedArgs | None:
     """A command line as typed (`vllm serve MODEL --flag v`, `python -m vllm.entrypoints.openai.api_server --model
-    M ...`), at the start of a line (after a `$` prompt and `NAME=value` settings, which the corrected command
-    keeps, secret-named ones redacted); None for prose that mentions one. A command pasted as inline code (between
-    backticks, maybe after the language tag of a fence written inline: `` `bash vllm serve ...` ``) is read too."""
+    M ...`, `docker run OPTIONS vllm/vllm-openai:TAG [MODEL] --flag v`), at the start of a line (after a `$` prompt,
+    maybe with `(venv) user@host:~/dir` before it,
+    `NAME=value` settings and `nohup` / `sudo`, which the corrected command keeps, secret-named settings redacted);
+    None for prose that mentions one. A command pasted as inline code (between backticks, maybe after the language
+    tag of a fence written inline: `` `bash vllm serve ...` ``) is read too. What follows a redirection or `&` is
+    the shell's, not vLLM's."""
     m = _PROMPT.match(message)
     if m is None:
         return None
@@ -206,16 +309,42 @@ def read_typed(message: str, number: int) -> LoggedArgs | None:
         rest = rest.rstrip("`").rstrip()
     complete = not rest.endswith("\\")
     try:
-        words = shlex.split(rest.rstrip("\\"))
+        words = _arguments(shlex.split(rest.rstrip("\\")))
         env = [_env_word(w) for w in shlex.split(m["env"])]
+        pre = shlex.split(m["pre"])
     except ValueError:
         return None
-    serve = m["cmd"].startswith("vllm")
+    cmd = " ".join(m["cmd"].split())
     args: dict[str, Any] = {}
-    if serve:
+    if cmd.startswith(("docker", "podman")):
+        found = _docker(words)
+        if found is None:
+            return None
+        options, image, words = found
+        program = " ".join([*env, *pre, cmd, *options, image])
+        if words and not words[0].startswith("-"):  # the model first: the image runs `vllm serve`
+            args["model_tag"] = words[0]
+            args["model"] = words.pop(0)
+    elif cmd.startswith("vllm"):
         if not words or words[0].startswith("-"):
             return None
         args["model"] = words.pop(0)
+        program = " ".join([*env, *pre, "vllm serve"])
+    else:
+        program = " ".join([*env, *pre, cmd])
+    parsed = _flags(words)
+    if parsed is None:
+        return None
+    args.update(parsed)
+    if "model" not in args:
+        return None
+    return LoggedArgs("command line", number, _clean(args), complete, program)
+
+
+def _flags(words: list[str]) -> dict[str, Any] | None:
+    """`--name value`, `--name=value`, bare `--flag` (True) and `--no-flag` (False) words as arguments; None when a
+    word is none of these (not a command line after all)."""
+    args: dict[str, Any] = {}
     i = 0
     while i < len(words):
         word = words[i]
@@ -236,10 +365,86 @@ def read_typed(message: str, number: int) -> LoggedArgs | None:
         else:
             args[name] = True
         i += 1
+    return args
+
+
+def read_gpustack(message: str, number: int) -> LoggedArgs | None:
+    """The vLLM command GPUStack's worker logs before it starts it: `Run vllm with arguments: serve MODEL --flag v`
+    (0.6) or `With image: IMAGE, arguments: [vllm serve MODEL --flag v]` (2.x; `command: [` later; the list closed
+    on the same line). GPUStack joins the words with spaces, unquoted: a JSON value (`{"method": "mtp", ...}`) is
+    one word again from its `{` to the matching `}`."""
+    at = message.find(GPUSTACK[0])
+    if at >= 0:
+        line = "vllm " + message[at + len(GPUSTACK[0]) :].strip()
+    else:
+        found_at = [(message.find(g), g) for g in GPUSTACK[1:] if g in message]
+        if not found_at:
+            return None
+        at, marker = found_at[0]
+        close = message.rfind("]")
+        if close < at:
+            return None  # the list is cut before its end
+        line = message[at + marker.index("[") + 1 : close]
+    words = _json_words(line.split())
+    if words is None or words[:2] != ["vllm", "serve"]:
+        return None
+    return read_typed(" ".join(quote(w) if i > 1 else w for i, w in enumerate(words)), number)
+
+
+def _json_words(tokens: list[str]) -> list[str] | None:
+    """Whitespace-split words with a `{...}` / `[...]` value split at its spaces joined back; None when one is
+    not closed (a line cut inside it)."""
+    out: list[str] = []
+    depth = 0
+    for token in tokens:
+        if depth > 0:
+            out[-1] += " " + token
+        else:
+            out.append(token)
+        depth = max(depth + token.count("{") + token.count("[") - token.count("}") - token.count("]"), 0)
+    return out if depth == 0 else None
+
+
+_CALL = lazy(r"^\s*(?:[A-Za-z_][\w.]*(?:\[[^\]]*\])?\s*=\s*)?(?:vllm\.)?LLM\(")
+
+
+def read_offline(message: str, number: int) -> LoggedArgs | None:
+    """An offline script's `llm = LLM(model="m", tensor_parallel_size=2)` on one line (a traceback's source line,
+    a pasted script): each keyword as written, a value that is no literal (`args.model`) kept as code; `**kwargs`
+    makes it incomplete. None for a call continued on the next line, or one that names no model."""
+    m = _CALL.match(message)
+    if m is None:
+        return None
+    close = _closing(message, m.end() - 1)
+    if close is None or message[close + 1 :].strip() not in ("", ")"):
+        return None
+    args: dict[str, Any] = {}
+    complete = True
+    for i, part in enumerate(split_top(message[m.end() : close])):
+        part = part.strip()
+        if not part:
+            continue
+        if part.startswith("*"):
+            complete = False
+            continue
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip().isidentifier():
+            if i > 0 or eq:
+                return None
+            key, value = "model", part
+        args[key.strip()] = _python_value(value.strip())
     if "model" not in args:
         return None
-    program = " ".join([*env, "vllm serve" if serve else m["cmd"].strip()])
-    return LoggedArgs("command line", number, _clean(args), complete, program)
+    return LoggedArgs("code", number, _clean(args), complete, program="LLM")
+
+
+def _python_value(text: str) -> Any:
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return Code(text)
 
 
 def _is_flag(word: str) -> bool:
@@ -271,10 +476,14 @@ def continued(lines: Sequence[LogLine], i: int) -> str:
 
 def read_line(message: str, number: int) -> LoggedArgs | None:
     """The arguments on one logged line (any of the shapes), or None when it holds none or is cut."""
-    if "vllm serve " in message or "vllm.entrypoints.openai.api_server" in message:
+    if any(t in message for t in TYPED):
         typed_command = read_typed(message, number)
         if typed_command is not None:
             return typed_command
+    if any(g in message for g in GPUSTACK):
+        return read_gpustack(message, number)
+    if OFFLINE_CALL in message and NON_DEFAULT not in message and ENGINE_CONFIG not in message:
+        return read_offline(message, number)
     for marker, source in ((NON_DEFAULT, "non-default args"), (NAMESPACE, "Namespace")):
         at = message.find(marker)
         if at >= 0:
@@ -311,9 +520,10 @@ def _default(name: str, value: Any, defaults: dict[str, Any]) -> bool:
 
 def find_command(lines: Sequence[LogLine], index: LineIndex) -> Command | None:
     """The user's command: the last complete logged arguments (non-default args, then a Namespace), else the last
-    engine config line; None when the log shows neither."""
+    command line (typed or GPUStack's) or `LLM(...)` call, else the last engine config line; None when the log shows
+    none of them."""
     best: LoggedArgs | None = None
-    rank = {"non-default args": 3, "Namespace": 3, "command line": 2, "engine config": 1}
+    rank = {"non-default args": 3, "Namespace": 3, "command line": 2, "code": 2, "engine config": 1}
     for i in index.lines_with_any(LITERALS):
         message = lines[i].message
         if any(t in message for t in TYPED) and _PROMPT.match(message):
@@ -323,8 +533,8 @@ def find_command(lines: Sequence[LogLine], index: LineIndex) -> Command | None:
             best = found
     if best is None:
         return None
-    serve = best.source in ("Namespace", "command line") or "model_tag" in best.args or bool(
-        index.lines_with_any(SERVER_MARKERS))
+    serve = best.source != "code" and (best.source in ("Namespace", "command line") or "model_tag" in best.args or bool(
+        index.lines_with_any(SERVER_MARKERS)))
     args = dict(best.args)
     command = Command(kind="serve" if serve else "offline", source=best.source, line=best.line, args=args,
                       text="", complete=best.complete, program=best.program)

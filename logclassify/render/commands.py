@@ -31,6 +31,9 @@ def change_summary(changes: list[ArgChange], offline: bool = False) -> str:
     return "; ".join(parts)
 
 
+PARTIAL = "the log shows only part of your command: keep the arguments it leaves out"
+
+
 def command_lines(fc: FixCommand, width: int) -> list[str]:
     """The corrected command, one line when it fits, else one argument per line joined with `\\`."""
     if len(fc.command) <= width or fc.command.startswith("LLM("):
@@ -58,10 +61,28 @@ def _split(command: str) -> list[str]:
             continue
         current += ch
     tokens.append(current)
+    if "run" in tokens[:4] and tokens[0] in ("docker", "podman", "sudo"):
+        return _split_container(tokens)
     head = 3 if len(tokens) > 2 and not tokens[2].startswith("--") else 2
     groups = [" ".join(tokens[:head])]
     for tok in tokens[head:]:
         if tok.startswith("--"):
+            groups.append("  " + tok)
+        else:
+            groups[-1] += " " + tok
+    return groups
+
+
+def _split_container(tokens: list[str]) -> list[str]:
+    """`docker run`, then each option (one dash or two), the image on a line of its own, then vLLM's arguments."""
+    head = tokens.index("run") + 1
+    groups = [" ".join(tokens[:head])]
+    image_seen = False
+    for tok in tokens[head:]:
+        last = groups[-1].split()
+        valued = len(last) == 1 and last[0].startswith("-") and "=" not in last[0]
+        if tok.startswith("-") or (not image_seen and not valued and "vllm" in tok.lower()):
+            image_seen = image_seen or not tok.startswith("-")
             groups.append("  " + tok)
         else:
             groups[-1] += " " + tok

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from logclassify.models import Diagnosis, Report, Severity, Unrecognized
-from logclassify.render.commands import change_summary, value_line
+from logclassify.render.commands import PARTIAL, change_summary, value_line
 from logclassify.render.text import header
 
 
@@ -19,7 +19,7 @@ def _fence_as(lang: str, lines: list[str]) -> list[str]:
     return [ticks + lang, *body.split("\n"), ticks]
 
 
-def _diagnosis(d: Diagnosis, level: str) -> list[str]:
+def _diagnosis(d: Diagnosis, level: str, partial: bool = False) -> list[str]:
     out = [f"{level} {d.title} (`{d.id}`)", ""]
     out.append(f"**Severity:** {d.severity.value} · **confidence:** {d.confidence:.2f}")
     if d.captures:
@@ -40,7 +40,7 @@ def _diagnosis(d: Diagnosis, level: str) -> list[str]:
                 fc = commands[i]
                 out.append("")
                 offline = fc.command.startswith("LLM(")
-                summary = f"# {change_summary(fc.changes, offline)}"
+                summary = f"# {change_summary(fc.changes, offline)}" + (f"; {PARTIAL}" if partial else "")
                 out.extend("   " + ln for ln in _fence_as("python" if offline else "sh", [fc.command, summary]))
                 out.append("")
         out.append("")
@@ -95,8 +95,9 @@ def render_markdown(report: Report) -> str:
         out.extend([f"> **Read in part:** {report.error}", ""])
     alarms = report.alarms
     notes = [d for d in report.diagnoses if d.severity is Severity.info]
+    partial = report.command is not None and not report.command.complete
     for i, d in enumerate(alarms):
-        out.extend(_diagnosis(d, "###" if i == 0 else "####"))
+        out.extend(_diagnosis(d, "###" if i == 0 else "####", partial))
     for u in report.unrecognized:
         out.extend(_unrecognized(u))
     if not alarms and not report.unrecognized:

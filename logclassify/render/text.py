@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import click
 
 from logclassify.models import Diagnosis, Phase, Report, Severity
-from logclassify.render.commands import change_summary, command_lines, value_line
+from logclassify.render.commands import PARTIAL, change_summary, command_lines, value_line
 
 _MARK = {Severity.critical: "✖", Severity.error: "✖", Severity.warning: "▲", Severity.info: "·"}
 _COLOUR = {Severity.critical: "red", Severity.error: "red", Severity.warning: "yellow", Severity.info: None}
@@ -79,7 +79,7 @@ def _wrap(label: str, text: str, width: int, indent: int = 8) -> list[str]:
     return out
 
 
-def _diagnosis(d: Diagnosis, s: _Style, width: int, show_all: bool) -> list[str]:
+def _diagnosis(d: Diagnosis, s: _Style, width: int, show_all: bool, partial: bool = False) -> list[str]:
     colour = _COLOUR[d.severity]
     mark = s(_MARK[d.severity], fg=colour, bold=True) if colour else s(_MARK[d.severity], dim=True)
     title_line = f"{mark} {s(d.id, bold=True)}   {d.title}"
@@ -108,7 +108,7 @@ def _diagnosis(d: Diagnosis, s: _Style, width: int, show_all: bool) -> list[str]
             fc = commands[i]
             out.extend(" " * 11 + s(ln, bold=True) for ln in command_lines(fc, width - 11))
             summary = change_summary(fc.changes, fc.command.startswith("LLM("))
-            out.append(" " * 11 + s(f"({summary})", dim=True))
+            out.append(" " * 11 + s(f"({summary}{'; ' + PARTIAL if partial else ''})", dim=True))
     for i, url in enumerate(d.docs):
         out.append(f"  {'docs' if i == 0 else '':<6}{s(url, underline=True)}")
     if d.probe:
@@ -210,8 +210,9 @@ def render_text(report: Report, *, color: bool = False, show_all: bool = False) 
         out.append("")
     alarms = report.alarms
     notes = [d for d in report.diagnoses if d.severity is Severity.info]
+    partial = report.command is not None and not report.command.complete
     for d in alarms:
-        out.extend(_diagnosis(d, s, width, show_all))
+        out.extend(_diagnosis(d, s, width, show_all, partial))
         out.append("")
     for u in report.unrecognized:  # with a generic answer, a family rule (role: fallback) said what it can
         label = s("no specific rule" if u.generic_answer else "unrecognised failure", bold=True)
