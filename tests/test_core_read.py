@@ -195,6 +195,25 @@ def test_markdown_keeps_code_blocks_and_details_with_line_numbers() -> None:
     assert not looks_like_markdown("INFO 06-10 21:32:17 [a.py:1] plain log\n")
 
 
+def test_markdown_one_line_backtick_span_is_not_a_fence() -> None:
+    # CommonMark: a backtick fence's info string holds no backtick, so "```...```" on one line is inline code, and
+    # the code block after it still opens and closes where it should (vllm#9426 pasted its 400 error this way).
+    body = (
+        "Error Message:\n"
+        "```openai.BadRequestError: Error code: 400 - {'message': 'Value error, bad'}```\n"
+        "```\n"
+        "RuntimeError: inside a real block\n"
+        "```\n"
+        "prose after the block\n"
+    )
+    out = log_lines_of_markdown(body).split("\n")
+    assert out[1] == "openai.BadRequestError: Error code: 400 - {'message': 'Value error, bad'}"
+    assert out[2] == "" and out[3] == "RuntimeError: inside a real block" and out[4] == ""
+    assert out[5] == ""  # prose stays blanked: the one-line span did not leave a fence open
+    # an ordinary fence with an info string (no backtick in it) still opens a block
+    assert log_lines_of_markdown("```python\nValueError: x\n```").split("\n") == ["", "ValueError: x", ""]
+
+
 def test_buildkite_timestamp_escapes() -> None:
     assert one("\x1b_bk;t=1718000000000\x07INFO 06-10 21:32:17 [a.py:1] from buildkite").message == "from buildkite"
 

@@ -65,6 +65,12 @@ def _has(text: str, needle: str, end: int, other: str = "") -> bool:
     return i >= 0 and (text.find(needle, i, end) >= 0 or (bool(other) and text.find(other, i, end) >= 0))
 
 
+def _inline_backtick_span(line: str, m: regex.Match[str]) -> bool:
+    """True when a line that starts like a backtick fence is not one: its info string (after the backticks) holds a
+    backtick, which CommonMark does not allow for a backtick fence, so the line is a paragraph with inline code."""
+    return m.group(1)[0] == "`" and "`" in line[m.end() :]
+
+
 def log_lines_of_markdown(text: str) -> str:
     """Blank the prose: keep code fences, <details> blocks and log-shaped lines, and the line count (line numbers).
 
@@ -84,9 +90,15 @@ def log_lines_of_markdown(text: str) -> str:
             else:
                 out.append(line)
             continue
-        if m:
+        if m and not _inline_backtick_span(line, m):
             fence = m.group(1)
             out.append("")
+            continue
+        if m:
+            # "```text```" on one line: CommonMark's inline code span, not a fence (a backtick fence's info string
+            # holds no backtick); pastes put a whole error line in one. Keep the span's text when it is log-shaped.
+            inner = line.strip().strip("`").strip()
+            out.append(inner if looks_like_log_line(inner) else "")
             continue
         opened = len(_DETAILS_OPEN.findall(line))
         closed = len(_DETAILS_CLOSE.findall(line))
