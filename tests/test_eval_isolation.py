@@ -59,7 +59,9 @@ def test_the_reference_parser_reads_every_citation_shape() -> None:
 
 def test_no_rule_fixture_or_catalogue_cites_a_held_out_thread() -> None:
     assert len(_held_out_threads("random2")) >= 30  # the fresh sample, labelled before scoring
-    assert len(_held_out_threads("random4")) >= 37  # the fourth sample (another new query family), labelled before scoring
+    # the fourth sample (another new query family), labelled before scoring: 37 cases from q0-q15, then 51 more from
+    # q16-q63 of the same family, also labelled (and aliased) before any scoring of them (eval/README.md)
+    assert len(_held_out_threads("random4")) >= 88
     assert len(_held_out_threads("random5")) >= 78  # the fifth sample (a feature-in-use query family), labelled before scoring
     held_out = {ref: case for name in HELD_OUT_SETS for ref, case in _held_out_threads(name).items()}
     leaks = []
