@@ -1,7 +1,7 @@
-"""The held-out random samples (eval/random2, eval/random4, eval/random5) are never used to write rules: no rule, fixture or
+"""The held-out random samples (eval/random2, eval/random5) are never used to write rules: no rule, fixture or
 catalogue page may cite a thread that one of their cases was drawn from (issue 15 §1, eval/README.md). eval/random,
-the first sample, and eval/random3, the third, moved to the rule side on 2026-12-06 (development sets whose misses
-are a work list).
+the first sample, eval/random3 and eval/random4 moved to the rule side on 2026-12-06 (development sets whose misses
+and false alarms are a work list).
 
 A rule writer who finds such a thread on their own picks another report for the fixture, or the case is moved to
 the rule side in eval/random/cases.jsonl and a fresh one drawn; either way this test names the file and the thread.
@@ -20,8 +20,8 @@ _REF = re.compile(
 )
 
 
-HELD_OUT_SETS = ("random2", "random4", "random5")  # the fresh samples still held out (eval/README.md)
-RULE_SIDE_SETS = ("random", "random3")  # development sets since 2026-12-06: their threads may be fixture sources
+HELD_OUT_SETS = ("random2", "random5")  # the fresh samples still held out (eval/README.md)
+RULE_SIDE_SETS = ("random", "random3", "random4")  # development sets since 2026-12-06: their threads may be fixture sources
 SAMPLES = (*RULE_SIDE_SETS, *HELD_OUT_SETS)
 
 
