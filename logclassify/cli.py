@@ -12,14 +12,16 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 
 from logclassify import __version__
-from logclassify.engine.classifier import Classifier, load_rules
-from logclassify.engine.loader import CompiledRule, RuleError
-from logclassify.models import Report
+
+if TYPE_CHECKING:  # the engine is imported where it is used: --version and --help do not load it
+    from logclassify.engine.classifier import Classifier
+    from logclassify.engine.loader import CompiledRule
+    from logclassify.models import Report
 
 T = TypeVar("T")
 
@@ -105,6 +107,9 @@ def main() -> None:
 
 
 def _classifier(rule_dirs: Sequence[str], builtin: bool = True) -> Classifier:
+    from logclassify.engine.classifier import Classifier, load_rules
+    from logclassify.engine.loader import RuleError
+
     try:
         return Classifier(load_rules(*rule_dirs, builtin=builtin))
     except RuleError as exc:
@@ -230,10 +235,10 @@ def scan(
                        "Try 'logclassify --help' for the options and examples.", err=True)
             sys.exit(2)
         inputs = ("-",)
+    classifier = _long_lived(lambda: _classifier(rule_dirs, builtin=not no_builtin))  # the engine is imported here
     from logclassify import batch
     from logclassify.select import alloc
 
-    classifier = _long_lived(lambda: _classifier(rule_dirs, builtin=not no_builtin))
     alloc.allow()  # this process is the command's: a big input's scan may keep freed blocks for reuse
     out = _Out()
     use_color = _use_color(color)
@@ -362,6 +367,9 @@ def rules_group() -> None:
 
 
 def _all_rules(rule_dirs: Sequence[str]) -> list[CompiledRule]:
+    from logclassify.engine.classifier import load_rules
+    from logclassify.engine.loader import RuleError
+
     try:
         return load_rules(*rule_dirs)
     except RuleError as exc:
@@ -506,7 +514,9 @@ def rules_test(fixtures: tuple[str, ...], fixture_dirs: tuple[str, ...], rule_di
                no_builtin: bool, update: bool, verbose: bool) -> None:
     """Check that every fixture yields exactly its expected ids and evidence lines (like semgrep --test); print a
     diff for each that does not. Exit 1 on a failure (after --update: on a fixture that could not be rewritten)."""
+    from logclassify.engine.classifier import Classifier, load_rules
     from logclassify.engine.fixtures import NO_FIXTURES, per_rule, run_fixtures
+    from logclassify.engine.loader import RuleError
 
     roots = _fixture_roots([*fixtures, *fixture_dirs])
     if not roots:
