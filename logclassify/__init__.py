@@ -11,12 +11,45 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING, Any
 
-from logclassify.engine.classifier import Classifier, InputFormat, load_rules
-from logclassify.engine.loader import CompiledRule, RuleError
-from logclassify.models import Diagnosis, Evidence, Phase, Report, Severity, Suggestion, Unrecognized
-from logclassify.read.sources import InputError, LogData
-from logclassify.redact import redact_report, redact_text
+if TYPE_CHECKING:
+    from logclassify.engine.classifier import Classifier, InputFormat, load_rules
+    from logclassify.engine.loader import CompiledRule, RuleError
+    from logclassify.models import Diagnosis, Evidence, Phase, Report, Severity, Suggestion, Unrecognized
+    from logclassify.read.sources import InputError, LogData
+    from logclassify.redact import redact_report, redact_text
+
+# The public names, imported from their modules on first use (PEP 562): `import logclassify` and the command's
+# `--version` and `--help` do not load the engine (~60 modules); `from logclassify import Classifier` loads it.
+_LAZY = {
+    "Classifier": "logclassify.engine.classifier",
+    "InputFormat": "logclassify.engine.classifier",
+    "load_rules": "logclassify.engine.classifier",
+    "CompiledRule": "logclassify.engine.loader",
+    "RuleError": "logclassify.engine.loader",
+    **dict.fromkeys(("Diagnosis", "Evidence", "Phase", "Report", "Severity", "Suggestion", "Unrecognized"),
+                    "logclassify.models"),
+    "InputError": "logclassify.read.sources",
+    "LogData": "logclassify.read.sources",
+    "redact_report": "logclassify.redact",
+    "redact_text": "logclassify.redact",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'logclassify' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 __version__ = "0.1.0"
 __all__ = [
@@ -48,6 +81,8 @@ def default_classifier() -> Classifier:
     """The classifier with the built-in rules, built on first use."""
     global _default
     if _default is None:
+        from logclassify.engine.classifier import Classifier
+
         with _default_lock:
             if _default is None:
                 _default = Classifier()

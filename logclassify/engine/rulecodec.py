@@ -33,7 +33,7 @@ from logclassify.engine.match import (
 from logclassify.lazyre import LazyPattern
 from logclassify.models import Severity
 
-FORMAT = 3  # bump when the encoding changes
+FORMAT = 4  # bump when the encoding changes
 TRANSIENT = type(None)  # an attribute filled on first use (FactMatch._spec): stored as None
 _Pat = LazyPattern | None
 _Lits = list[Literals] | None
@@ -53,7 +53,25 @@ MATCHERS: dict[type[Matcher], dict[str, Any]] = {
     NoneOf: {"children": list[Matcher]},
 }
 _ORDER = list(MATCHERS)  # a matcher is stored as [its class's index here, attributes...]
-_RECORDS = (CompiledRule, RuleInfo, Step, When, Edit)  # dataclasses stored as [fields...]
+# Every field of the rule dataclasses, with its type, in field order: what their annotations say (tests/
+# test_rulecache.py compares the two), written out because evaluating the annotations' strings on every start
+# (`typing.get_type_hints`) cost ~3 ms. Stored as [fields...]; a Step that is only a text, as that text.
+RECORDS: dict[type, dict[str, Any]] = {
+    CompiledRule: {
+        "rule": RuleInfo, "path": Path, "matcher": Matcher, "confirm": Matcher | None,
+        "required": tuple[Literals, ...] | None, "keep": tuple[Literals, ...], "reads_ending": bool,
+    },
+    RuleInfo: {
+        "id": str, "title": str, "severity": Severity, "confidence": float, "tags": tuple[str, ...], "role": str,
+        "priority": int, "folds": tuple[str, ...], "cause": str, "fix": tuple[Step, ...], "docs": tuple[str, ...],
+        "probe": str | None, "silent_for": float | None,
+    },
+    Step: {"text": str, "otherwise": str | None, "when": tuple[When, ...], "edits": tuple[Edit, ...], "conditional": bool},
+    When: {"name": str, "values": tuple[str, ...]},
+    Edit: {"action": str, "name": str, "value": str | None},
+}
+_RECORDS = tuple(RECORDS)
+_PLAIN_STEP = {"otherwise": None, "when": (), "edits": (), "conditional": False}  # a Step given as a string
 
 
 class CacheShapeError(ValueError):
@@ -79,7 +97,7 @@ Dec = Callable[[Any, _Session], Any]
 def _fields(cls: type) -> dict[str, Any]:
     if cls in MATCHERS:
         return MATCHERS[cls]
-    return typing.get_type_hints(cls)
+    return RECORDS[cls]
 
 
 @functools.cache
@@ -253,13 +271,27 @@ def _matcher_dec(d: Any, s: _Session) -> Matcher:
     return _decode_object(d, _ORDER[d[0]], s, 1)  # type: ignore[no-any-return]
 
 
+def _plain_text(step: Any) -> str | None:
+    """A fix step's text when the step is nothing else (`_PLAIN_STEP`), else None."""
+    if type(step.text) is str and all(getattr(step, k) == d for k, d in _PLAIN_STEP.items()):
+        return str(step.text)
+    return None
+
+
 def _record(cls: type) -> tuple[Enc, Dec]:
+    plain = cls is Step  # 96% of the fix steps are a text alone: stored as that string
+
     def enc(v: Any, s: _Session) -> Any:
         if type(v) is not cls:
             _type_error(cls, v)
-        return _encode_object(v, cls, s)
+        text = _plain_text(v) if plain else None
+        return text if text is not None else _encode_object(v, cls, s)
 
     def dec(d: Any, s: _Session) -> Any:
+        if plain and type(d) is str:
+            step = object.__new__(Step)
+            step.__dict__.update(_PLAIN_STEP, text=d)
+            return step
         if type(d) is not list:
             _bad(f"expected a list for {cls.__name__}")
         return _decode_object(d, cls, s, 0)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from logclassify.read.sources import InputError, ReadStats
-from logclassify.select import window
+from logclassify.select import alloc, window
 from logclassify.select.budget import Dropped
 from logclassify.select.plan import Finder
 from logclassify.select.state import ScanState, Selection, segments
@@ -84,6 +84,7 @@ def _start_worker(finder: Finder, progress: Any) -> None:
     """The pool's initialiser: a worker keeps the scanner and the progress counter it is started with."""
     global _WORKER
     _WORKER = (finder, progress)
+    alloc.keep_freed_blocks()  # this process only scans: its chunks' big blocks are reused, not faulted in again
 
 
 class _Range:

@@ -16,7 +16,7 @@ from typing import Any
 from logclassify.read.logline import LogLine
 from logclassify.read.normalize import normalize_line
 from logclassify.read.sources import LONG_KEEP, MAX_LINE, ReadStats, decode
-from logclassify.select import budget
+from logclassify.select import alloc, budget
 from logclassify.select.budget import Dropped, Seen
 from logclassify.select.plan import Candidates, Finder
 from logclassify.select.triggers import ANCHOR, TRACEBACK
@@ -116,6 +116,8 @@ class ScanState:
         if not chunk.endswith(b"\n"):
             chunk += b"\n"  # only the last chunk of an input can lack it
         self.bytes_read += len(chunk)
+        if self.bytes_read >= alloc.BIG_INPUT:  # the command's process: big blocks reused from now on (once)
+            alloc.keep_freed_blocks(owned=False)
         if self.full:  # a crash loop's repeats, in bulk (imported only then: most inputs never get here)
             from logclassify.select import repeats
 
