@@ -145,6 +145,28 @@ def random5_queries(seed: int = 18, n: int = 80) -> list[str]:
     return out
 
 
+# eval/random6 (2026-12-06, issue 15 §1): a sixth seeded family, drawn after eval/random4 moved to the rule side (held
+# out: random2 + random5). Each query names a seeded deployment setting, a seeded model family, a seeded vLLM version,
+# a seeded generic failure word and a seeded generic exception class, in traceback words; no word names a cause or a
+# cause-specific symptom (no "OOM", "hang", "NCCL", "timeout", "driver"...). Written and committed before any ran.
+SETTINGS6 = ["docker compose", "Kubernetes pod", "Helm chart", "Slurm job", "conda environment", "uv venv",
+             "Windows WSL2", "Google Colab", "Jupyter notebook", "AWS EC2", "systemd service", "build from source",
+             "nightly wheel", "CI pipeline", "multi-GPU workstation", "cloud VM"]
+MODELS6 = ["Qwen", "Llama", "DeepSeek", "Mistral", "Gemma", "Phi", "GLM", "InternVL", "MiniCPM", "Baichuan", "Falcon",
+           "Command-R", "OLMo", "Granite"]
+
+
+def random6_queries(seed: int = 19, n: int = 80) -> list[str]:
+    """eval/random6's queries (w0, w1, ...): seeded setting + model family + vLLM version + failure word + exception."""
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        setting, model, version, word, exc = (rnd.choice(SETTINGS6), rnd.choice(MODELS6), rnd.choice(VERSIONS),
+                                              rnd.choice(FAILURE_WORDS), rnd.choice(EXCEPTIONS3))
+        out.append(f"[Bug] {model} in {setting} vllm {version} {word}: Traceback (most recent call last) ... {exc}: ...")
+    return out
+
+
 if __name__ == "__main__":
     import sys
 
@@ -152,6 +174,10 @@ if __name__ == "__main__":
         lo, hi = int(sys.argv[2]), int(sys.argv[4])
         for n, q in enumerate(queries(n=hi)[lo:], start=lo):
             print(n, q)
+        sys.exit(0)
+    if sys.argv[1:] == ["--random6"]:  # eval/random6's family
+        for n, q in enumerate(random6_queries()):
+            print(f"w{n}", q)
         sys.exit(0)
     if sys.argv[1:] == ["--random5"]:  # eval/random5's family
         for n, q in enumerate(random5_queries()):

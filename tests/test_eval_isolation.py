@@ -1,4 +1,4 @@
-"""The held-out random samples (eval/random2, eval/random5) are never used to write rules: no rule, fixture or
+"""The held-out random samples (eval/random2, eval/random5, eval/random6) are never used to write rules: no rule, fixture or
 catalogue page may cite a thread that one of their cases was drawn from (issue 15 §1, eval/README.md). eval/random,
 the first sample, eval/random3 and eval/random4 moved to the rule side on 2026-12-06 (development sets whose misses
 and false alarms are a work list).
@@ -20,7 +20,7 @@ _REF = re.compile(
 )
 
 
-HELD_OUT_SETS = ("random2", "random5")  # the fresh samples still held out (eval/README.md)
+HELD_OUT_SETS = ("random2", "random5", "random6")  # the fresh samples still held out (eval/README.md)
 RULE_SIDE_SETS = ("random", "random3", "random4")  # development sets since 2026-12-06: their threads may be fixture sources
 SAMPLES = (*RULE_SIDE_SETS, *HELD_OUT_SETS)
 
@@ -63,6 +63,8 @@ def test_no_rule_fixture_or_catalogue_cites_a_held_out_thread() -> None:
     # q16-q63 of the same family, also labelled (and aliased) before any scoring of them (eval/README.md)
     assert len(_held_out_threads("random4")) >= 88
     assert len(_held_out_threads("random5")) >= 78  # the fifth sample (a feature-in-use query family), labelled before scoring
+    # the sixth sample (a deployment-setting + model-family query family), labelled before scoring
+    assert len(_held_out_threads("random6")) >= 57
     held_out = {ref: case for name in HELD_OUT_SETS for ref, case in _held_out_threads(name).items()}
     leaks = []
     for path in _rule_side_files():
@@ -101,6 +103,29 @@ def test_the_fifth_sample_shares_no_thread_with_the_earlier_ones() -> None:
     assert not both, sorted(both)
 
 
+def _drawn_threads(set_name: str) -> set[tuple[str, str]]:
+    """(repo, number) of every thread a sample ever drew: its cases (moved or not) and every draws.jsonl source."""
+    root = ROOT / "eval" / set_name
+    lines = (root / "cases.jsonl").read_text().splitlines()
+    if (root / "draws.jsonl").exists():
+        lines += (root / "draws.jsonl").read_text().splitlines()
+    out = set()
+    for line in lines:
+        owner_repo, _, num = json.loads(line)["source"].split()[0].partition("#")
+        out.add((owner_repo.split("/")[-1].lower(), num))
+    return out
+
+
+def test_the_sixth_sample_shares_no_thread_with_the_earlier_ones() -> None:
+    """eval/random6 was drawn after eval/random ... random5 had been looked at (random4 scored and moved to the rule
+    side): none of its cases may be a thread those samples drew, as a case or as a skipped or repeat draw."""
+    earlier: set[tuple[str, str]] = set()
+    for name in ("random", "random2", "random3", "random4", "random5"):
+        earlier |= _drawn_threads(name)
+    both = _held_out_threads("random6").keys() & earlier
+    assert not both, sorted(both)
+
+
 def test_the_fifth_sample_lists_every_draw_and_takes_each_thread_once() -> None:
     """Every case of eval/random5 is a 'case' draw in its draws.jsonl (same file, same thread), and no thread is a case
     twice: the draw record is the evidence that nothing was picked for its cause."""
@@ -113,6 +138,27 @@ def test_the_fifth_sample_lists_every_draw_and_takes_each_thread_once() -> None:
     assert sorted(taken) == sorted(cases)
     sources = [s for s, _ in cases]
     assert len(sources) == len(set(sources))
+
+
+def test_the_sixth_sample_lists_every_draw_and_takes_each_thread_once() -> None:
+    """Every case of eval/random6 is a 'case' draw of its draws.jsonl (same file, same thread), no thread is a case
+    twice, a repeat draw is of a thread taken earlier, and no thread drawn there is a case of an earlier sample."""
+    root = ROOT / "eval" / "random6"
+    draws = [json.loads(line) for line in (root / "draws.jsonl").read_text().splitlines()]
+    assert {d["status"] for d in draws} <= {"case", "repeat", "skipped"}
+    assert all(d.get("why") for d in draws if d["status"] == "skipped")
+    taken = [(d["source"], d["note"]) for d in draws if d["status"] == "case"]
+    cases = [(c["source"], c["file"]) for c in map(json.loads, (root / "cases.jsonl").read_text().splitlines())]
+    assert sorted(taken) == sorted(cases)
+    sources = [s for s, _ in cases]
+    assert len(sources) == len(set(sources))
+    seen: set[str] = set()
+    for d in draws:
+        if d["status"] == "case":
+            seen.add(d["source"])
+        elif d["status"] == "repeat":
+            assert d["source"] in seen, d
+    assert all(d["q"].startswith("w") for d in draws)  # queries of random6_queries() (eval/sample_queries.py --random6)
 
 
 def test_every_held_out_case_file_is_listed_and_every_listed_file_exists() -> None:
