@@ -33,7 +33,7 @@ from logclassify.engine.match import (
 from logclassify.lazyre import LazyPattern
 from logclassify.models import Severity
 
-FORMAT = 3  # bump when the encoding changes
+FORMAT = 4  # bump when the encoding changes
 TRANSIENT = type(None)  # an attribute filled on first use (FactMatch._spec): stored as None
 _Pat = LazyPattern | None
 _Lits = list[Literals] | None
@@ -44,7 +44,10 @@ MATCHERS: dict[type[Matcher], dict[str, Any]] = {
         "whole_line": bool, "source": str, "pattern": LazyPattern, "literal": str | None, "ignore_case": bool,
         "_lits": Literals, "_line_sets": tuple[frozenset[str], ...], "exact": bool,
     },
-    ExceptionMatch: {"type": _Pat, "message": _Pat, "root": bool, "raised_in": _Pat, "_lits": _Lits},
+    ExceptionMatch: {
+        "type": _Pat, "message": _Pat, "root": bool, "raised_in": _Pat, "innermost_among": _Pat,
+        "innermost_file": _Pat, "innermost_function": _Pat, "_lits": _Lits,
+    },
     FrameMatch: {"file": _Pat, "function": _Pat, "code": _Pat, "_lits": _Lits},
     FactMatch: {"name": str, "version": str | None, "_spec": TRANSIENT, "equals": str | None, "regex": _Pat},
     LogEndsIn: {"phases": set[str]},
