@@ -231,7 +231,8 @@ def test_a_fixture_pins_values_and_a_wrong_one_fails(tmp_path: Path) -> None:
     log = tmp_path / "kv.log"
     log.write_text(ARGS + "\n" + KV_V1 + "\n")
     expect = tmp_path / "kv.expect.yaml"
-    pinned = ("expect:\n  - id: kv-cache-insufficient\n    evidence:\n      - {line: 2, text: 'ERROR 08-20 10:01:00'}\n"
+    pinned = ("expect:\n  - id: kv-cache-insufficient\n    evidence:\n"
+              "      - {line: 2, text: '(EngineCore_0 pid=1) ERROR 08-20 10:01:00'}\n"
               "    values:\n      - {name: max_len_fits, value: '22576', lines: [2]}\n"
               "      - {name: wanted_len, value: '40960', lines: [2]}\n    commands:\n"
               "      - {step: 1, command: 'vllm serve Qwen/Qwen3-8B --api-key ''<redacted>'' --max-model-len 22576'}\n")

@@ -386,6 +386,71 @@ def test_raised_in_matches_the_raising_frame_and_captures_it(tmp_path: Path) -> 
     assert c.classify(_USER_BUG).diagnoses == []
 
 
+# A model file of vLLM calls into torch, which raises: the innermost vLLM frame is the model's, the raising one torch's
+_MODEL_CALLS_TORCH = (
+    "Traceback (most recent call last):\n"
+    '  File "/usr/lib/python3.12/site-packages/vllm/v1/worker/gpu_model_runner.py", line 1500, in execute_model\n'
+    "    out = self.model(x)\n"
+    '  File "/usr/lib/python3.12/site-packages/vllm/model_executor/models/qwen2_vl.py", line 880, in forward\n'
+    "    emb = self.visual(pixels)\n"
+    '  File "/usr/lib/python3.12/site-packages/torch/nn/modules/module.py", line 1739, in _call_impl\n'
+    "    return forward_call(*args, **kwargs)\n"
+    "RuntimeError: shape '[4, -1]' is invalid for input of size 10\n"
+)
+_RUNNER_CALLS_TORCH = _MODEL_CALLS_TORCH.replace("models/qwen2_vl.py", "layers/rotary_embedding.py")
+_INNERMOST = """\
+exception:
+  type: RuntimeError
+  raised_in: '(?:^|/)torch/'
+  innermost:
+    among: '(?:^|/)vllm/'
+    file: 'vllm/model_executor/models/(?P<model_file>\\w+)\\.py$'
+"""
+
+
+def test_innermost_names_the_deepest_frame_of_one_code_base(tmp_path: Path) -> None:
+    write_rule(tmp_path, "model-bug", _INNERMOST)
+    c = only(tmp_path)
+    (d,) = c.classify(_MODEL_CALLS_TORCH).diagnoses
+    assert d.captures["model_file"] == "qwen2_vl"
+    assert d.captures["innermost_file"] == "vllm/model_executor/models/qwen2_vl.py"
+    assert d.captures["innermost_line"] == "880" and d.captures["innermost_function"] == "forward"
+    assert d.captures["raised_file"] == "torch/nn/modules/module.py"  # raised_in still holds on the torch frame
+    assert any(e.line == 4 for e in d.evidence)  # the model file's `File` line is evidence
+    # the deepest vLLM frame is a layer, not a model file: no match, though a model file... is not on the stack
+    assert c.classify(_RUNNER_CALLS_TORCH).diagnoses == []
+    # an outer frame of a model file does not count: only the innermost vLLM frame is checked
+    outer_model = _RUNNER_CALLS_TORCH.replace(
+        "v1/worker/gpu_model_runner.py", "model_executor/models/llama.py")
+    assert c.classify(outer_model).diagnoses == []
+    # no vLLM frame at all
+    assert c.classify(_MODEL_CALLS_TORCH.replace("/vllm/", "/myapp/")).diagnoses == []
+
+
+def test_innermost_function_and_the_capture_check(tmp_path: Path) -> None:
+    write_rule(tmp_path, "in-forward", """\
+exception:
+  type: RuntimeError
+  innermost: {among: '(?:^|/)vllm/', function: 'forward|load_weights'}
+""", title="Raised below {innermost_function} of {innermost_file}")
+    c = only(tmp_path)
+    (d,) = c.classify(_MODEL_CALLS_TORCH).diagnoses
+    assert d.title == "Raised below forward of vllm/model_executor/models/qwen2_vl.py"
+    assert c.classify(_MODEL_CALLS_TORCH.replace("in forward", "in encode")).diagnoses == []
+    # `innermost` needs `file` or `function`; a capture it does not give is an unknown placeholder
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    write_rule(bad, "no-test", "exception: {type: RuntimeError, innermost: {among: 'vllm/'}}\n")
+    with pytest.raises(RuleError, match="innermost needs `file` or `function`"):
+        load_rules(bad, builtin=False)
+    worse = tmp_path / "worse"
+    worse.mkdir()
+    write_rule(worse, "no-cap", "exception: {type: RuntimeError, innermost: {among: 'vllm/', function: f}}\n",
+               title="In {model_file}")
+    with pytest.raises(RuleError, match="model_file"):
+        load_rules(worse, builtin=False)
+
+
 def test_fallback_keeps_the_fingerprint_and_yields_to_a_specific_cause(tmp_path: Path) -> None:
     c = _fallback_pack(tmp_path)
     r = c.classify(_VLLM_BUG)

@@ -122,6 +122,21 @@ def test_lost_newlines_are_split_back_into_records() -> None:
     assert records[2].message == "RuntimeError: Failed to infer device type"
 
 
+@pytest.mark.parametrize("tag", ["VllmWorker rank=0 pid=80696", "Worker_TP0_EP0 pid=2116241"])
+def test_a_long_tagged_record_is_not_split_after_its_own_tag(tag: str) -> None:
+    # vLLM issue #13629 / #40000: a worker's long `File ...` line (over 200 characters) was cut after its process
+    # tag, so the frame lost the tag and fell apart from the worker's exception line
+    path = "/home/user/anaconda3/envs/vllm1/lib/python3.11/site-packages/vllm/v1/worker/gpu_model_runner.py"
+    raw = f'({tag}) ERROR 02-21 04:40:48 multiproc_executor.py:374]   File "{path}", line 331, in _update_states'
+    assert len(raw) > 200
+    (record,) = normalize_line(1, raw)
+    assert record.process == tag
+    assert record.message.startswith('  File "/home/user/')
+    # a record glued after the tagged one is still split off
+    glued = list(normalize_line(2, raw + " (EngineCore_DP0 pid=7) ERROR 02-21 04:40:49 a.py:1] IndexError: x"))
+    assert [r.process for r in glued] == [tag, "EngineCore_DP0 pid=7"]
+
+
 def test_journalctl_json_records() -> None:
     rec = {"MESSAGE": "ERROR 06-10 21:32:17 [a.py:1] boom", "__REALTIME_TIMESTAMP": "1718054537000000",
            "_PID": "12", "SYSLOG_IDENTIFIER": "vllm"}

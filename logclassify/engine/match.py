@@ -205,6 +205,10 @@ class ExceptionMatch(Matcher):
         self.message = _opt(spec.message)
         self.root = spec.root
         self.raised_in = _opt(spec.raised_in)
+        inner = spec.innermost
+        self.innermost_among = _opt(inner.among if inner is not None else None)
+        self.innermost_file = _opt(inner.file if inner is not None else None)
+        self.innermost_function = _opt(inner.function if inner is not None else None)
         lits: list[Literals] = []
         # Literals are looked for line by line: none from a message that spans lines, nor from a type the parser
         # names itself. Both start on the exception line: the more selective one (longest shortest alternative)
@@ -238,14 +242,49 @@ class ExceptionMatch(Matcher):
                 if m is None:
                     continue
                 caps = _captures(m)
+            frames: list[Hit] = []  # the frames each condition on them names, kept only when all hold
             if self.raised_in is not None:
                 raised = self._raised(self.raised_in, exc, ctx)
                 if raised is None:
                     continue
-                hits.append(raised)
+                frames.append(raised)
                 caps += raised.captures
+            if self.innermost_among is not None:
+                inner = self._innermost(self.innermost_among, exc, ctx)
+                if inner is None:
+                    continue
+                frames.append(inner)
+                caps += inner.captures
+            hits.extend(frames)
             hits.append(Hit(exc.line, exc.text, caps))
         return Result(bool(hits), hits)
+
+    def _innermost(self, among: LazyPattern, exc: ExceptionInfo, ctx: Context) -> Hit | None:
+        """The innermost frame whose file matches `among`, when it matches `file` / `function`: the deepest frame of
+        one code base (vLLM's model file under a torch or transformers frame that raised), with its file (from where
+        `file` matched, else from where `among` did), line and function and the named groups of `file` as captures."""
+        for frame in reversed(exc.frames):
+            where = _search(among, frame.file, ctx, frame.line)
+            if where is not None:
+                break
+        else:
+            return None
+        start = where.start()
+        caps: tuple[tuple[str, str], ...] = ()
+        if self.innermost_file is not None:
+            m = _search(self.innermost_file, frame.file, ctx, frame.line)
+            if m is None:
+                return None
+            start = m.start()
+            caps = _captures(m)
+        if self.innermost_function is not None and not _search(
+            self.innermost_function, frame.function, ctx, frame.line, whole=True
+        ):
+            return None
+        caps += (("innermost_file", frame.file[start:].lstrip("/\\")), ("innermost_line", str(frame.lineno)),
+                 ("innermost_function", frame.function))
+        text = f'File "{frame.file}", line {frame.lineno}, in {frame.function}'
+        return Hit(frame.line, text, caps, weight=1)
 
     def _raised(self, pattern: LazyPattern, exc: ExceptionInfo, ctx: Context) -> Hit | None:
         """The innermost frame when its file matches `raised_in`, with the exception's short type and the frame's

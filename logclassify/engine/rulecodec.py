@@ -44,7 +44,10 @@ MATCHERS: dict[type[Matcher], dict[str, Any]] = {
         "whole_line": bool, "source": str, "pattern": LazyPattern, "literal": str | None, "ignore_case": bool,
         "_lits": Literals, "_line_sets": tuple[frozenset[str], ...], "exact": bool,
     },
-    ExceptionMatch: {"type": _Pat, "message": _Pat, "root": bool, "raised_in": _Pat, "_lits": _Lits},
+    ExceptionMatch: {
+        "type": _Pat, "message": _Pat, "root": bool, "raised_in": _Pat, "innermost_among": _Pat,
+        "innermost_file": _Pat, "innermost_function": _Pat, "_lits": _Lits,
+    },
     FrameMatch: {"file": _Pat, "function": _Pat, "code": _Pat, "_lits": _Lits},
     FactMatch: {"name": str, "version": str | None, "_spec": TRANSIENT, "equals": str | None, "regex": _Pat},
     LogEndsIn: {"phases": set[str]},

@@ -65,6 +65,29 @@ class ContainsCond(_Strict):
     scope: Literal["message", "line"] = "message"
 
 
+class InnermostSpec(_Strict):
+    """The innermost frame of one code base (`among`) in the exception's own traceback, and what it must be."""
+
+    among: str = Field(
+        description="regex searched in each frame's file path: the frames that count (e.g. vLLM's own files); "
+        "the innermost of them is the one checked"
+    )
+    file: str | None = Field(
+        default=None,
+        description="regex searched in that frame's file path; its named groups become captures",
+    )
+    function: str | None = Field(default=None, description="regex full-matched against that frame's function")
+
+    @model_validator(mode="after")
+    def _check(self) -> InnermostSpec:
+        if self.file is None and self.function is None:
+            raise ValueError("innermost needs `file` or `function` (what the innermost `among` frame must be)")
+        for p in (self.among, self.file, self.function):
+            if p is not None:
+                check_regex(p)
+        return self
+
+
 class ExceptionSpec(_Strict):
     type: str | None = Field(default=None, description="regex, full-matched against the exception type")
     message: str | None = Field(default=None, description="regex, searched in the exception message")
@@ -73,6 +96,12 @@ class ExceptionSpec(_Strict):
         default=None,
         description="regex searched in the file path of the innermost frame, where the exception was raised; "
         "captures raised_type, raised_file, raised_line, raised_function",
+    )
+    innermost: InnermostSpec | None = Field(
+        default=None,
+        description="the innermost frame whose file matches `among` (the deepest frame of that code base, wherever "
+        "the exception was raised below it) matches `file` / `function`; captures innermost_file, innermost_line, "
+        "innermost_function and the named groups of `file`",
     )
 
     @model_validator(mode="after")

@@ -184,6 +184,10 @@ def captures_of(p: ParsedRule) -> set[str]:
                 names.update(regex.compile(cond.exception.message, regex.V0).groupindex)
             if cond.exception.raised_in is not None:
                 names.update(("raised_type", "raised_file", "raised_line", "raised_function"))
+            if (inner := cond.exception.innermost) is not None:
+                names.update(("innermost_file", "innermost_line", "innermost_function"))
+                if inner.file is not None:
+                    names.update(regex.compile(inner.file, regex.V0).groupindex)
         elif isinstance(cond, FactCond):
             names.add(cond.fact.name.replace(".", "_"))
         elif isinstance(cond, LogEndsInCond):

@@ -28,9 +28,12 @@ _ANSI = lazy(
 _ANSI_NEEDS = ("\x1b", "^[", "#033", "\\", "_bk;t=", "\x00", "\x07", "\x08")
 # Record separators that lost their meaning: CR (real or syslog's #015), syslog's #012 for LF.
 _SPLIT_CONTROL = lazy(r"\r\n?|#015|#012")
-# A vLLM record or a traceback that starts in the middle of a line (a paste that lost its newlines).
+# A vLLM record or a traceback that starts in the middle of a line (a paste that lost its newlines). Never right
+# after a process tag: `(VllmWorker rank=0 pid=7) ERROR 02-21 ...` is one record (a split there left a worker's long
+# `File ...` lines without their tag, so the worker's frames and its exception fell apart).
 _EMBEDDED_RECORD = lazy(
-    r"(?<=\S)\s+(?=(?:\([A-Za-z_][\w.-]* pid=\d+[^)]*\) )?(?:INFO|WARNING|ERROR|DEBUG|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d"
+    r"(?<=\S)(?<!\([^()]{0,120}pid=\d+[^()]{0,60}\))"
+    r"\s+(?=(?:\([A-Za-z_][\w.-]* pid=\d+[^)]*\) )?(?:INFO|WARNING|ERROR|DEBUG|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d"
     r"|Traceback \(most recent call last\):)"
 )
 # What an embedded record starts with; it follows a non-space and a space, so it is found at index 2 or later.
