@@ -30,7 +30,7 @@ _ANSI_NEEDS = ("\x1b", "^[", "#033", "\\", "_bk;t=", "\x00", "\x07", "\x08")
 _SPLIT_CONTROL = lazy(r"\r\n?|#015|#012")
 # A vLLM record or a traceback that starts in the middle of a line (a paste that lost its newlines).
 _EMBEDDED_RECORD = lazy(
-    r"(?<=\S)\s+(?=(?:\([A-Za-z_][\w.-]* pid=\d+[^)]*\) )?(?:INFO|WARNING|ERROR|DEBUG|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d"
+    r"(?<=\S)\s+(?=(?:\([A-Za-z_][\w.:-]* pid=\d+[^)]*\) )?(?:INFO|WARNING|ERROR|DEBUG|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d"
     r"|Traceback \(most recent call last\):)"
 )
 # What an embedded record starts with; it follows a non-space and a space, so it is found at index 2 or later.
@@ -65,8 +65,9 @@ _PREFIXES: list[LazyPattern] = [
     lazy(r"[\w.-]+(?:[-_]\d+)?\s+\| ?"),
     lazy(r"\[pod/[^\]\s]+\] "),
     # Ray and vLLM process tags: (VllmWorker rank=1 pid=9) (RayWorkerWrapper pid=1, ip=10.0.0.2) (EngineCore_0 pid=7)
+    # and Ray Serve's replica:app:deployment names, (ServeReplica:default:VLLMDeployment pid=1328933)
     lazy(
-        r"\((?P<tag>(?:[A-Za-z_][\w.-]*(?: |, ?)?)?(?:(?:pid|ip|rank|tp|pp|dp|node)=[^,()\s]+(?:, ?| )?)+"
+        r"\((?P<tag>(?:[A-Za-z_][\w.:-]*(?: |, ?)?)?(?:(?:pid|ip|rank|tp|pp|dp|node)=[^,()\s]+(?:, ?| )?)+"
         r"|raylet|gcs_server|autoscaler|monitor|dashboard)\)\s?"
     ),
     # torch.distributed rank prefix:  [rank0]:   and a service name in brackets:  [vllm]:
