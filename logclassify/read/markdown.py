@@ -20,6 +20,8 @@ _DETAILS_OPEN = lazy(r"<details\b", regex.IGNORECASE)
 _DETAILS_ANYWHERE = lazy(r"<details", regex.IGNORECASE)
 _DETAILS_CLOSE = lazy(r"</details\s*>", regex.IGNORECASE)
 _HTML_TAG_LINE = lazy(r"^\s*</?(?:details|summary)\b[^>]*>.*$", regex.IGNORECASE)
+# A line that is one inline code span: "`ValueError: Model architectures [...] are not supported for now.`"
+_INLINE_CODE_LINE = lazy(r"^\s*`(?P<code>[^`]+)`\s*$")
 
 
 ISSUE_BODY_MAX = 1 << 20  # GitHub caps an issue body at 65,536 characters: an input over 1 MiB is a log
@@ -96,6 +98,8 @@ def log_lines_of_markdown(text: str) -> str:
             continue
         if (details and not _HTML_TAG_LINE.match(line)) or looks_like_log_line(line):
             out.append(line)
+        elif (code := _INLINE_CODE_LINE.match(line)) is not None and looks_like_log_line(code["code"]):
+            out.append(code["code"])  # an error quoted in backticks on a line of its own
         else:
             out.append("")
     return "\n".join(out)
