@@ -187,3 +187,17 @@ def test_an_error_quoted_in_backticks_on_its_own_line_of_an_issue_body_is_read()
     )
     report = default_classifier().classify(body, input_format="markdown")
     assert [d.id for d in report.diagnoses][:1] == ["model-arch-unsupported"]
+
+
+def test_an_exception_quoted_after_a_label_in_the_prose_of_an_issue_body_is_read() -> None:
+    """vllm-project/vllm#7622: the error is a sentence of the body, after a label (报错信息, "error message")."""
+    body = (
+        "部署指令：\n"
+        "```\nvllm serve /models/Qwen2-7B-Instruct --enable-lora --lora-modules bi-lora=/saves/lora/checkpoint-1500/\n```\n"
+        "报错信息：RuntimeError: Loading lora /saves/lora/checkpoint-1500/ failed\n"
+        "如果 访问base模型是没问题的\n"
+        "The server itself works; see the Error section below for details.\n"
+    )
+    report = default_classifier().classify(body, input_format="markdown")
+    assert [u.error for u in report.unrecognized] == ["RuntimeError: Loading lora /saves/lora/checkpoint-1500/ failed"]
+    assert report.unrecognized[0].line == 5
