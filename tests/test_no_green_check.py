@@ -201,3 +201,17 @@ def test_an_exception_quoted_after_a_label_in_the_prose_of_an_issue_body_is_read
     report = default_classifier().classify(body, input_format="markdown")
     assert [u.error for u in report.unrecognized] == ["RuntimeError: Loading lora /saves/lora/checkpoint-1500/ failed"]
     assert report.unrecognized[0].line == 5
+
+
+def test_a_launcher_saying_the_server_failed_to_start_yields_to_the_error_it_announces() -> None:
+    """"vLLM failed to start" (InstructLab) only announces a failure; the error line, when pasted, is the answer."""
+    text = (
+        "ERROR 03-02 10:00:01 [core.py:10] RuntimeError: Engine core proc EngineCore_0 died unexpectedly\n"
+        "vLLM failed to start.  Retry with --enable-serving-output to learn more about the failure.\n"
+    )
+    assert _unknown(text) == ["RuntimeError: Engine core proc EngineCore_0 died unexpectedly"]
+    text = (
+        "vLLM failed to start.  Retry with --enable-serving-output to learn more about the failure.\n"
+        "ERROR 03-02 10:00:01 [utils.py:10] Could not open the model folder /models/x\n"
+    )
+    assert _unknown(text) == ["Could not open the model folder /models/x"]
