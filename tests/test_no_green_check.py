@@ -215,3 +215,15 @@ def test_a_launcher_saying_the_server_failed_to_start_yields_to_the_error_it_ann
         "ERROR 03-02 10:00:01 [utils.py:10] Could not open the model folder /models/x\n"
     )
     assert _unknown(text) == ["Could not open the model folder /models/x"]
+
+
+def test_a_rank_prefix_cut_before_a_traceback_header_is_not_an_ipython_header() -> None:
+    """IPython's header names an exception type before `Traceback`; a pasted torch rank prefix ("rank0]: ") does not:
+    the traceback after it is what the answer quotes."""
+    text = HEADER + (
+        "rank0]: Traceback (most recent call last):\n"
+        '[rank0]:   File "/usr/local/lib/python3.10/dist-packages/vllm/engine/async_llm_engine.py", line 360, in __init__\n'
+        "[rank0]:     self.engine = self._init_engine(*args, **kwargs)\n"
+    )
+    (u,) = default_classifier().classify(text).unrecognized
+    assert u.error.startswith("the log stops inside a traceback"), u.error

@@ -84,7 +84,7 @@ FAILURE_LINE_PATTERNS: tuple[str, ...] = (
     # pydantic v1's error list: "<message> (type=value_error)", "... (type=type_error)"
     r"\(type=\w*error\b[\w.]*\)",
     # IPython / Jupyter print the exception's type in the traceback's header line
-    r"^\S+\s+Traceback \(most recent call last\)",
+    r"^(?-i:(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:\([\w.]+\))?)\s{2,}Traceback \(most recent call last\)",
 )
 FAILURE_LEVELS = frozenset({"ERROR", "CRITICAL", "FATAL"})
 _FAILURE_LINE = lazy("|".join(FAILURE_LINE_PATTERNS), regex.IGNORECASE)
@@ -94,7 +94,7 @@ _BARE_EXC = lazy(BARE_EXCEPTION_PATTERN)
 _ASSERT_STMT = lazy(r"^\s*assert\b")
 # IPython's traceback header names the exception first: "RayTaskError(KeyError)      Traceback (most recent call last)"
 _IPYTHON_HEADER = lazy(
-    r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:\([\w.]+\))?)\s+Traceback \(most recent call last\)"
+    r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:\([\w.]+\))?)\s{2,}Traceback \(most recent call last\)"
 )
 # The source line of the frame that raised, when a paste stops just before the exception line it would print:
 # `    raise ValueError("Either a revision or a version must be specified.")`
