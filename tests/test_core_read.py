@@ -41,6 +41,10 @@ def one(raw: str, number: int = 7):  # type: ignore[no-untyped-def]
          "06-10 21:32:17", "VllmWorker rank=1 pid=9", "parallel_state.py:1"),
         ("(APIServer pid=3) INFO 06-10 21:32:17 [api_server.py:1] Starting", "Starting", "INFO", "06-10 21:32:17",
          "APIServer pid=3", "api_server.py:1"),
+        # Ray Serve's replica tag names the app and the deployment with colons (ray-project/ray#50275)
+        ("(ServeReplica:default:VLLMDeployment pid=1328933) AttributeError: 'str' object has no attribute 'name'",
+         "AttributeError: 'str' object has no attribute 'name'", None, None, "ServeReplica:default:VLLMDeployment pid=1328933",
+         None),
         # journald short and short-iso
         ("Jun 10 21:32:17 gpu-node-3 vllm[4121]: INFO 06-10 21:32:17 [a.py:1] hello", "hello", "INFO",
          "06-10 21:32:17", None, "a.py:1"),

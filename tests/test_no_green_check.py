@@ -111,3 +111,119 @@ def test_a_journald_prefix_with_a_localised_month_is_peeled(stamp: str) -> None:
     line = f"{stamp} gpu-node-1 vllm[2041]: torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n"
     (rec,) = normalize_line(1, line)
     assert rec.message.startswith("torch.OutOfMemoryError: CUDA out of memory.") and rec.timestamp == stamp
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        # instructlab/instructlab#3466: a launcher that hides vLLM's own output
+        ("vLLM failed to start.  Retry with --enable-serving-output to learn more about the failure.\n"
+         "Using unknown model family: meta-llama specified by user.\n",
+         "vLLM failed to start.  Retry with --enable-serving-output to learn more about the failure."),
+        # ray-project/ray#54739: a module-qualified exception in a table cell of another tool's log viewer
+        ("U | 2025-07-18 11:29:37.824 | worker |   | ray.exceptions.ActorDiedError: The actor died because of an error "
+         "raised in its creation task, ray::_EngineBackgroundProcess.__init__() (pid=5555)\n",
+         "ray.exceptions.ActorDiedError: The actor died because of an error raised in its creation task, "
+         "ray::_EngineBackgroundProcess.__init__() (pid=5555)"),
+        # vllm-project/vllm#7070: pydantic v1's error list, "<message> (type=value_error)"
+        ("1. Please use Flashinfer backend for models with logits_soft_cap (i.e., Gemma-2). Otherwise, the output might "
+         "be wrong. Set Flashinfer backend by export VLLM_ATTENTION_BACKEND=FLASHINFER. (type=value_error)\n",
+         "1. Please use Flashinfer backend for models with logits_soft_cap (i.e., Gemma-2). Otherwise, the output might "
+         "be wrong. Set Flashinfer backend by export VLLM_ATTENTION_BACKEND=FLASHINFER. (type=value_error)"),
+        # vllm-project/vllm#2020: IPython's traceback header, the paste cut before the exception line
+        ("RayTaskError(KeyError)                    Traceback (most recent call last)\nCell In[2], line 1\n"
+         '----> 1 llm = LLM(model="mistralai/Mixtral-8x7B-v0.1", tensor_parallel_size=2)\n',
+         "RayTaskError(KeyError)"),
+        # odysseus-dev/odysseus#191: frames without `File "`, the paste stops at the raise statement
+        ('transformers/integrations/hub_kernels.py", line 89, in <module>\n    "cuda": LayerRepository(\n'
+         'kernels/layer/layer.py", line 76, in __init__\n'
+         '    raise ValueError("Either a revision or a version must be specified.")\n',
+         "ValueError: Either a revision or a version must be specified."),
+    ],
+)
+def test_failure_line_shapes_without_a_log_level_are_failures(text: str, error: str) -> None:
+    assert _unknown(text) == [error]
+
+
+def test_a_user_interrupt_in_ipython_is_no_failure() -> None:
+    text = HEADER + "KeyboardInterrupt                         Traceback (most recent call last)\nCell In[3], line 1\n"
+    assert default_classifier().classify(text).unrecognized == []
+
+
+def test_a_raise_statement_with_its_exception_line_below_reports_the_exception_line() -> None:
+    text = HEADER + (
+        'kernels/layer/layer.py", line 76, in __init__\n'
+        '    raise ValueError("Either a revision or a version must be specified.")\n'
+        "ValueError: Either a revision or a version must be specified.\n"
+    )
+    (u,) = default_classifier().classify(text).unrecognized
+    assert u.line == 4
+
+
+def test_ray_actor_died_points_at_the_error_of_the_actors_constructor() -> None:
+    """ActorDiedError only says that the actor's constructor raised; the error it raised is the failure."""
+    text = HEADER + (
+        "Traceback (most recent call last):\n"
+        '  File "/app/serve.py", line 10, in <module>\n'
+        "    ray.get(handle.ready.remote())\n"
+        "ray.exceptions.ActorDiedError: The actor died because of an error raised in its creation task, "
+        "ray::_EngineBackgroundProcess.__init__() (pid=5555, ip=10.0.0.1)\n"
+        '  File "/usr/local/lib/python3.11/site-packages/vllm/config.py", line 300, in _get_and_verify_dtype\n'
+        '    if config_dtype.startswith("float"):\n'
+        "AttributeError: 'torch.dtype' object has no attribute 'startswith'\n"
+    )
+    (u,) = default_classifier().classify(text).unrecognized
+    assert u.error == "AttributeError: 'torch.dtype' object has no attribute 'startswith'"
+
+
+def test_an_error_quoted_in_backticks_on_its_own_line_of_an_issue_body_is_read() -> None:
+    """huggingface/transformers#26458: the error is inline code in the prose, not in a fenced block."""
+    body = (
+        "Mistral AI claims its supports VLLM.\n"
+        "`python -u -m vllm.entrypoints.openai.api_server --host 0.0.0.0 --model mistralai/Mistral-7B-v0.1`\n\n"
+        "But getting error:\n"
+        "`ValueError: Model architectures ['MistralForCausalLM'] are not supported for now. Supported architectures: "
+        "['LlamaForCausalLM', 'OPTForCausalLM']`\n\n```\npip list\n```\n"
+    )
+    report = default_classifier().classify(body, input_format="markdown")
+    assert [d.id for d in report.diagnoses][:1] == ["model-arch-unsupported"]
+
+
+def test_an_exception_quoted_after_a_label_in_the_prose_of_an_issue_body_is_read() -> None:
+    """vllm-project/vllm#7622: the error is a sentence of the body, after a label (报错信息, "error message")."""
+    body = (
+        "部署指令：\n"
+        "```\nvllm serve /models/Qwen2-7B-Instruct --enable-lora --lora-modules bi-lora=/saves/lora/checkpoint-1500/\n```\n"
+        "报错信息：RuntimeError: Loading lora /saves/lora/checkpoint-1500/ failed\n"
+        "如果 访问base模型是没问题的\n"
+        "The server itself works; see the Error section below for details.\n"
+    )
+    report = default_classifier().classify(body, input_format="markdown")
+    assert [u.error for u in report.unrecognized] == ["RuntimeError: Loading lora /saves/lora/checkpoint-1500/ failed"]
+    assert report.unrecognized[0].line == 5
+
+
+def test_a_launcher_saying_the_server_failed_to_start_yields_to_the_error_it_announces() -> None:
+    """"vLLM failed to start" (InstructLab) only announces a failure; the error line, when pasted, is the answer."""
+    text = (
+        "ERROR 03-02 10:00:01 [core.py:10] RuntimeError: Engine core proc EngineCore_0 died unexpectedly\n"
+        "vLLM failed to start.  Retry with --enable-serving-output to learn more about the failure.\n"
+    )
+    assert _unknown(text) == ["RuntimeError: Engine core proc EngineCore_0 died unexpectedly"]
+    text = (
+        "vLLM failed to start.  Retry with --enable-serving-output to learn more about the failure.\n"
+        "ERROR 03-02 10:00:01 [utils.py:10] Could not open the model folder /models/x\n"
+    )
+    assert _unknown(text) == ["Could not open the model folder /models/x"]
+
+
+def test_a_rank_prefix_cut_before_a_traceback_header_is_not_an_ipython_header() -> None:
+    """IPython's header names an exception type before `Traceback`; a pasted torch rank prefix ("rank0]: ") does not:
+    the traceback after it is what the answer quotes."""
+    text = HEADER + (
+        "rank0]: Traceback (most recent call last):\n"
+        '[rank0]:   File "/usr/local/lib/python3.10/dist-packages/vllm/engine/async_llm_engine.py", line 360, in __init__\n'
+        "[rank0]:     self.engine = self._init_engine(*args, **kwargs)\n"
+    )
+    (u,) = default_classifier().classify(text).unrecognized
+    assert u.error.startswith("the log stops inside a traceback"), u.error

@@ -414,3 +414,27 @@ def test_a_log_that_stops_while_the_engine_initialises_ends_in_init() -> None:
     tl = build_timeline(lines)
     ending = ending_phase(lines, tl)
     assert ending is not None and ending.name == "init"
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        # eval/random3 001 and 079: the engine's config line, cut by the paste inside its values
+        "INFO 11-22 07:19:19 llm_engine.py:237] Initializing an LLM engine (v0.6.3.post1) with config: model='m', "
+        "max_seq_len=4096, tensor_parallel_size=",
+        "INFO 02-26 16:06:22 llm_engine.py:234] Initializing an LLM engine (v0.6.6.post1) with config: model='m', "
+        'compilation_config={"splitting_ops":["vllm.unified_attention",',
+        # eval/random3 039: a record cut inside its own prefix
+        "(APIServer pid=1) INFO 09-08",
+    ],
+)
+def test_a_paste_cut_inside_its_last_record_ends_in_no_phase(last: str) -> None:
+    """An excerpt that stops in the middle of a line was cut by whoever pasted it: where it stops is not where the
+    process stopped, so it says nothing about a hang (the same log with that line whole still ends in the phase)."""
+    head = "INFO 11-22 07:19:14 llm_engine.py:237] Initializing an LLM engine (v0.6.3.post1) with config: model='m', tensor_parallel_size=1\n"
+    whole = _lines(head)
+    assert ending_phase(whole, build_timeline(whole)) is not None
+    lines = _lines(head + last)
+    assert ending_phase(lines, build_timeline(lines)) is None
+    assert phases.timeline.cut_mid_record(lines)
+    assert not phases.timeline.cut_mid_record(whole)

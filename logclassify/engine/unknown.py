@@ -75,6 +75,16 @@ FAILURE_LINE_PATTERNS: tuple[str, ...] = (
     r"^terminate called after throwing",
     # an HTTP client's error (requests' wording) and a bare "An error occurred ..." sentence
     r"\b[45]\d\d (?:Client|Server) Error:", r"^An error occurred\b",
+    # a launcher that hides the server's own output: "vLLM failed to start.  Retry with --enable-serving-output"
+    # (InstructLab), "Engine core failed to start", systemd's "Failed to start vllm.service"
+    r"\bfailed to start\b",
+    # a module-qualified exception inside a line that another tool framed (a table cell, a logger's own columns):
+    # "... | worker |   | ray.exceptions.ActorDiedError: The actor died ..."
+    r"(?-i:(?<![\w.])[a-z_]\w*\.(?:\w+\.)*[A-Z]\w*(?:Error: |Exception: ))\S",
+    # pydantic v1's error list: "<message> (type=value_error)", "... (type=type_error)"
+    r"\(type=\w*error\b[\w.]*\)",
+    # IPython / Jupyter print the exception's type in the traceback's header line
+    r"^(?-i:(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:\([\w.]+\))?)\s{2,}Traceback \(most recent call last\)",
 )
 FAILURE_LEVELS = frozenset({"ERROR", "CRITICAL", "FATAL"})
 _FAILURE_LINE = lazy("|".join(FAILURE_LINE_PATTERNS), regex.IGNORECASE)
@@ -82,6 +92,16 @@ _FAILURE_LINE = lazy("|".join(FAILURE_LINE_PATTERNS), regex.IGNORECASE)
 BARE_EXCEPTION_PATTERN = r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception))(?:: (?P<msg>\S.*))?\s*$"
 _BARE_EXC = lazy(BARE_EXCEPTION_PATTERN)
 _ASSERT_STMT = lazy(r"^\s*assert\b")
+# IPython's traceback header names the exception first: "RayTaskError(KeyError)      Traceback (most recent call last)"
+_IPYTHON_HEADER = lazy(
+    r"^(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:\([\w.]+\))?)\s{2,}Traceback \(most recent call last\)"
+)
+# The source line of the frame that raised, when a paste stops just before the exception line it would print:
+# `    raise ValueError("Either a revision or a version must be specified.")`
+_RAISE_STMT = lazy(
+    r"^\s*raise (?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception))\((?P<q>[\"'])(?P<msg>[^\"']+)(?P=q)\)\s*$"
+)
+_FRAME_TAIL = lazy(r'", line \d+, in \S+\s*$')
 _PY_WARNING = lazy(r"^\S+:\d+: \w*Warning: ")  # warnings.warn() output on stderr
 _WRAPPER_LINE = pattern(_WRAPPING["lines"])
 _HEADER = lazy(r"^\d+ validation errors? for \w+$|^Error raised in subprocess:?$")
@@ -210,6 +230,7 @@ def _from_lines(ctx: Context) -> Salient | None:
     first: Salient | None = None
     wrapper: Salient | None = None
     fragment: Salient | None = None
+    raised: Salient | None = None
     previous: LogLine | None = None
     for line in ctx.lines:
         before, previous = previous, line
@@ -218,12 +239,15 @@ def _from_lines(ctx: Context) -> Salient | None:
             continue
         if line.level is None and (bare := _bare_exception(line, msg, before)) is not None:
             return bare
+        if line.level is None and before is not None and (r := _raise_statement(line, before)) is not None:
+            raised = r  # the last one is the innermost frame's
+            continue
         if not (line.level in FAILURE_LEVELS or _FAILURE_LINE.search(msg)):
             continue
         ev = (Evidence(line=line.number, text=line.text.replace("^M", "").strip()),)
-        m = _EMBEDDED_EXC.search(msg)
-        if m is not None and m["type"].rsplit(".", 1)[-1] not in _BENIGN:
-            return Salient(m["type"], m["msg"] or "", line.number, ev)
+        m = _EMBEDDED_EXC.search(msg) or _IPYTHON_HEADER.match(msg)
+        if m is not None and _short(m["type"]) not in _BENIGN:
+            return Salient(m["type"], m.groupdict().get("msg") or "", line.number, ev)
         if msg.startswith('File "'):
             fragment = Salient("error", msg, line.number, ev)  # the last one is the innermost frame
         elif _TRACE_FRAGMENT.match(line.message):
@@ -232,7 +256,22 @@ def _from_lines(ctx: Context) -> Salient | None:
             wrapper = wrapper or Salient("error", msg, line.number, ev)
         elif first is None:
             first = Salient("error", msg, line.number, ev)
-    return first or wrapper or fragment
+    return first or wrapper or raised or fragment
+
+
+def _short(exc_type: str) -> str:
+    """`ray.exceptions.RayTaskError(KeyError)` -> `RayTaskError`."""
+    return exc_type.split("(", 1)[0].rsplit(".", 1)[-1]
+
+
+def _raise_statement(line: LogLine, before: LogLine) -> Salient | None:
+    """`raise ValueError("...")` printed under its frame line: the exception the paste stops short of."""
+    m = _RAISE_STMT.match(line.message)
+    if m is None or before.number != line.number - 1 or not _FRAME_TAIL.search(before.message):
+        return None
+    evidence = (Evidence(line=before.number, text=before.text.strip()[:400]),
+                Evidence(line=line.number, text=line.text.strip()[:400]))
+    return Salient(m["type"], m["msg"], line.number, evidence)
 
 
 def _bare_exception(line: LogLine, msg: str, before: LogLine | None) -> Salient | None:

@@ -20,6 +20,15 @@ _DETAILS_OPEN = lazy(r"<details\b", regex.IGNORECASE)
 _DETAILS_ANYWHERE = lazy(r"<details", regex.IGNORECASE)
 _DETAILS_CLOSE = lazy(r"</details\s*>", regex.IGNORECASE)
 _HTML_TAG_LINE = lazy(r"^\s*</?(?:details|summary)\b[^>]*>.*$", regex.IGNORECASE)
+# A line that is one inline code span: "`ValueError: Model architectures [...] are not supported for now.`"
+_INLINE_CODE_LINE = lazy(r"^\s*`(?P<code>[^`]+)`\s*$")
+# A prose line that quotes an exception after a short label: "报错信息：RuntimeError: Loading lora ... failed",
+# "**Error message**: ValueError: ..." (the exception and its message are kept, the label is not). An exception named
+# inside a sentence ("Last week it said torch.OutOfMemoryError: ...") is prose, not the report's error.
+_LABELLED_EXCEPTION = lazy(
+    r"^\s*[*_]{0,2}[^\s:：.,;!?*_`]{1,20}(?: [^\s:：.,;!?*_`]{1,20}){0,3}[*_]{0,2}\s*[:：][*_]{0,2}\s*"
+    r"(?P<exc>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception): \S.*?)[\s`*]*$"
+)
 
 
 ISSUE_BODY_MAX = 1 << 20  # GitHub caps an issue body at 65,536 characters: an input over 1 MiB is a log
@@ -108,6 +117,10 @@ def log_lines_of_markdown(text: str) -> str:
             continue
         if (details and not _HTML_TAG_LINE.match(line)) or looks_like_log_line(line):
             out.append(line)
+        elif (code := _INLINE_CODE_LINE.match(line)) is not None and looks_like_log_line(code["code"]):
+            out.append(code["code"])  # an error quoted in backticks on a line of its own
+        elif ("Error: " in line or "Exception: " in line) and (exc := _LABELLED_EXCEPTION.match(line)) is not None:
+            out.append(exc["exc"])
         else:
             out.append("")
     return "\n".join(out)

@@ -33,7 +33,7 @@ _SPLIT_CONTROL = lazy(r"\r\n?|#015|#012")
 # `File ...` lines without their tag, so the worker's frames and its exception fell apart).
 _EMBEDDED_RECORD = lazy(
     r"(?<=\S)(?<!\([^()]{0,120}pid=\d+[^()]{0,60}\))"
-    r"\s+(?=(?:\([A-Za-z_][\w.-]* pid=\d+[^)]*\) )?(?:INFO|WARNING|ERROR|DEBUG|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d"
+    r"\s+(?=(?:\([A-Za-z_][\w.:-]* pid=\d+[^)]*\) )?(?:INFO|WARNING|ERROR|DEBUG|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d"
     r"|Traceback \(most recent call last\):)"
 )
 # What an embedded record starts with; it follows a non-space and a space, so it is found at index 2 or later.
@@ -68,8 +68,9 @@ _PREFIXES: list[LazyPattern] = [
     lazy(r"[\w.-]+(?:[-_]\d+)?\s+\| ?"),
     lazy(r"\[pod/[^\]\s]+\] "),
     # Ray and vLLM process tags: (VllmWorker rank=1 pid=9) (RayWorkerWrapper pid=1, ip=10.0.0.2) (EngineCore_0 pid=7)
+    # and Ray Serve's replica:app:deployment names, (ServeReplica:default:VLLMDeployment pid=1328933)
     lazy(
-        r"\((?P<tag>(?:[A-Za-z_][\w.-]*(?: |, ?)?)?(?:(?:pid|ip|rank|tp|pp|dp|node)=[^,()\s]+(?:, ?| )?)+"
+        r"\((?P<tag>(?:[A-Za-z_][\w.:-]*(?: |, ?)?)?(?:(?:pid|ip|rank|tp|pp|dp|node)=[^,()\s]+(?:, ?| )?)+"
         r"|raylet|gcs_server|autoscaler|monitor|dashboard)\)\s?"
     ),
     # torch.distributed rank prefix:  [rank0]:   and a service name in brackets:  [vllm]:

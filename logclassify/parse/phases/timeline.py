@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from logclassify.lazyre import lazy
 from logclassify.models import Phase
 from logclassify.parse.phases.candidates import Candidates
 from logclassify.parse.phases.clock import diff, last_time, time_before
@@ -102,6 +103,25 @@ def build_timeline(lines: Sequence[LogLine], index: LineIndex | None = None) -> 
     return [ph for _, ph in out]
 
 
+# What is left of a vLLM record cut inside its prefix: the level and part of the date (`INFO 09-08`).
+_CUT_PREFIX = lazy(r"^(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)(?: \d\d-\d\d(?: [\d:.]*)?)?$")
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def cut_mid_record(lines: Sequence[LogLine]) -> bool:
+    """Whether the last line of the log stops inside a record: a prefix with no message, a line ending on `=`, `,`
+    or an open bracket, or more brackets opened than closed (`... with config: model=..., tensor_parallel_size=`).
+    Such a log is an excerpt cut where the paste (or the index it came from) stopped, not where the process did:
+    where it ends says nothing about a hang."""
+    last = next((ln for ln in reversed(lines) if ln.message.strip() or ln.text.strip()), None)
+    if last is None:
+        return False
+    msg = last.message.strip() or last.text.strip()
+    if _CUT_PREFIX.match(msg) or msg.endswith(("=", ",", *_OPENERS)):
+        return True
+    return sum(msg.count(o) for o in _OPENERS) > sum(msg.count(c) for c in _OPENERS.values())
+
+
 def index_of(lines: Sequence[LogLine], number: int) -> int:
     """Index of the first line numbered `number` or later (len(lines) when none is)."""
     for i, ln in enumerate(lines):
@@ -126,7 +146,7 @@ def ending_of(lines: Sequence[LogLine], timeline: list[Phase], cand: Candidates)
     """`ending_phase` with the candidate rows of a caller that needs them again."""
     if not timeline or not lines:
         return None
-    if any(ph.name == "serving" for ph in timeline):
+    if any(ph.name == "serving" for ph in timeline) or cut_mid_record(lines):
         return None
     open_phases = [ph for ph in timeline if ph.status in ("running", "failed")]
     if not open_phases:
