@@ -21,6 +21,9 @@ CASES = [
     ("serving3/negative-server-request-errors-headerless-device-assert.log", "server-request-errors", "info", True),
     # a TypeError raised while serving, pasted without its header, then a 500
     ("serving3/negative-server-request-errors-headerless-typeerror.log", "server-request-errors", "info", True),
+    # debug switches typed in front of the command of an issue, in pastes that stop before the error: notes only
+    ("env/negative-debug-env-launch-blocking-typed-cut-paste.md", "debug-env-left-on", "info", False),
+    ("env/negative-debug-env-trace-function-typed-cut-paste.log", "debug-env-left-on", "info", False),
 ]
 
 
